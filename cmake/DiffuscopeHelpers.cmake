@@ -1,0 +1,22 @@
+# Warnings on every target of ours, errors nowhere (Debian's compilers change warnings between releases).
+function(diffuscope_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                         -Wno-deprecated-enum-enum-conversion)
+endfunction()
+
+# One GoogleTest executable per test file, named after it: tests/core/schedule_test.cpp -> core_schedule_test,
+# registered with CTest as core/schedule.
+function(diffuscope_add_gtest group source)
+  get_filename_component(stem ${source} NAME_WE)
+  string(REGEX REPLACE "_test$" "" module ${stem})
+  set(target ${group}_${stem})
+  add_executable(${target} ${source})
+  target_link_libraries(${target} PRIVATE diffuscope::core GTest::gtest GTest::gtest_main ${ARGN})
+  target_compile_definitions(${target} PRIVATE
+    DIFFUSCOPE_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data"
+    DIFFUSCOPE_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data"
+    DIFFUSCOPE_RESOURCES="${PROJECT_SOURCE_DIR}/resources")
+  diffuscope_warnings(${target})
+  add_test(NAME ${group}/${module} COMMAND ${target})
+  set_tests_properties(${group}/${module} PROPERTIES LABELS ${group} TIMEOUT 600)
+endfunction()
