@@ -38,7 +38,7 @@ inline float ToUnit(uint32_t x) { return (static_cast<float>(x >> 8) + 0.5f) * k
 // Normals for whole blocks [block0, block0 + nblocks): 4 per block, written to out[0 .. 4 nblocks).
 void NormalBlocks(const RandomKey& key, uint64_t block0, size_t nblocks, float* out) {
   constexpr size_t kChunk = 256;
-  alignas(32) float u1[2 * kChunk], u2[2 * kChunk];
+  alignas(64) float u1[2 * kChunk], u2[2 * kChunk], cs[2 * kChunk], sn[2 * kChunk];
   Philox philox;
   const auto k = Key(key);
   for (size_t start = 0; start < nblocks; start += kChunk) {
@@ -50,11 +50,17 @@ void NormalBlocks(const RandomKey& key, uint64_t block0, size_t nblocks, float* 
       u1[2 * b + 1] = ToUnit(r[2]);
       u2[2 * b + 1] = ToUnit(r[3]);
     }
-    // Box-Muller, vectorised by Eigen's packet log/sin/cos.
-    Eigen::Map<Eigen::ArrayXf> a1(u1, 2 * n), a2(u2, 2 * n);
+    // Box-Muller, vectorised by Eigen's packet log/sin/cos. The length is padded to a multiple of 16 so
+    // that every draw goes through the packet path: a scalar tail would round differently, and the bits
+    // of a draw must not depend on where a fill starts or ends.
+    const size_t padded = (2 * n + 15) / 16 * 16;
+    for (size_t p = 2 * n; p < padded; ++p) u1[p] = u2[p] = 0.5f;
+    Eigen::Map<Eigen::ArrayXf> a1(u1, padded), a2(u2, padded);
     a1 = (-2.0f * a1.log()).sqrt();
     a2 *= kTwoPi;
-    Eigen::ArrayXf c = a2.cos(), s = a2.sin();
+    Eigen::Map<Eigen::ArrayXf> c(cs, padded), s(sn, padded);
+    c = a2.cos();
+    s = a2.sin();
     float* o = out + 4 * start;
     for (size_t p = 0; p < 2 * n; ++p) {
       o[2 * p] = a1[p] * c[p];

@@ -1,0 +1,178 @@
+#include "ui/document.h"
+
+#include <algorithm>
+
+namespace diffuscope::ui {
+
+QString ParamName(Document::Param param) {
+  switch (param) {
+    case Document::Param::kSchedule: return QObject::tr("schedule");
+    case Document::Param::kCompare: return QObject::tr("comparison schedule");
+    case Document::Param::kSeed: return QObject::tr("seed");
+    case Document::Param::kForwardPath: return QObject::tr("forward path");
+    case Document::Param::kSampler: return QObject::tr("sampler");
+    case Document::Param::kModel: return QObject::tr("model");
+  }
+  return {};
+}
+
+Document::Document(QObject* parent)
+    : QObject(parent), schedule_(std::make_shared<NoiseSchedule>(schedule_options_)) {
+  sampler_options_.num_steps = 100;
+  sampler_options_.kind = SamplerKind::kDdim;
+  sampler_options_.eta = 1.0;
+}
+
+Document::~Document() {
+  // Commands point back at the document; drop them before the members they touch.
+  undo_stack_.clear();
+}
+
+QVariant Document::value(Param param) const {
+  switch (param) {
+    case Param::kSchedule: return QVariant::fromValue(schedule_options_);
+    case Param::kCompare: return QVariant::fromValue(compare_options_);
+    case Param::kSeed: return QVariant::fromValue(static_cast<qulonglong>(seed_));
+    case Param::kForwardPath: return QVariant::fromValue(forward_path_);
+    case Param::kSampler: return QVariant::fromValue(sampler_options_);
+    case Param::kModel: return QVariant::fromValue(model_);
+  }
+  return {};
+}
+
+void Document::apply(Param param, const QVariant& value) {
+  switch (param) {
+    case Param::kSchedule: {
+      const auto options = value.value<ScheduleOptions>();
+      schedule_ = std::make_shared<NoiseSchedule>(options);  // validated before a command is pushed
+      schedule_options_ = options;
+      const int clamped = std::clamp(t_, 0, schedule_->num_steps());
+      emit scheduleChanged();
+      if (clamped != t_) setT(clamped);
+      break;
+    }
+    case Param::kCompare:
+      compare_options_ = value.value<std::optional<ScheduleOptions>>();
+      emit compareChanged();
+      break;
+    case Param::kSeed:
+      seed_ = value.toULongLong();
+      emit seedChanged(seed_);
+      break;
+    case Param::kForwardPath:
+      forward_path_ = value.value<ForwardPath>();
+      emit forwardPathChanged();
+      break;
+    case Param::kSampler:
+      sampler_options_ = value.value<SamplerOptions>();
+      emit samplerChanged();
+      break;
+    case Param::kModel:
+      model_ = value.value<ModelChoice>();
+      emit modelChanged();
+      break;
+  }
+}
+
+void Document::push(Param param, const QVariant& after, bool merge) {
+  undo_stack_.push(new ValueCommand(this, param, value(param), after, merge));
+}
+
+QString Document::setScheduleOptions(const ScheduleOptions& options, bool merge) {
+  const std::string problem = options.Check();
+  if (!problem.empty()) return QString::fromStdString(problem);
+  try {
+    NoiseSchedule probe(options);  // the chain itself may be invalid even when the options pass
+  } catch (const Error& error) {
+    return QString::fromUtf8(error.what());
+  }
+  if (options == schedule_options_) return {};
+  push(Param::kSchedule, QVariant::fromValue(options), merge);
+  return {};
+}
+
+QString Document::setCompareOptions(const std::optional<ScheduleOptions>& options) {
+  if (options) {
+    const std::string problem = options->Check();
+    if (!problem.empty()) return QString::fromStdString(problem);
+    try {
+      NoiseSchedule probe(*options);
+    } catch (const Error& error) {
+      return QString::fromUtf8(error.what());
+    }
+  }
+  if (options == compare_options_) return {};
+  push(Param::kCompare, QVariant::fromValue(options), false);
+  return {};
+}
+
+void Document::setSeed(uint64_t seed, bool merge) {
+  if (seed == seed_) return;
+  push(Param::kSeed, QVariant::fromValue(static_cast<qulonglong>(seed)), merge);
+}
+
+void Document::setForwardPath(ForwardPath path) {
+  if (path == forward_path_) return;
+  push(Param::kForwardPath, QVariant::fromValue(path), false);
+}
+
+QString Document::setSamplerOptions(const SamplerOptions& options, bool merge) {
+  const std::string problem = options.Check();
+  if (!problem.empty()) return QString::fromStdString(problem);
+  if (options == sampler_options_) return {};
+  push(Param::kSampler, QVariant::fromValue(options), merge);
+  return {};
+}
+
+void Document::setModel(const ModelChoice& model) {
+  if (model == model_) return;
+  push(Param::kModel, QVariant::fromValue(model), false);
+}
+
+void Document::endMerge() {
+  if (undo_stack_.count() == 0 || undo_stack_.index() != undo_stack_.count()) return;
+  // QUndoStack::command() is const; the command is ours, so closing it is safe.
+  auto* top = const_cast<QUndoCommand*>(undo_stack_.command(undo_stack_.count() - 1));
+  if (auto* command = dynamic_cast<ValueCommand*>(top)) command->close();
+}
+
+void Document::setT(int t) {
+  t = std::clamp(t, 0, schedule_->num_steps());
+  if (t == t_) return;
+  t_ = t;
+  emit tChanged(t_);
+}
+
+void Document::setImage(ImageData image) {
+  image_ = std::move(image);
+  emit imageChanged();
+}
+
+void Document::setPoints(PointsData points) {
+  points_ = std::move(points);
+  emit pointsChanged();
+}
+
+void Document::setWorkspace(int workspace) {
+  if (workspace == workspace_) return;
+  workspace_ = workspace;
+  emit workspaceChanged(workspace_);
+}
+
+ValueCommand::ValueCommand(Document* document, Document::Param param, QVariant before, QVariant after, bool open)
+    : document_(document), param_(param), before_(std::move(before)), after_(std::move(after)), open_(open) {
+  setText(QObject::tr("Change %1").arg(ParamName(param)));
+}
+
+void ValueCommand::undo() { document_->apply(param_, before_); }
+void ValueCommand::redo() { document_->apply(param_, after_); }
+
+bool ValueCommand::mergeWith(const QUndoCommand* other) {
+  const auto* next = dynamic_cast<const ValueCommand*>(other);
+  if (!open_ || next == nullptr || next->param_ != param_ || next->document_ != document_) return false;
+  after_ = next->after_;
+  open_ = next->open_;
+  return true;
+}
+
+}  // namespace diffuscope::ui

@@ -1,0 +1,169 @@
+// The document: everything the user has loaded and chosen (image, 2D data, schedule, sampler, model, seed,
+// current t), one QUndoStack for parameter changes, and signals the views listen to.
+//
+//   diffuscope::ui::Document doc;
+//   ScheduleOptions options = doc.scheduleOptions();
+//   options.num_steps = 250;
+//   doc.setScheduleOptions(options);        // one undo step; emits scheduleChanged()
+//   doc.undoStack()->undo();                // back to T = 1000
+//
+// Parameter setters push a ValueCommand; while a slider is dragged pass merge = true so that the whole drag
+// becomes one undo step, and call endMerge() when the slider is released. The current t is a view position,
+// not a parameter: setT() is not undoable.
+#pragma once
+
+#include "core/common/types.h"
+#include "core/sampling/sampler.h"
+#include "core/schedule/schedule.h"
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QUndoCommand>
+#include <QUndoStack>
+#include <QVariant>
+
+#include <memory>
+#include <optional>
+
+namespace diffuscope::ui {
+
+/// How x_t of the forward process is drawn.
+enum class ForwardPath {
+  kClosed,      // sqrt(abar) x0 + sqrt(1 - abar) eps with one fixed eps (smooth scrubbing)
+  kMarkov,      // the step-by-step chain's x_t on one fixed path
+  kFreshNoise,  // closed form with a new eps every frame
+};
+
+/// The image or point set being shown. Pixels in [-1, 1], channel planes, one row.
+struct ImageData {
+  QString path;  // where it came from (empty when generated)
+  int channels = 0, height = 0, width = 0;
+  Batch pixels;  // 1 x (channels * height * width)
+  bool empty() const { return pixels.size() == 0; }
+};
+
+struct PointsData {
+  QString source;  // "dataset:<name>", "csv:<path>", "image:<path>", "drawn"
+  Batch points;    // n x 2
+  bool empty() const { return points.rows() == 0; }
+};
+
+/// Which exact or learned model the reverse runs use.
+struct ModelChoice {
+  QString image_model = QStringLiteral("posterior-oracle");  // posterior-oracle | empirical
+  QString points_model = QStringLiteral("empirical");       // empirical | gaussian-mixture | learned
+  bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
+  int num_particles = 2000;     // 2D reverse runs
+  bool operator==(const ModelChoice&) const = default;
+};
+
+class Document : public QObject {
+  Q_OBJECT
+
+ public:
+  /// The undoable parameters.
+  enum class Param { kSchedule, kCompare, kSeed, kForwardPath, kSampler, kModel };
+  Q_ENUM(Param)
+
+  explicit Document(QObject* parent = nullptr);
+  ~Document() override;
+
+  QUndoStack* undoStack() { return &undo_stack_; }
+
+  const ScheduleOptions& scheduleOptions() const { return schedule_options_; }
+  /// The schedule built from scheduleOptions(); never null.
+  std::shared_ptr<const NoiseSchedule> schedule() const { return schedule_; }
+  /// The comparison schedule plotted over the main one, if any.
+  const std::optional<ScheduleOptions>& compareOptions() const { return compare_options_; }
+  uint64_t seed() const { return seed_; }
+  ForwardPath forwardPath() const { return forward_path_; }
+  const SamplerOptions& samplerOptions() const { return sampler_options_; }
+  const ModelChoice& model() const { return model_; }
+  int t() const { return t_; }
+  int numSteps() const { return schedule_->num_steps(); }
+
+  const ImageData& image() const { return image_; }
+  const PointsData& points() const { return points_; }
+  /// 0 = images, 1 = 2D.
+  int workspace() const { return workspace_; }
+
+  /// Sets the schedule (undoable). Returns an empty string, or what is wrong with the options (then
+  /// nothing changes).
+  QString setScheduleOptions(const ScheduleOptions& options, bool merge = false);
+  QString setCompareOptions(const std::optional<ScheduleOptions>& options);
+  void setSeed(uint64_t seed, bool merge = false);
+  void setForwardPath(ForwardPath path);
+  QString setSamplerOptions(const SamplerOptions& options, bool merge = false);
+  void setModel(const ModelChoice& model);
+  /// Ends merging of the command on top of the undo stack (slider released).
+  void endMerge();
+
+  /// The current t, clamped to 0..T (not undoable).
+  void setT(int t);
+  void setImage(ImageData image);
+  void setPoints(PointsData points);
+  void setWorkspace(int workspace);
+
+  /// The current value of a parameter (as stored in a ValueCommand).
+  QVariant value(Param param) const;
+  /// Applies a value without an undo command (ValueCommand's redo/undo and session loading use it).
+  void apply(Param param, const QVariant& value);
+
+ signals:
+  void scheduleChanged();
+  void compareChanged();
+  void seedChanged(quint64 seed);
+  void forwardPathChanged();
+  void samplerChanged();
+  void modelChanged();
+  void tChanged(int t);
+  void imageChanged();
+  void pointsChanged();
+  void workspaceChanged(int workspace);
+
+ private:
+  void push(Param param, const QVariant& after, bool merge);
+
+  QUndoStack undo_stack_;
+  ScheduleOptions schedule_options_;
+  std::shared_ptr<const NoiseSchedule> schedule_;
+  std::optional<ScheduleOptions> compare_options_;
+  uint64_t seed_ = 0;
+  ForwardPath forward_path_ = ForwardPath::kClosed;
+  SamplerOptions sampler_options_;
+  ModelChoice model_;
+  int t_ = 0;
+  ImageData image_;
+  PointsData points_;
+  int workspace_ = 0;
+};
+
+/// One parameter change: before and after values. Merges with the next change of the same parameter while
+/// it is open (during a slider drag), so a drag is one undo step.
+class ValueCommand : public QUndoCommand {
+ public:
+  ValueCommand(Document* document, Document::Param param, QVariant before, QVariant after, bool open);
+  void undo() override;
+  void redo() override;
+  int id() const override { return 1000 + static_cast<int>(param_); }
+  bool mergeWith(const QUndoCommand* other) override;
+  void close() { open_ = false; }
+
+ private:
+  Document* document_;
+  Document::Param param_;
+  QVariant before_, after_;
+  bool open_;
+};
+
+/// A short user-facing name of a parameter ("schedule", "seed", ...), for undo texts.
+QString ParamName(Document::Param param);
+
+}  // namespace diffuscope::ui
+
+Q_DECLARE_METATYPE(diffuscope::ScheduleOptions)
+Q_DECLARE_METATYPE(std::optional<diffuscope::ScheduleOptions>)
+Q_DECLARE_METATYPE(diffuscope::SamplerOptions)
+Q_DECLARE_METATYPE(diffuscope::ui::ModelChoice)
+Q_DECLARE_METATYPE(diffuscope::ui::ForwardPath)
