@@ -66,16 +66,17 @@ std::vector<int> SpacedTimesteps(int T, int K, Spacing spacing) {
     }
     case Spacing::kTrailing: {
       const double ratio = static_cast<double>(T) / K;
-      for (int j = 0; j < K; ++j) steps[j] = static_cast<int>(std::round(T - j * ratio)) - 1;
+      for (int j = 0; j < K; ++j) steps[j] = static_cast<int>(std::nearbyint(T - j * ratio)) - 1;
       break;
     }
     case Spacing::kLinspace:
       for (int j = 0; j < K; ++j) {
         const double v = K == 1 ? 0.0 : static_cast<double>(T - 1) * j / (K - 1);
-        steps[K - 1 - j] = static_cast<int>(std::round(v));
+        steps[K - 1 - j] = static_cast<int>(std::nearbyint(v));
       }
       break;
   }
+  // nearbyint rounds half to even, as numpy's round does in the reference implementations.
   // Rounding can repeat a timestep when K is close to T; a step from t to t is no step.
   steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
   return steps;
