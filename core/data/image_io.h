@@ -32,7 +32,8 @@ struct ImageLoadOptions {
 /// Thrown when an image exceeds ImageLoadOptions::max_pixels; front ends offer to downscale.
 class ImageTooLarge : public Error {
  public:
-  ImageTooLarge(const std::string& message, int width, int height) : Error(message), width(width), height(height) {}
+  ImageTooLarge(const std::string& message, int image_width, int image_height)
+      : Error(message), width(image_width), height(image_height) {}
   int width, height;
 };
 

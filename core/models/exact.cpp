@@ -7,6 +7,7 @@
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 namespace diffuscope {
@@ -155,12 +156,57 @@ EmpiricalDenoiser::EmpiricalDenoiser(Batch data) : data_(std::move(data)) {
   Require(data_.rows() >= 1 && data_.cols() >= 1, "the empirical denoiser needs at least one data point");
   Require(data_.allFinite(), "the data set holds NaN or infinite values");
   data_sq_norms_ = data_.rowwise().squaredNorm();
+  data_by_dim_ = data_;  // column-major copy: each dimension contiguous
+}
+
+// Low dimensions (2D points): the logits of a block of query rows against a chunk of data points stay in L1,
+// and the softmax is accumulated online chunk by chunk (running max, rescaled sums), one pass over the data.
+Batch EmpiricalDenoiser::PosteriorMeanLowDim(const Batch& x_t, double a) const {
+  const int D = static_cast<int>(data_.cols());
+  const Eigen::Index N = data_.rows(), n = x_t.rows();
+  const float sa = static_cast<float>(std::sqrt(a));
+  const float inv2v = static_cast<float>(1.0 / (2.0 * std::max(1.0 - a, 1e-12)));
+  const float c_dot = 2.0f * sa * inv2v, c_norm = static_cast<float>(a) * inv2v;
+  Batch out(n, D);
+  constexpr Eigen::Index kRows = 32, kChunk = 1024;
+  const int tasks = static_cast<int>((n + kRows - 1) / kRows);
+  cv::parallel_for_(cv::Range(0, tasks), [&](const cv::Range& range) {
+    alignas(64) float logit[kChunk];
+    std::vector<double> acc(D);
+    for (int task = range.start; task < range.end; ++task) {
+      for (Eigen::Index r = task * kRows; r < std::min(n, (task + 1) * kRows); ++r) {
+        float running_max = -std::numeric_limits<float>::infinity();
+        double total = 0.0;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (Eigen::Index j0 = 0; j0 < N; j0 += kChunk) {
+          const Eigen::Index m = std::min(kChunk, N - j0);
+          using Vec = Eigen::Map<const Eigen::ArrayXf>;
+          Eigen::Map<Eigen::ArrayXf> l(logit, m);
+          l = -c_norm * Vec(data_sq_norms_.data() + j0, m);
+          for (int d = 0; d < D; ++d) l += (c_dot * x_t(r, d)) * Vec(data_by_dim_.data() + d * N + j0, m);
+          const float chunk_max = l.maxCoeff();
+          if (chunk_max > running_max) {
+            const double rescale = std::exp(static_cast<double>(running_max) - chunk_max);
+            total *= rescale;
+            for (double& v : acc) v *= rescale;
+            running_max = chunk_max;
+          }
+          l = (l - running_max).exp();
+          total += l.sum();
+          for (int d = 0; d < D; ++d) acc[d] += (l * Vec(data_by_dim_.data() + d * N + j0, m)).sum();
+        }
+        for (int d = 0; d < D; ++d) out(r, d) = static_cast<float>(acc[d] / total);
+      }
+    }
+  });
+  return out;
 }
 
 Batch EmpiricalDenoiser::PosteriorMean(const Batch& x_t, double a) const {
   Require(x_t.cols() == data_.cols(), "the data has " + std::to_string(data_.cols()) + " columns; x_t has " +
                                           std::to_string(x_t.cols()));
   Require(a > 0.0 && a <= 1.0, "alpha_bar must be in (0, 1] for the empirical denoiser");
+  if (data_.cols() <= 8) return PosteriorMeanLowDim(x_t, a);
   const float sa = static_cast<float>(std::sqrt(a));
   const float inv2v = static_cast<float>(1.0 / (2.0 * std::max(1.0 - a, 1e-12)));
   Batch out(x_t.rows(), x_t.cols());

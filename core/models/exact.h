@@ -72,8 +72,10 @@ class EmpiricalDenoiser : public Denoiser {
   const Batch& data() const { return data_; }
 
  private:
+  Batch PosteriorMeanLowDim(const Batch& x_t, double alpha_bar) const;
   Batch data_;
   Eigen::VectorXf data_sq_norms_;
+  Eigen::MatrixXf data_by_dim_;  // N x D column-major: each dimension's values contiguous, for low D
 };
 
 /// Knows the true x_0 (one row, broadcast to every sample, or one row per sample): predicts it exactly, so
