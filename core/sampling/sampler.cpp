@@ -139,6 +139,10 @@ Sampler::Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOp
   if (model.dimension() > 0)
     Require(x_.cols() == model.dimension(), "the model takes " + std::to_string(model.dimension()) +
                                                 " values per sample, the start x has " + std::to_string(x_.cols()));
+  Require(start_t > 0 || options.num_steps <= T,
+          "the number of sampling steps (" + std::to_string(options.num_steps) + ") exceeds the schedule's T = " +
+              std::to_string(T));
+  // Started part-way (SDEdit), K steps are spread over 1..start_t; more than start_t are not possible.
   const int top = start_t > 0 ? start_t : T;
   const int K = options.num_steps == 0 ? top : std::min(options.num_steps, top);
   for (int i : SpacedTimesteps(top, K, options.spacing)) timesteps_.push_back(i + 1);
