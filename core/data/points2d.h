@@ -32,16 +32,17 @@ struct Dataset2DOptions {
   /// live at unit scale). < 0 = the set's default (DatasetDescription says it); for the Datasaurus sets
   /// and CSV files this is the jitter of the points drawn with replacement.
   double noise = -1.0;
-  /// The resources folder that holds datasets/datasaurus_dozen.tsv. Empty = the environment variable
-  /// DIFFUSCOPE_RESOURCES, then the build tree's resources folder (compile definition
-  /// DIFFUSCOPE_SOURCE_RESOURCES), then the installed one (DIFFUSCOPE_INSTALL_RESOURCES).
+  /// The resources folder that holds datasets/datasaurus_dozen.tsv. Empty = ResourcesDir()
+  /// (core/common/resources.h), then the environment variable DIFFUSCOPE_RESOURCES, then the source
+  /// tree's resources folder (DIFFUSCOPE_SOURCE_RESOURCES), then the installed one
+  /// (DIFFUSCOPE_INSTALL_RESOURCES): the first that holds the file.
   std::filesystem::path resources_dir;
   /// CSV files and images: map the points to unit scale (CSV: centre on the mean, divide by the pooled
   /// standard deviation; image: the dark pixels' bounding box to [-1, 1] on its long side, y up).
   /// false keeps file units (CSV) or pixel units with y up (image).
   bool standardize = true;
-  /// Images: grey level 0..255; pixels with grey < image_threshold become points. -1 = Otsu's threshold
-  /// (pixels with grey <= Otsu's level become points).
+  /// Images: grey level 0..256; pixels with grey < image_threshold become points. -1 = Otsu's threshold
+  /// (pixels with grey <= Otsu's level become points). Colour images are converted to grey first.
   int image_threshold = -1;
   /// Images: light pixels (the complement of the above) become points instead of dark ones.
   bool image_invert = false;
