@@ -4,7 +4,15 @@
 #include <QDir>
 #include <QFileInfo>
 
+// Q_INIT_RESOURCE must be used outside any namespace.
+static void InitUiResources() { Q_INIT_RESOURCE(ui); }
+
 namespace diffuscope::ui {
+
+void InitResources() {
+  static const bool done = (InitUiResources(), true);
+  (void)done;
+}
 
 QStringList ResourceDirs() {
   QStringList candidates;

@@ -13,5 +13,8 @@ namespace diffuscope::ui {
 QStringList ResourceDirs();
 /// The first existing file `relative` under ResourceDirs(), or an empty string.
 QString ResourcePath(const QString& relative);
+/// Registers the Qt resources compiled into the library (the icon at ":/diffuscope/diffuscope.svg").
+/// A static library's resources are only linked in when this is called; MainWindow calls it.
+void InitResources();
 
 }  // namespace diffuscope::ui

@@ -1,0 +1,212 @@
+// The application window as users drive it: it opens on the bundled photograph, scrubbing shows the newest
+// frame, bad files are errors (no crash, the current image stays), a reverse run can be cancelled and a
+// finished one is scrubbable, and a session saved from the window opens to the same picture.
+#include "ui/document.h"
+#include "ui/frame_view.h"
+#include "ui/image_workspace.h"
+#include "ui/main_window.h"
+#include "ui/points_workspace.h"
+#include "ui/scatter_view.h"
+
+#include <QFile>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace diffuscope;
+using namespace diffuscope::ui;
+
+namespace {
+
+void Write(const QString& path, const QByteArray& bytes) {
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write(bytes);
+}
+
+}  // namespace
+
+class MainWindowTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  // Every test starts from the defaults: no remembered schedule, seed or layout.
+  void init() { QSettings().clear(); }
+
+  void opensOnTheSamplePhotograph() {
+    MainWindow window;
+    QVERIFY(!window.document()->image().empty());
+    QVERIFY(window.document()->image().path.endsWith(QStringLiteral("chicky_512.png")));
+    QCOMPARE(window.document()->image().width, 512);
+    QVERIFY(window.document()->points().points.rows() > 0);
+    QCOMPARE(window.document()->points().source, QStringLiteral("dataset:dino"));
+    QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
+    QVERIFY(!window.imageWorkspace()->mainView()->image().isNull());
+    QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(512, 512));
+  }
+
+  void scrubbingShowsTheNewestT() {
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    QVERIFY(images->frameJobs()->waitIdle(20000));
+    for (int t = 0; t <= 1000; t += 7) window.timeline()->setT(t);  // a fast drag
+    window.timeline()->setT(613);
+    QVERIFY(images->frameJobs()->waitIdle(20000));
+    QCOMPARE(images->shownT(), 613);
+    QVERIFY(images->frameJobs()->dropped() > 0);
+    QVERIFY(window.statusText().contains(QStringLiteral("t = 613")));
+    QVERIFY(window.statusText().contains(QStringLiteral("alpha_bar_t")));
+    QVERIFY(window.statusText().contains(QStringLiteral("seed")));
+  }
+
+  void badImagesAreErrorsNotCrashes_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QByteArray>("content");
+    QByteArray png_header("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    QTest::newRow("empty") << "empty.png" << QByteArray();
+    QTest::newRow("text") << "notes.png" << QByteArray("this is not an image\n");
+    QTest::newRow("truncated png") << "cut.png" << png_header;
+    QTest::newRow("garbage jpeg") << "noise.jpg" << QByteArray(4096, '\x5a');
+    QTest::newRow("missing") << "" << QByteArray();
+  }
+  void badImagesAreErrorsNotCrashes() {
+    QFETCH(QString, name);
+    QFETCH(QByteArray, content);
+    QTemporaryDir dir;
+    QString path = dir.filePath(name.isEmpty() ? QStringLiteral("does-not-exist.png") : name);
+    if (!name.isEmpty()) Write(path, content);
+    MainWindow window;
+    const QString before = window.document()->image().path;
+    QVERIFY(!window.openImage(path));
+    QCOMPARE(window.document()->image().path, before);  // the current image stays
+    QVERIFY_THROWS_EXCEPTION(Error, LoadImageFile(path));
+  }
+
+  void badSessionIsAnError() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("broken.json"));
+    Write(path, "{\"format\": \"diffuscope-session\", ");
+    MainWindow window;
+    window.document()->setSeed(4);
+    QVERIFY(!window.openSession(path));
+    QCOMPARE(window.document()->seed(), uint64_t{4});
+  }
+
+  void goodImageOpens() {
+    MainWindow window;
+    QVERIFY(window.openImage(QStringLiteral(DIFFUSCOPE_RESOURCES "/images/butterfly.jpg")));
+    QCOMPARE(window.document()->image().width, 493);
+    QCOMPARE(window.document()->image().height, 356);
+    QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
+    QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(493, 356));
+  }
+
+  void sidePanelsShowPredictionsAndNoise() {
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    images->setShowPredictions(true);
+    images->setShowNoise(true);
+    images->setShowHistogram(true);
+    window.document()->setT(400);
+    QVERIFY(images->frameJobs()->waitIdle(20000));
+    QCOMPARE(images->shownT(), 400);
+    window.document()->setForwardPath(ForwardPath::kMarkov);
+    QVERIFY(images->frameJobs()->waitIdle(20000));
+    QCOMPARE(images->shownT(), 400);
+  }
+
+  void reverseRunCancels() {
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    SamplerOptions every_step = window.document()->samplerOptions();
+    every_step.kind = SamplerKind::kDdpm;
+    every_step.num_steps = 0;  // all 1000 steps: long enough to cancel
+    QVERIFY(window.document()->setSamplerOptions(every_step).isEmpty());
+    QSignalSpy cancelled(images->reverseTask(), &BackgroundTask::cancelled);
+    QSignalSpy progress(images->reverseTask(), &BackgroundTask::progress);
+    images->startReverse();
+    QVERIFY(images->reverseTask()->running());
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 1, 30000);
+    images->cancelReverse();
+    QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 30000);
+    QVERIFY(images->reverseRun() == nullptr);
+  }
+
+  void reverseRunIsScrubbable() {
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    SamplerOptions options = window.document()->samplerOptions();
+    options.kind = SamplerKind::kDdim;
+    options.num_steps = 20;
+    QVERIFY(window.document()->setSamplerOptions(options).isEmpty());
+    ModelChoice model = window.document()->model();
+    model.from_current_t = true;  // SDEdit: noise to t = 300, then denoise
+    window.document()->setModel(model);
+    window.document()->setT(300);
+    QSignalSpy done(images, &ImageWorkspace::reverseFinished);
+    images->startReverse();
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60000);
+    const ImageReverseRun* run = images->reverseRun();
+    QVERIFY(run != nullptr);
+    QCOMPARE(run->start_t, 300);
+    QCOMPARE(run->t.size(), size_t{20});
+    QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
+    QCOMPARE(window.document()->t(), 300);
+    window.timeline()->setT(0);
+    QCOMPARE(images->shownT(), 0);
+    QCOMPARE(images->mainView()->image(), run->sample);
+    window.timeline()->setT(150);
+    QCOMPARE(images->shownT(), 150);
+  }
+
+  void pointsWorkspaceSamplesAndMeasures() {
+    MainWindow window;
+    window.document()->setWorkspace(1);
+    PointsWorkspace* points = window.pointsWorkspace();
+    points->setDataset(QStringLiteral("8gaussians"));
+    ScheduleOptions schedule;
+    schedule.kind = ScheduleKind::kCosine;
+    schedule.num_steps = 100;
+    QVERIFY(window.document()->setScheduleOptions(schedule).isEmpty());
+    ModelChoice model = window.document()->model();
+    model.points_model = QStringLiteral("gaussian-mixture");
+    model.num_particles = 1000;
+    window.document()->setModel(model);
+    points->setField(1);
+    points->setTrajectories(true);
+    window.document()->setT(50);
+    QVERIFY(points->frameJobs()->waitIdle(20000));
+    QCOMPARE(points->view()->particleCount(), 2000);
+    QSignalSpy done(points, &PointsWorkspace::reverseFinished);
+    points->startReverse();
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60000);
+    const PointsReverseRun* run = points->reverseRun();
+    QVERIFY(run != nullptr);
+    QCOMPARE(run->sample.rows(), Eigen::Index{1000});
+    // The exact mixture's samples are far closer to the data than a single Gaussian fit.
+    QVERIFY2(run->energy_distance < 0.5 * run->gaussian_baseline,
+             qPrintable(QStringLiteral("%1 vs %2").arg(run->energy_distance).arg(run->gaussian_baseline)));
+  }
+
+  void sessionFromTheWindowReopens() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("s.json"));
+    {
+      MainWindow window;
+      window.document()->setSeed(11);
+      window.document()->setT(222);
+      window.timeline()->setDirection(TimelineModel::Direction::kReverse);
+      QVERIFY(window.saveSession(path));
+    }
+    MainWindow window;
+    QVERIFY(window.openSession(path));
+    QCOMPARE(window.document()->seed(), uint64_t{11});
+    QCOMPARE(window.document()->t(), 222);
+    QCOMPARE(window.timeline()->t(), 222);
+    QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
+  }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "main_window_test.moc"

@@ -1,0 +1,174 @@
+// Sessions: save and open give back the same state; malformed files are errors that say what is wrong.
+#include "ui/document.h"
+#include "ui/image_workspace.h"
+#include "ui/session.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace diffuscope;
+using namespace diffuscope::ui;
+
+namespace {
+
+QString Photo() { return QStringLiteral(DIFFUSCOPE_RESOURCES "/images/butterfly.jpg"); }
+
+void Write(const QString& path, const QByteArray& bytes) {
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write(bytes);
+}
+
+}  // namespace
+
+class SessionTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void roundTrip() {
+    QTemporaryDir dir;
+    Document original;
+    ScheduleOptions schedule;
+    schedule.kind = ScheduleKind::kCosine;
+    schedule.num_steps = 250;
+    schedule.zero_terminal_snr = true;
+    QVERIFY(original.setScheduleOptions(schedule).isEmpty());
+    ScheduleOptions compare;
+    compare.num_steps = 50;
+    QVERIFY(original.setCompareOptions(compare).isEmpty());
+    SamplerOptions sampler;
+    sampler.kind = SamplerKind::kDdim;
+    sampler.num_steps = 25;
+    sampler.eta = 0.5;
+    sampler.clip_x0 = true;
+    QVERIFY(original.setSamplerOptions(sampler).isEmpty());
+    ModelChoice model;
+    model.image_model = QStringLiteral("empirical");
+    model.points_model = QStringLiteral("gaussian-mixture");
+    model.from_current_t = true;
+    model.num_particles = 777;
+    original.setModel(model);
+    original.setSeed(0xFFFFFFFFFFFFFFF1ULL);  // all 64 bits survive
+    original.setForwardPath(ForwardPath::kMarkov);
+    original.setImage(LoadImageFile(Photo()));
+    PointsData points;
+    points.source = QStringLiteral("drawn");
+    points.points.resize(3, 2);
+    points.points << 0.1f, -0.2f, 1.0f / 3.0f, 2.5e-7f, -3.25f, 1e6f;
+    original.setPoints(points);
+    original.setWorkspace(1);
+    original.setT(123);
+
+    const QString path = dir.filePath(QStringLiteral("a.json"));
+    SaveSession(path, CaptureSession(original, QStringLiteral("reverse")));
+    const Session loaded = LoadSession(path);
+    QCOMPARE(loaded.direction, QStringLiteral("reverse"));
+
+    Document copy;
+    ApplySession(loaded, &copy);
+    QVERIFY(copy.scheduleOptions() == original.scheduleOptions());
+    QVERIFY(copy.compareOptions() == original.compareOptions());
+    QVERIFY(copy.samplerOptions() == original.samplerOptions());
+    QVERIFY(copy.model() == original.model());
+    QCOMPARE(copy.seed(), original.seed());
+    QCOMPARE(copy.forwardPath(), ForwardPath::kMarkov);
+    QCOMPARE(copy.t(), 123);
+    QCOMPARE(copy.workspace(), 1);
+    QCOMPARE(copy.image().path, original.image().path);
+    QVERIFY(copy.image().pixels == original.image().pixels);
+    QCOMPARE(copy.points().source, QStringLiteral("drawn"));
+    QVERIFY(copy.points().points == original.points().points);  // floats round-trip exactly
+
+    // Saving the copy gives the same file.
+    const QString again = dir.filePath(QStringLiteral("b.json"));
+    SaveSession(again, CaptureSession(copy, QStringLiteral("reverse")));
+    QFile a(path), b(again);
+    QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+    QCOMPARE(a.readAll(), b.readAll());
+  }
+
+  void openingIsOneUndoStep() {
+    QTemporaryDir dir;
+    Document original;
+    original.setSeed(5);
+    ScheduleOptions schedule;
+    schedule.num_steps = 300;
+    QVERIFY(original.setScheduleOptions(schedule).isEmpty());
+    const QString path = dir.filePath(QStringLiteral("s.json"));
+    SaveSession(path, CaptureSession(original, QStringLiteral("forward")));
+    Document copy;
+    ApplySession(LoadSession(path), &copy);
+    QCOMPARE(copy.undoStack()->count(), 1);
+    copy.undoStack()->undo();
+    QCOMPARE(copy.seed(), uint64_t{0});
+    QCOMPARE(copy.numSteps(), 1000);
+  }
+
+  void malformedFilesAreClearErrors_data() {
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("message");
+    const QByteArray good =
+        R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})";
+    QTest::newRow("empty") << QByteArray() << "not valid JSON";
+    QTest::newRow("truncated") << good.left(40) << "not valid JSON";
+    QTest::newRow("array") << QByteArray("[1, 2]") << "JSON object";
+    QTest::newRow("foreign") << QByteArray(R"({"format":"something else"})") << "not a Diffuscope session";
+    QTest::newRow("newer") << QByteArray(good).replace("\"version\":1", "\"version\":99") << "newer";
+    QTest::newRow("no schedule") << QByteArray(good).replace("\"schedule\"", "\"schedulx\"") << "'schedule' is missing";
+    QTest::newRow("bad kind") << QByteArray(good).replace("linear", "wiggly") << "'schedule.kind'";
+    QTest::newRow("bad steps") << QByteArray(good).replace("\"steps\":100", "\"steps\":-4") << "'schedule.steps'";
+    QTest::newRow("steps not a number") << QByteArray(good).replace("\"steps\":100", "\"steps\":\"many\"")
+                                        << "'schedule.steps' must be a number";
+    QTest::newRow("t beyond T") << QByteArray(good).replace("\"t\":5", "\"t\":500") << "'t'";
+    QTest::newRow("bad seed") << QByteArray(good).replace("\"3\"", "\"-x\"") << "'seed'";
+    QTest::newRow("bad points") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"points\":{\"xy\":[[1,2],[3]]}")
+                                << "'points.xy' row 2";
+    QTest::newRow("bad sampler") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"sampler\":{\"kind\":\"ddim\",\"eta\":-1}")
+                                 << "'sampler'";
+    QTest::newRow("bad path") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"forward_path\":\"sideways\"")
+                              << "'forward_path'";
+  }
+  void malformedFilesAreClearErrors() {
+    QFETCH(QByteArray, content);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("bad.json"));
+    Write(path, content);
+    try {
+      LoadSession(path);
+      QFAIL("a malformed session was accepted");
+    } catch (const Error& error) {
+      const QString what = QString::fromUtf8(error.what());
+      QVERIFY2(what.contains(message), qPrintable(what));
+      QVERIFY2(what.contains(QStringLiteral("bad.json")), qPrintable(what));
+    }
+  }
+
+  void theWellFormedSampleLoads() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("ok.json"));
+    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
+    const Session session = LoadSession(path);
+    QCOMPARE(session.schedule.num_steps, 100);
+    QCOMPARE(session.seed, uint64_t{3});
+    QCOMPARE(session.t, 5);
+  }
+
+  void missingFileAndMissingImage() {
+    QTemporaryDir dir;
+    QVERIFY_THROWS_EXCEPTION(Error, LoadSession(dir.filePath(QStringLiteral("nothing.json"))));
+    const QString path = dir.filePath(QStringLiteral("gone.json"));
+    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},)"
+                R"("seed":"3","t":5,"image":{"path":"/nonexistent/photo.png"}})");
+    Document document;
+    document.setSeed(9);
+    QVERIFY_THROWS_EXCEPTION(Error, ApplySession(LoadSession(path), &document));
+    QCOMPARE(document.seed(), uint64_t{9});  // nothing changed
+    QCOMPARE(document.numSteps(), 1000);
+  }
+};
+
+QTEST_MAIN(SessionTest)
+#include "session_test.moc"

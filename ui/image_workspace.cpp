@@ -1,0 +1,558 @@
+#include "ui/image_workspace.h"
+
+#include "core/data/image_io.h"
+#include "core/forward/forward.h"
+#include "core/models/exact.h"
+#include "core/render/frame.h"
+#include "core/sampling/sampler.h"
+#include "ui/resources_dir.h"
+#include "ui/sampler_controls.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <mutex>
+
+namespace diffuscope::ui {
+
+namespace {
+
+// Memory kept for the frames of one reverse run; longer runs keep every k-th step.
+constexpr size_t kReverseFrameBudget = 384u << 20;
+
+ImageShape ShapeOf(const ImageData& image) { return {image.channels, image.height, image.width}; }
+
+// The bundled photographs, resized to the image's shape, with the image itself first: the data set of the
+// "empirical" model (whose reverse runs land on one of these photographs).
+Batch SamplePhotoSet(const ImageData& image) {
+  std::vector<Image> photos;
+  for (const char* name : {"images/chicky_512.png", "images/butterfly.jpg", "images/baboon.jpg", "images/fruits.jpg"}) {
+    const QString path = ResourcePath(QString::fromLatin1(name));
+    if (path.isEmpty() || QFileInfo(path).canonicalFilePath() == QFileInfo(image.path).canonicalFilePath()) continue;
+    try {
+      Image photo = LoadImage(path.toStdString());
+      if (photo.channels != image.channels) {
+        cv::Mat mat = ImageToMat(photo), converted;
+        cv::cvtColor(mat, converted, image.channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_GRAY2BGR);
+        photo = MatToImage(converted);
+      }
+      photos.push_back(ResizeImage(photo, image.width, image.height));
+    } catch (const Error&) {
+      // A missing or unreadable sample only makes the set smaller.
+    }
+  }
+  Batch set(static_cast<Eigen::Index>(photos.size() + 1), image.pixels.cols());
+  set.row(0) = image.pixels.row(0);
+  for (size_t i = 0; i < photos.size(); ++i) set.row(static_cast<Eigen::Index>(i + 1)) = photos[i].pixels.row(0);
+  return set;
+}
+
+std::unique_ptr<Denoiser> MakeImageModel(const QString& name, const ImageData& image) {
+  if (name == QLatin1String("empirical")) return std::make_unique<EmpiricalDenoiser>(SamplePhotoSet(image));
+  return std::make_unique<PosteriorOracle>(image.pixels);
+}
+
+QString ModelLabel(const QString& name) {
+  return name == QLatin1String("empirical") ? QObject::tr("empirical (sample photos)")
+                                            : QObject::tr("posterior oracle");
+}
+
+// x0_hat and eps_hat of a model at t, through the core's conversion.
+void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat) {
+  DenoiseQuery query;
+  query.t = t;
+  query.t_prev = t - 1;
+  query.alpha_bar = schedule.alpha_bar(t);
+  query.schedule = &schedule;
+  const Prediction prediction = model.Predict(x_t, query);
+  PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
+                    schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
+}
+
+// One forward frame and the panels beside it.
+struct ImageFrame {
+  int t = 0;
+  QImage x_t, x0_hat, eps_hat, noise;
+  Histogram histogram;
+  bool has_histogram = false;
+};
+
+struct FrameRequest {
+  std::shared_ptr<const NoiseSchedule> schedule;
+  std::shared_ptr<const ImageData> image;
+  uint64_t seed = 0;
+  int t = 0;
+  ForwardPath path = ForwardPath::kClosed;
+  uint64_t fresh_frame = 0;
+  bool predictions = false, noise = false, histogram = false;
+  QString model;
+};
+
+}  // namespace
+
+// Caches of the worker: the forward process and the models, rebuilt when their inputs change. Only one frame
+// job runs at a time (LatestJob), the mutex keeps that true even if that ever changes.
+struct ImageSource {
+  std::mutex mutex;
+  std::unique_ptr<ForwardProcess> process;
+  const NoiseSchedule* process_schedule = nullptr;
+  const ImageData* process_image = nullptr;
+  uint64_t process_seed = 0;
+  std::shared_ptr<const NoiseSchedule> schedule_keep;
+  std::shared_ptr<const ImageData> image_keep;
+  std::unique_ptr<Denoiser> model;
+  QString model_name;
+  const ImageData* model_image = nullptr;
+  std::unique_ptr<PosteriorOracle> oracle;
+  const ImageData* oracle_image = nullptr;
+
+  ImageFrame Compute(const FrameRequest& r) {
+    std::lock_guard lock(mutex);
+    const ImageData& image = *r.image;
+    if (!process || process_schedule != r.schedule.get() || process_image != &image || process_seed != r.seed) {
+      process = std::make_unique<ForwardProcess>(*r.schedule, image.pixels, r.seed);
+      process_schedule = r.schedule.get();
+      process_image = &image;
+      process_seed = r.seed;
+      schedule_keep = r.schedule;  // keep the keys alive so their addresses are not reused
+      image_keep = r.image;
+    }
+    const ImageShape shape = ShapeOf(image);
+    ImageFrame frame;
+    frame.t = r.t;
+    const bool need_batch = r.path != ForwardPath::kClosed || r.predictions || r.noise || r.histogram;
+    Batch x_t;
+    if (!need_batch) {
+      DisplayImage display;
+      ForwardClosedToDisplay(*r.schedule, r.t, process->x0().data(), process->eps().data(), image.channels,
+                             image.height, image.width, &display);
+      frame.x_t = ToQImage(std::move(display));
+      return frame;
+    }
+    switch (r.path) {
+      case ForwardPath::kClosed: x_t = process->Closed(r.t); break;
+      case ForwardPath::kMarkov: x_t = process->Markov(r.t); break;
+      case ForwardPath::kFreshNoise: x_t = process->ClosedFreshNoise(r.t, r.fresh_frame); break;
+    }
+    frame.x_t = ToQImage(ImageToFrame(x_t, 0, shape));
+    if (r.histogram) {
+      frame.histogram = MakeHistogram(x_t.data(), x_t.size());
+      frame.has_histogram = true;
+    }
+    if (r.t == 0) {
+      if (r.predictions) frame.x0_hat = ToQImage(ImageToFrame(image.pixels, 0, shape));
+      return frame;
+    }
+    if (r.predictions) {
+      if (!model || model_name != r.model || model_image != &image) {
+        model = MakeImageModel(r.model, image);
+        model_name = r.model;
+        model_image = &image;
+      }
+      Batch x0_hat, eps_hat;
+      Predict(*model, *r.schedule, r.t, x_t, &x0_hat, &eps_hat);
+      frame.x0_hat = ToQImage(ImageToFrame(x0_hat, 0, shape));
+      frame.eps_hat = ToQImage(FieldToFrame(eps_hat, 0, shape, 3.0f));
+    }
+    if (r.noise) {
+      // The oracle knows x_0, so its eps is exactly the noise in x_t (on any path).
+      if (!oracle || oracle_image != &image) {
+        oracle = std::make_unique<PosteriorOracle>(image.pixels);
+        oracle_image = &image;
+      }
+      Batch x0, noise;
+      Predict(*oracle, *r.schedule, r.t, x_t, &x0, &noise);
+      frame.noise = ToQImage(FieldToFrame(noise, 0, shape, 3.0f));
+    }
+    return frame;
+  }
+};
+
+ImageData LoadImageFile(const QString& path, bool downscale) {
+  ImageLoadOptions options;
+  options.max_pixels = kMaxImagePixels;
+  options.downscale_if_too_large = downscale;
+  Image image = LoadImage(path.toStdString(), options);
+  ImageData data;
+  data.path = QFileInfo(path).absoluteFilePath();
+  data.channels = image.channels;
+  data.height = image.height;
+  data.width = image.width;
+  data.pixels = std::move(image.pixels);
+  return data;
+}
+
+ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWidget* parent)
+    : QWidget(parent), document_(document), timeline_(timeline), source_(std::make_shared<ImageSource>()) {
+  auto* layout = new QHBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+
+  // Left: controls.
+  auto* controls = new QWidget;
+  auto* column = new QVBoxLayout(controls);
+  info_ = new QLabel;
+  info_->setWordWrap(true);
+  info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* image_box = new QGroupBox(tr("Image"));
+  (new QVBoxLayout(image_box))->addWidget(info_);
+  column->addWidget(image_box);
+
+  auto* show_box = new QGroupBox(tr("Show"));
+  auto* show_layout = new QVBoxLayout(show_box);
+  show_predictions_ = new QCheckBox(tr("x0_hat and eps_hat"));
+  show_predictions_->setToolTip(tr("The model's predictions at t: the clean image x0_hat and the noise eps_hat"));
+  show_noise_ = new QCheckBox(tr("Noise actually added"));
+  show_noise_->setToolTip(tr("The noise in x_t: (x_t - sqrt(alpha_bar_t) x_0) / sqrt(1 - alpha_bar_t), from the "
+                             "posterior oracle"));
+  show_histogram_ = new QCheckBox(tr("Histogram of x_t"));
+  show_histogram_->setToolTip(tr("Pixel values of x_t against the N(0, 1) density"));
+  show_layout->addWidget(show_predictions_);
+  show_layout->addWidget(show_noise_);
+  show_layout->addWidget(show_histogram_);
+  column->addWidget(show_box);
+
+  auto* model_group = new QGroupBox(tr("Model"));
+  auto* model_form = new QFormLayout(model_group);
+  model_box_ = new QComboBox;
+  model_box_->addItem(ModelLabel("posterior-oracle"), QStringLiteral("posterior-oracle"));
+  model_box_->addItem(ModelLabel("empirical"), QStringLiteral("empirical"));
+  model_box_->setToolTip(tr("Posterior oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0).\n"
+                            "Empirical: the optimal denoiser of a small set (this image and the sample photos); "
+                            "from pure noise it lands on one of them."));
+  model_form->addRow(tr("Denoiser"), model_box_);
+  column->addWidget(model_group);
+  column->addWidget(new SamplerControls(document_, /*show_clip=*/true));
+
+  auto* run_box = new QGroupBox(tr("Reverse run"));
+  auto* run_layout = new QVBoxLayout(run_box);
+  auto* buttons = new QHBoxLayout;
+  denoise_button_ = new QPushButton(tr("Denoise"));
+  denoise_button_->setToolTip(tr("Run the reverse process in the background, then scrub it (Ctrl+R)"));
+  cancel_button_ = new QPushButton(tr("Cancel"));
+  cancel_button_->setToolTip(tr("Stop the reverse run (Esc)"));
+  cancel_button_->setEnabled(false);
+  buttons->addWidget(denoise_button_);
+  buttons->addWidget(cancel_button_);
+  run_layout->addLayout(buttons);
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  progress_->setTextVisible(true);
+  run_layout->addWidget(progress_);
+  run_label_ = new QLabel(tr("No reverse run yet."));
+  run_label_->setWordWrap(true);
+  run_layout->addWidget(run_label_);
+  column->addWidget(run_box);
+  column->addStretch(1);
+
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(controls);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(controls->sizeHint().width() + 20);
+  scroll->setMaximumWidth(340);
+
+  // Centre: x_t, and the side panels.
+  auto* splitter = new QSplitter(Qt::Horizontal);
+  main_view_ = new FrameView(QStringLiteral("x_t"));
+  main_view_->setPlaceholder(tr("Open an image (Ctrl+O) or drop one here"));
+  main_view_->setToolTip(tr("x_t at the timeline's t"));
+  splitter->addWidget(main_view_);
+  side_ = new QWidget;
+  auto* side_layout = new QGridLayout(side_);
+  side_layout->setContentsMargins(0, 0, 0, 0);
+  x0_view_ = new FrameView(QStringLiteral("x0_hat"));
+  x0_view_->setToolTip(tr("The model's prediction of x_0 from x_t"));
+  eps_view_ = new FrameView(QStringLiteral("eps_hat"));
+  eps_view_->setToolTip(tr("The model's prediction of the noise, shown on [-3, 3]"));
+  noise_view_ = new FrameView(tr("noise added"));
+  noise_view_->setToolTip(tr("The noise actually in x_t, shown on [-3, 3]"));
+  for (FrameView* view : {x0_view_, eps_view_, noise_view_}) view->setPlaceholder(tr("t = 0: no noise"));
+  histogram_view_ = new HistogramView;
+  side_layout->addWidget(x0_view_, 0, 0);
+  side_layout->addWidget(eps_view_, 0, 1);
+  side_layout->addWidget(noise_view_, 1, 0);
+  side_layout->addWidget(histogram_view_, 1, 1);
+  splitter->addWidget(side_);
+  splitter->setStretchFactor(0, 3);
+  splitter->setStretchFactor(1, 2);
+
+  layout->addWidget(scroll);
+  layout->addWidget(splitter, 1);
+
+  connect(show_predictions_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
+  connect(show_noise_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
+  connect(show_histogram_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
+  connect(model_box_, &QComboBox::currentIndexChanged, this, [this] {
+    ModelChoice model = document_->model();
+    model.image_model = model_box_->currentData().toString();
+    document_->setModel(model);
+  });
+  connect(denoise_button_, &QPushButton::clicked, this, &ImageWorkspace::startReverse);
+  connect(cancel_button_, &QPushButton::clicked, this, &ImageWorkspace::cancelReverse);
+
+  connect(document_, &Document::imageChanged, this, &ImageWorkspace::onImageChanged);
+  connect(document_, &Document::tChanged, this, &ImageWorkspace::refresh);
+  connect(document_, &Document::scheduleChanged, this, [this] {
+    run_.reset();
+    run_label_->setText(tr("The schedule changed; run again."));
+    refresh();
+  });
+  connect(document_, &Document::seedChanged, this, &ImageWorkspace::refresh);
+  connect(document_, &Document::forwardPathChanged, this, &ImageWorkspace::refresh);
+  connect(document_, &Document::modelChanged, this, [this] {
+    const int index = model_box_->findData(document_->model().image_model);
+    if (index >= 0 && index != model_box_->currentIndex()) model_box_->setCurrentIndex(index);
+    refresh();
+  });
+  connect(timeline_, &TimelineModel::directionChanged, this, &ImageWorkspace::refresh);
+
+  connect(&frames_, &LatestJob::ready, this, &ImageWorkspace::onFrame);
+  connect(&frames_, &LatestJob::failed, this, [this](quint64, const QString& message) {
+    main_view_->setImage({});
+    main_view_->setPlaceholder(tr("Could not compute x_t: %1").arg(message));
+  });
+  connect(&reverse_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
+    progress_->setRange(0, static_cast<int>(total));
+    progress_->setValue(static_cast<int>(done));
+    emit statusMessage(tr("Denoising: %1 %2 of %3").arg(what).arg(done).arg(total));
+  });
+  connect(&reverse_, &BackgroundTask::runningChanged, this, [this](bool running) {
+    denoise_button_->setEnabled(!running);
+    cancel_button_->setEnabled(running);
+  });
+  connect(&reverse_, &BackgroundTask::finished, this, &ImageWorkspace::onReverseFinished);
+  connect(&reverse_, &BackgroundTask::cancelled, this, [this] {
+    progress_->setValue(0);
+    run_label_->setText(tr("Reverse run cancelled."));
+    emit statusMessage(tr("Reverse run cancelled"));
+  });
+  connect(&reverse_, &BackgroundTask::failed, this, [this](const QString& message) {
+    progress_->setValue(0);
+    run_label_->setText(tr("Reverse run failed."));
+    emit errorOccurred(tr("Reverse run failed"), message);
+  });
+
+  updateSidePanels();
+  onImageChanged();
+}
+
+ImageWorkspace::~ImageWorkspace() = default;
+
+void ImageWorkspace::setShowPredictions(bool show) { show_predictions_->setChecked(show); }
+void ImageWorkspace::setShowNoise(bool show) { show_noise_->setChecked(show); }
+void ImageWorkspace::setShowHistogram(bool show) { show_histogram_->setChecked(show); }
+
+void ImageWorkspace::updateSidePanels() {
+  x0_view_->setVisible(show_predictions_->isChecked());
+  eps_view_->setVisible(show_predictions_->isChecked());
+  noise_view_->setVisible(show_noise_->isChecked());
+  histogram_view_->setVisible(show_histogram_->isChecked());
+  side_->setVisible(show_predictions_->isChecked() || show_noise_->isChecked() || show_histogram_->isChecked());
+  refresh();
+}
+
+void ImageWorkspace::onImageChanged() {
+  // The worker reads the image through a snapshot that lives as long as its jobs.
+  snapshot_ = std::make_shared<const ImageData>(document_->image());
+  run_.reset();
+  shown_t_ = -1;
+  run_label_->setText(tr("No reverse run yet."));
+  updateInfo();
+  if (document_->image().empty()) {
+    main_view_->setImage({});
+    return;
+  }
+  refresh();
+}
+
+void ImageWorkspace::updateInfo() {
+  const ImageData& image = document_->image();
+  if (image.empty()) {
+    info_->setText(tr("No image. Open one with File > Open Image (Ctrl+O) or drop it on the window."));
+    return;
+  }
+  info_->setText(tr("<b>%1</b><br>%2 x %3, %4")
+                     .arg(QFileInfo(image.path).fileName().toHtmlEscaped())
+                     .arg(image.width)
+                     .arg(image.height)
+                     .arg(image.channels == 1 ? tr("grey") : tr("colour")));
+  info_->setToolTip(image.path);
+}
+
+bool ImageWorkspace::showingReverse() const {
+  return run_ && timeline_->direction() == TimelineModel::Direction::kReverse && document_->t() <= run_->start_t;
+}
+
+void ImageWorkspace::refresh() {
+  if (!snapshot_ || snapshot_->empty()) return;
+  if (showingReverse()) {
+    showReverseFrame();
+    return;
+  }
+  requestFrame();
+}
+
+void ImageWorkspace::requestFrame() {
+  FrameRequest request;
+  request.schedule = document_->schedule();
+  request.image = snapshot_;
+  request.seed = document_->seed();
+  request.t = document_->t();
+  request.path = document_->forwardPath();
+  request.fresh_frame = ++fresh_frame_;
+  request.predictions = show_predictions_->isChecked();
+  request.noise = show_noise_->isChecked();
+  request.histogram = show_histogram_->isChecked();
+  request.model = document_->model().image_model;
+  auto source = source_;
+  frames_.request([source, request] { return std::any(std::make_shared<ImageFrame>(source->Compute(request))); });
+}
+
+void ImageWorkspace::onFrame(quint64, const std::any& result) {
+  if (showingReverse()) return;  // the direction changed while the frame was computed
+  const auto frame = std::any_cast<std::shared_ptr<ImageFrame>>(result);
+  shown_t_ = frame->t;
+  main_view_->setTitle(tr("x_t  (forward q, t = %1)").arg(frame->t));
+  main_view_->setImage(frame->x_t);
+  if (show_predictions_->isChecked()) {
+    x0_view_->setImage(frame->x0_hat);
+    eps_view_->setImage(frame->eps_hat);
+  }
+  if (show_noise_->isChecked()) noise_view_->setImage(frame->noise);
+  if (frame->has_histogram) histogram_view_->setHistogram(frame->histogram, tr("x_t at t = %1").arg(frame->t));
+}
+
+void ImageWorkspace::showReverseFrame() {
+  const int t = document_->t();
+  const ImageReverseRun& run = *run_;
+  shown_t_ = t;
+  if (t == 0 || run.t.empty()) {
+    main_view_->setTitle(tr("x_0  (reverse p, the sample)"));
+    main_view_->setImage(run.sample);
+    if (show_predictions_->isChecked()) {
+      x0_view_->setImage(run.sample);
+      eps_view_->setImage({});
+    }
+    if (show_histogram_->isChecked()) histogram_view_->setHistogram(run.sample_histogram, tr("the sample x_0"));
+    return;
+  }
+  // The state of the run at t: the kept step with the smallest timestep >= t.
+  size_t index = 0;
+  for (size_t i = 0; i < run.t.size(); ++i) {
+    if (run.t[i] >= t) index = i;
+  }
+  main_view_->setTitle(tr("x_t  (reverse p, t = %1)").arg(run.t[index]));
+  main_view_->setImage(run.x_t[index]);
+  if (show_predictions_->isChecked()) {
+    x0_view_->setImage(run.x0_hat[index]);
+    eps_view_->setImage(run.eps_hat[index]);
+  }
+  if (show_noise_->isChecked()) noise_view_->setImage({});
+  if (show_histogram_->isChecked()) {
+    histogram_view_->setHistogram(run.histogram[index], tr("reverse x_t at t = %1").arg(run.t[index]));
+  }
+}
+
+void ImageWorkspace::startReverse() {
+  if (reverse_.running()) return;
+  if (document_->image().empty()) {
+    emit errorOccurred(tr("Nothing to denoise"), tr("Open an image first (File > Open Image)."));
+    return;
+  }
+  const bool from_t = document_->model().from_current_t;
+  if (from_t && document_->t() == 0) {
+    emit errorOccurred(tr("Choose where to start"),
+                       tr("The run starts from the noised image at the current t, and t is 0. Move the timeline "
+                          "to the noise level to start from (e.g. t = 300), or start from pure noise."));
+    return;
+  }
+  auto image = snapshot_;
+  auto schedule = document_->schedule();
+  SamplerOptions options = document_->samplerOptions();
+  options.seed = document_->seed();
+  const QString model_name = document_->model().image_model;
+  const int t = from_t ? document_->t() : 0;
+  const ForwardPath path = document_->forwardPath();
+  const uint64_t seed = document_->seed();
+
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  run_label_->setText(tr("Denoising with the %1...").arg(ModelLabel(model_name)));
+  reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
+    QElapsedTimer clock;
+    clock.start();
+    const ImageShape shape = ShapeOf(*image);
+    progress(0, 1, "preparing");
+    std::unique_ptr<Denoiser> model = MakeImageModel(model_name, *image);
+    Batch x_start;
+    if (t > 0) {
+      ForwardProcess forward(*schedule, image->pixels, seed);
+      x_start = path == ForwardPath::kMarkov ? forward.Markov(t) : forward.Closed(t);
+    } else {
+      x_start = InitialNoise(1, static_cast<int>(image->pixels.cols()), seed);
+    }
+    Sampler sampler(*schedule, *model, options, std::move(x_start), nullptr, t);
+    const int total = sampler.steps_total();
+    const size_t frame_bytes = static_cast<size_t>(shape.height) * shape.width * 3 * 3;  // x_t, x0_hat, eps_hat
+    const int keep_every = static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) /
+                                                                    kReverseFrameBudget));
+    auto run = std::make_shared<ImageReverseRun>();
+    run->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
+    for (int i = 0; !sampler.done(); ++i) {
+      if (stop()) throw Cancelled();
+      const Step& step = sampler.Next();
+      if (i % keep_every == 0) {
+        run->t.push_back(step.t);
+        run->x_t.push_back(ToQImage(ImageToFrame(step.x_t, 0, shape)));
+        run->x0_hat.push_back(ToQImage(ImageToFrame(step.x0_hat, 0, shape)));
+        run->eps_hat.push_back(ToQImage(FieldToFrame(step.eps_hat, 0, shape, 3.0f)));
+        run->histogram.push_back(MakeHistogram(step.x_t.data(), step.x_t.size()));
+      }
+      progress(i + 1, total, "step");
+    }
+    run->sample = ToQImage(ImageToFrame(sampler.x(), 0, shape));
+    run->sample_histogram = MakeHistogram(sampler.x().data(), sampler.x().size());
+    run->description =
+        QObject::tr("%1, %2 %3 steps from %4, %5 s")
+            .arg(ModelLabel(model_name))
+            .arg(QString::fromUtf8(SamplerKindName(options.kind).data(), SamplerKindName(options.kind).size())
+                     .toUpper())
+            .arg(total)
+            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
+            .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+    return std::any(run);
+  });
+}
+
+void ImageWorkspace::cancelReverse() { reverse_.cancel(); }
+
+void ImageWorkspace::onReverseFinished(const std::any& result) {
+  auto run = std::any_cast<std::shared_ptr<ImageReverseRun>>(result);
+  run_ = std::make_unique<ImageReverseRun>(std::move(*run));
+  run_label_->setText(tr("Done: %1. Scrub the timeline (direction: reverse p) to watch it.").arg(run_->description));
+  emit statusMessage(tr("Reverse run done: %1").arg(run_->description));
+  // Show the run: reverse direction, from its start.
+  timeline_->pause();
+  timeline_->setDirection(TimelineModel::Direction::kReverse);
+  document_->setT(run_->start_t);
+  refresh();
+  emit reverseFinished();
+}
+
+}  // namespace diffuscope::ui

@@ -1,0 +1,118 @@
+// The images workspace: x_t of the forward process at the timeline's t (computed off the GUI thread, newest
+// request wins), the model's x0_hat and eps_hat, the noise actually added, a histogram of x_t against N(0, 1),
+// and background reverse runs (posterior oracle or empirical model; DDPM / DDIM) that are then scrubbable.
+//
+//   ImageWorkspace images(&document, &timeline);
+//   images.startReverse();          // progress(), then reverseFinished(); cancelReverse() stops it
+#pragma once
+
+#include "core/common/types.h"
+#include "ui/document.h"
+#include "ui/frame_view.h"
+#include "ui/jobs.h"
+#include "ui/timeline.h"
+
+#include <QImage>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace diffuscope::ui {
+
+struct ImageSource;  // the forward process and models behind the frames (shared with the worker)
+
+/// Bigger images are refused by the loader unless the user agrees to downscale them.
+inline constexpr long long kMaxImagePixels = 2048LL * 2048;
+
+/// Loads an image file for the workspace (grey, colour, alpha, 16-bit). Throws Error with a message for the
+/// user, ImageTooLarge when it exceeds kMaxImagePixels and downscale is false.
+ImageData LoadImageFile(const QString& path, bool downscale = false);
+
+/// A reverse run kept for scrubbing: display frames of (a thinned subset of) the steps.
+struct ImageReverseRun {
+  int start_t = 0;                // t of x_start
+  std::vector<int> t;             // t of each kept step's x_t, descending
+  std::vector<QImage> x_t, x0_hat, eps_hat;
+  std::vector<Histogram> histogram;
+  QImage sample;                  // the final x_0
+  Histogram sample_histogram;
+  QString description;            // "posterior oracle, DDIM 100 steps, 3.2 s"
+};
+
+class ImageWorkspace : public QWidget {
+  Q_OBJECT
+
+ public:
+  ImageWorkspace(Document* document, TimelineModel* timeline, QWidget* parent = nullptr);
+  ~ImageWorkspace() override;
+
+  FrameView* mainView() const { return main_view_; }
+  LatestJob* frameJobs() { return &frames_; }
+  BackgroundTask* reverseTask() { return &reverse_; }
+  const ImageReverseRun* reverseRun() const { return run_.get(); }
+  /// The t of the frame shown in the main view, or -1 before the first.
+  int shownT() const { return shown_t_; }
+
+  /// Shows or hides the side panels.
+  void setShowPredictions(bool show);
+  void setShowNoise(bool show);
+  void setShowHistogram(bool show);
+
+ public slots:
+  /// Starts a reverse run with the document's model, sampler and seed (from noise or from the current t).
+  void startReverse();
+  void cancelReverse();
+  /// Redraws the current frame (e.g. after "new noise").
+  void refresh();
+
+ signals:
+  void errorOccurred(const QString& title, const QString& message);
+  void reverseFinished();
+  /// A short status line ("Denoising: step 40 of 100").
+  void statusMessage(const QString& message);
+
+ private:
+  void onImageChanged();
+  void requestFrame();
+  void onFrame(quint64 generation, const std::any& result);
+  bool showingReverse() const;
+  void showReverseFrame();
+  void onReverseFinished(const std::any& result);
+  void updateSidePanels();
+  void updateInfo();
+
+  Document* document_;
+  TimelineModel* timeline_;
+  std::shared_ptr<ImageSource> source_;
+  std::shared_ptr<const ImageData> snapshot_;
+  LatestJob frames_;
+  BackgroundTask reverse_;
+  std::unique_ptr<ImageReverseRun> run_;
+  quint64 fresh_frame_ = 0;
+  int shown_t_ = -1;
+
+  FrameView* main_view_;
+  FrameView* x0_view_;
+  FrameView* eps_view_;
+  FrameView* noise_view_;
+  HistogramView* histogram_view_;
+  QWidget* side_;
+  QLabel* info_;
+  QCheckBox* show_predictions_;
+  QCheckBox* show_noise_;
+  QCheckBox* show_histogram_;
+  QComboBox* model_box_;
+  QPushButton* denoise_button_;
+  QPushButton* cancel_button_;
+  QProgressBar* progress_;
+  QLabel* run_label_;
+};
+
+}  // namespace diffuscope::ui

@@ -1,0 +1,702 @@
+#include "ui/points_workspace.h"
+
+#include "core/data/points2d.h"
+#include "core/forward/forward.h"
+#include "core/metrics/distance2d.h"
+#include "core/models/ddpm2d.h"
+#include "core/models/exact.h"
+#include "core/sampling/sampler.h"
+#include "ui/sampler_controls.h"
+#include "ui/settings.h"
+#include "ui/training_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace diffuscope::ui {
+
+namespace {
+
+constexpr int kTrajectories = 12;        // particles whose paths are drawn
+constexpr int kTrajectoryPoints = 200;   // samples of a forward path over 0..T
+constexpr int kFieldGrid = 21;           // arrows per side
+constexpr double kFieldHalfWidth = 3.0;  // arrows cover [-3, 3]^2
+constexpr size_t kRunBudget = 128u << 20;
+constexpr uint64_t kDataSeed = 1;        // data sets do not change with the noise seed
+
+// The exact mixture of the built-in "8gaussians" set (see MakeEightGaussians).
+GaussianMixture EightGaussiansTarget() { return GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1); }
+
+bool IsEightGaussians(const QString& source) { return source == QLatin1String("dataset:8gaussians"); }
+
+QString ModelLabel(const QString& name) {
+  if (name == QLatin1String("gaussian-mixture")) return QObject::tr("exact Gaussian mixture");
+  if (name == QLatin1String("learned")) return QObject::tr("learned DDPM");
+  return QObject::tr("exact empirical");
+}
+
+std::unique_ptr<Denoiser> MakePointsModel(const QString& name, const Batch& data,
+                                          const std::shared_ptr<const Ddpm2dModel>& learned) {
+  if (name == QLatin1String("gaussian-mixture")) {
+    return std::make_unique<GaussianMixtureDenoiser>(EightGaussiansTarget());
+  }
+  if (name == QLatin1String("learned")) {
+    Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
+    return std::make_unique<Ddpm2dModel>(learned->ToModelFile());  // an instance of its own (Predict has scratch)
+  }
+  return std::make_unique<EmpiricalDenoiser>(data);
+}
+
+Batch FieldGrid() {
+  Batch grid(kFieldGrid * kFieldGrid, 2);
+  for (int i = 0; i < kFieldGrid; ++i) {
+    for (int j = 0; j < kFieldGrid; ++j) {
+      grid(i * kFieldGrid + j, 0) = static_cast<float>(-kFieldHalfWidth + 2 * kFieldHalfWidth * j / (kFieldGrid - 1));
+      grid(i * kFieldGrid + j, 1) = static_cast<float>(-kFieldHalfWidth + 2 * kFieldHalfWidth * i / (kFieldGrid - 1));
+    }
+  }
+  return grid;
+}
+
+FieldArrows ToArrows(const Batch& tails, const Batch& vectors, const QColor& colour, const QString& label) {
+  FieldArrows arrows;
+  arrows.colour = colour;
+  arrows.label = label;
+  for (Eigen::Index i = 0; i < tails.rows(); ++i) {
+    arrows.tails.emplace_back(tails(i, 0), tails(i, 1));
+    arrows.vectors.emplace_back(vectors(i, 0), vectors(i, 1));
+  }
+  return arrows;
+}
+
+std::vector<Eigen::Index> TrajectoryRows(Eigen::Index rows) {
+  std::vector<Eigen::Index> out;
+  const int k = static_cast<int>(std::min<Eigen::Index>(kTrajectories, rows));
+  for (int i = 0; i < k; ++i) out.push_back(rows * i / k);
+  return out;
+}
+
+struct PointsFrame {
+  int t = 0;
+  Batch particles;
+  std::vector<std::vector<QPointF>> trajectories;
+  std::vector<FieldArrows> fields;
+};
+
+struct FrameRequest {
+  std::shared_ptr<const NoiseSchedule> schedule;
+  std::shared_ptr<const PointsData> data;
+  std::shared_ptr<const Ddpm2dModel> learned;
+  uint64_t seed = 0;
+  int t = 0;
+  ForwardPath path = ForwardPath::kClosed;
+  uint64_t fresh_frame = 0;
+  bool trajectories = false;
+  int field = 0;  // 0 none, 1 score direction, 2 reverse drift
+  QString model;
+  SamplerOptions sampler;
+};
+
+}  // namespace
+
+// The worker's caches: forward process, forward trajectories and the field's model.
+struct PointsSource {
+  std::mutex mutex;
+  std::unique_ptr<ForwardProcess> process;
+  std::shared_ptr<const NoiseSchedule> process_schedule;
+  std::shared_ptr<const PointsData> process_data;
+  uint64_t process_seed = 0;
+  // Forward paths of a few particles at kTrajectoryPoints times, for the current process and path kind.
+  std::vector<int> path_t;
+  std::vector<std::vector<QPointF>> paths;
+  bool paths_markov = false;
+  bool paths_valid = false;
+  std::unique_ptr<Denoiser> model;
+  QString model_name;
+  std::shared_ptr<const PointsData> model_data;
+  std::shared_ptr<const Ddpm2dModel> model_learned;
+
+  PointsFrame Compute(const FrameRequest& r) {
+    std::lock_guard lock(mutex);
+    if (!process || process_schedule != r.schedule || process_data != r.data || process_seed != r.seed) {
+      process = std::make_unique<ForwardProcess>(*r.schedule, r.data->points, r.seed);
+      process_schedule = r.schedule;
+      process_data = r.data;
+      process_seed = r.seed;
+      paths_valid = false;
+    }
+    PointsFrame frame;
+    frame.t = r.t;
+    switch (r.path) {
+      case ForwardPath::kClosed: frame.particles = process->Closed(r.t); break;
+      case ForwardPath::kMarkov: frame.particles = process->Markov(r.t); break;
+      case ForwardPath::kFreshNoise: frame.particles = process->ClosedFreshNoise(r.t, r.fresh_frame); break;
+    }
+    if (r.trajectories) {
+      const bool markov = r.path == ForwardPath::kMarkov;
+      if (!paths_valid || paths_markov != markov) BuildPaths(markov);
+      const auto rows = TrajectoryRows(frame.particles.rows());
+      for (size_t k = 0; k < rows.size(); ++k) {
+        std::vector<QPointF> path;
+        for (size_t j = 0; j < path_t.size() && path_t[j] < r.t; ++j) path.push_back(paths[k][j]);
+        path.emplace_back(frame.particles(rows[k], 0), frame.particles(rows[k], 1));
+        frame.trajectories.push_back(std::move(path));
+      }
+    }
+    if (r.field != 0 && r.t > 0) ComputeFields(r, &frame);
+    return frame;
+  }
+
+  void BuildPaths(bool markov) {
+    const int T = process->schedule().num_steps();
+    const auto rows = TrajectoryRows(process->x0().rows());
+    path_t.clear();
+    paths.assign(rows.size(), {});
+    for (int j = 0; j <= kTrajectoryPoints; ++j) {
+      const int t = static_cast<int>(std::lround(static_cast<double>(T) * j / kTrajectoryPoints));
+      if (!path_t.empty() && path_t.back() == t) continue;
+      path_t.push_back(t);
+      const Batch x = markov ? process->Markov(t) : process->Closed(t);
+      for (size_t k = 0; k < rows.size(); ++k) paths[k].emplace_back(x(rows[k], 0), x(rows[k], 1));
+    }
+    paths_markov = markov;
+    paths_valid = true;
+  }
+
+  Denoiser& Model(const FrameRequest& r) {
+    if (!model || model_name != r.model || model_data != r.data || model_learned != r.learned) {
+      model = MakePointsModel(r.model, r.data->points, r.learned);
+      model_name = r.model;
+      model_data = r.data;
+      model_learned = r.learned;
+    }
+    return *model;
+  }
+
+  // Arrows at t on a grid: the model's score direction (-eps_hat) or its reverse drift mu - x_t.
+  static Batch FieldOf(Denoiser& denoiser, const NoiseSchedule& schedule, int t, int field, const Batch& grid) {
+    if (field == 1) {
+      DenoiseQuery query;
+      query.t = t;
+      query.t_prev = t - 1;
+      query.alpha_bar = schedule.alpha_bar(t);
+      query.schedule = &schedule;
+      Batch x0_hat, eps_hat;
+      PredictionToX0Eps(denoiser.Predict(grid, query), grid, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
+                        schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), &x0_hat, &eps_hat);
+      return -eps_hat;
+    }
+    SamplerOptions one_step;  // DDPM, every step: the step t -> t - 1
+    Sampler sampler(schedule, denoiser, one_step, grid, nullptr, t);
+    const Step& step = sampler.Next();
+    return step.mean - step.x_t;
+  }
+
+  void ComputeFields(const FrameRequest& r, PointsFrame* frame) {
+    const Batch grid = FieldGrid();
+    const QString what = r.field == 1 ? QObject::tr("score direction") : QObject::tr("reverse drift mu - x_t");
+    const bool exact_too = r.model == QLatin1String("learned") && IsEightGaussians(r.data->source);
+    try {
+      Denoiser& denoiser = Model(r);
+      frame->fields.push_back(ToArrows(grid, FieldOf(denoiser, *r.schedule, r.t, r.field, grid),
+                                       QColor(90, 90, 90), QObject::tr("%1: %2").arg(ModelLabel(r.model), what)));
+    } catch (const Error&) {
+      // No model yet (e.g. nothing trained): no arrows.
+    }
+    if (exact_too) {
+      GaussianMixtureDenoiser exact(EightGaussiansTarget());
+      frame->fields.push_back(ToArrows(grid, FieldOf(exact, *r.schedule, r.t, r.field, grid), QColor(44, 160, 44),
+                                       QObject::tr("exact Gaussian mixture: %1").arg(what)));
+    }
+  }
+};
+
+PointsData LoadPoints(const QString& source, int n, uint64_t seed) {
+  PointsData data;
+  const QString lower = source.toLower();
+  if (lower.endsWith(".csv") || lower.endsWith(".tsv") || lower.endsWith(".txt")) {
+    data.points = StandardizePoints(LoadPointsCsv(source.toStdString()));
+    data.source = QStringLiteral("csv:") + QFileInfo(source).absoluteFilePath();
+  } else if (QFileInfo(source).isFile()) {
+    data.points = SilhouettePoints(std::filesystem::path(source.toStdString()), n, seed);
+    data.source = QStringLiteral("image:") + QFileInfo(source).absoluteFilePath();
+  } else {
+    const std::string name = CanonicalDatasetName(source.toStdString());
+    Require(!name.empty(), "'" + source.toStdString() + "' is neither a built-in data set nor a file");
+    Dataset2DOptions options;
+    data.points = GenerateDataset(name, n, seed, options);
+    data.source = QStringLiteral("dataset:") + QString::fromStdString(name);
+  }
+  return data;
+}
+
+PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QWidget* parent)
+    : QWidget(parent), document_(document), timeline_(timeline), source_(std::make_shared<PointsSource>()) {
+  auto* layout = new QHBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+
+  auto* controls = new QWidget;
+  auto* column = new QVBoxLayout(controls);
+
+  auto* data_box = new QGroupBox(tr("Data"));
+  auto* data_form = new QFormLayout(data_box);
+  dataset_box_ = new QComboBox;
+  for (const std::string& name : DatasetNames()) {
+    dataset_box_->addItem(QString::fromStdString(name), QString::fromStdString(name));
+    dataset_box_->setItemData(dataset_box_->count() - 1, QString::fromStdString(DatasetDescription(name)),
+                              Qt::ToolTipRole);
+  }
+  dataset_box_->setToolTip(tr("A built-in point set"));
+  data_form->addRow(tr("Set"), dataset_box_);
+  count_box_ = new QSpinBox;
+  count_box_->setRange(10, 200000);
+  count_box_->setValue(2000);
+  count_box_->setSingleStep(500);
+  count_box_->setKeyboardTracking(false);
+  count_box_->setToolTip(tr("Number of data points (and particles of the forward process)"));
+  data_form->addRow(tr("Points"), count_box_);
+  auto* file_row = new QHBoxLayout;
+  auto* csv_button = new QPushButton(tr("CSV..."));
+  csv_button->setToolTip(tr("Load x,y points from a CSV file"));
+  auto* image_button = new QPushButton(tr("Silhouette..."));
+  image_button->setToolTip(tr("Make points from the dark pixels of an image"));
+  draw_button_ = new QPushButton(tr("Draw"));
+  draw_button_->setCheckable(true);
+  draw_button_->setToolTip(tr("Draw points with the mouse; press again to use them as the data"));
+  file_row->addWidget(csv_button);
+  file_row->addWidget(image_button);
+  file_row->addWidget(draw_button_);
+  data_form->addRow(file_row);
+  data_label_ = new QLabel;
+  data_label_->setWordWrap(true);
+  data_form->addRow(data_label_);
+  column->addWidget(data_box);
+
+  auto* show_box = new QGroupBox(tr("Show"));
+  auto* show_form = new QFormLayout(show_box);
+  show_data_ = new QCheckBox(tr("Data set (faint)"));
+  show_data_->setChecked(true);
+  show_data_->setToolTip(tr("Draw the data set behind the particles"));
+  show_trajectories_ = new QCheckBox(tr("Trajectories of %1 particles").arg(kTrajectories));
+  show_trajectories_->setToolTip(tr("Paths of a few particles up to the current t"));
+  field_box_ = new QComboBox;
+  field_box_->addItem(tr("No field"));
+  field_box_->addItem(tr("Score direction (-eps_hat)"));
+  field_box_->addItem(tr("Reverse drift (mu - x_t)"));
+  field_box_->setToolTip(tr("Arrows of the model at t: the predicted score direction, or the mean move of one "
+                            "reverse step"));
+  show_form->addRow(show_data_);
+  show_form->addRow(show_trajectories_);
+  show_form->addRow(tr("Field"), field_box_);
+  column->addWidget(show_box);
+
+  auto* model_group = new QGroupBox(tr("Model"));
+  auto* model_form = new QFormLayout(model_group);
+  model_box_ = new QComboBox;
+  for (const char* name : {"empirical", "gaussian-mixture", "learned"}) {
+    model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
+  }
+  model_box_->setToolTip(tr("Exact empirical: the optimal denoiser of the data points (it reproduces them).\n"
+                            "Exact Gaussian mixture: the analytic target of the 8gaussians set.\n"
+                            "Learned: the DDPM trained in the panel on the right (or loaded)."));
+  model_form->addRow(tr("Denoiser"), model_box_);
+  particles_box_ = new QSpinBox;
+  particles_box_->setRange(10, 100000);
+  particles_box_->setSingleStep(500);
+  particles_box_->setToolTip(tr("Particles of a reverse run from pure noise"));
+  model_form->addRow(tr("Particles"), particles_box_);
+  column->addWidget(model_group);
+  column->addWidget(new SamplerControls(document_, /*show_clip=*/false));
+
+  auto* run_box = new QGroupBox(tr("Reverse run"));
+  auto* run_layout = new QVBoxLayout(run_box);
+  auto* buttons = new QHBoxLayout;
+  sample_button_ = new QPushButton(tr("Sample"));
+  sample_button_->setToolTip(tr("Run the reverse process on the particles in the background, then scrub it"));
+  cancel_button_ = new QPushButton(tr("Cancel"));
+  cancel_button_->setToolTip(tr("Stop the reverse run"));
+  cancel_button_->setEnabled(false);
+  buttons->addWidget(sample_button_);
+  buttons->addWidget(cancel_button_);
+  run_layout->addLayout(buttons);
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  run_layout->addWidget(progress_);
+  run_label_ = new QLabel(tr("No reverse run yet."));
+  run_label_->setWordWrap(true);
+  run_layout->addWidget(run_label_);
+  column->addWidget(run_box);
+  column->addStretch(1);
+
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(controls);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(controls->sizeHint().width() + 20);
+  scroll->setMaximumWidth(340);
+
+  view_ = new ScatterView;
+  view_->setToolTip(tr("Particles x_t at the timeline's t over the data set"));
+  training_ = new TrainingPanel(document_);
+  training_->setMinimumWidth(260);
+  training_->setMaximumWidth(380);
+
+  layout->addWidget(scroll);
+  layout->addWidget(view_, 1);
+  layout->addWidget(training_);
+
+  connect(dataset_box_, &QComboBox::activated, this, [this] { setDataset(dataset_box_->currentData().toString()); });
+  connect(count_box_, &QSpinBox::valueChanged, this, [this] {
+    const QString source = document_->points().source;
+    if (source.startsWith(QLatin1String("dataset:"))) setDataset(source.mid(8));
+  });
+  connect(csv_button, &QPushButton::clicked, this, &PointsWorkspace::openCsv);
+  connect(image_button, &QPushButton::clicked, this, &PointsWorkspace::openSilhouette);
+  connect(draw_button_, &QPushButton::toggled, this, &PointsWorkspace::setDrawing);
+  connect(show_data_, &QCheckBox::toggled, this, [this](bool on) {
+    view_->setBackground(on && snapshot_ ? snapshot_->points : Batch());
+  });
+  connect(show_trajectories_, &QCheckBox::toggled, this, &PointsWorkspace::refresh);
+  connect(field_box_, &QComboBox::currentIndexChanged, this, &PointsWorkspace::refresh);
+  connect(model_box_, &QComboBox::currentIndexChanged, this, [this] {
+    ModelChoice model = document_->model();
+    model.points_model = model_box_->currentData().toString();
+    document_->setModel(model);
+  });
+  connect(particles_box_, &QSpinBox::valueChanged, this, [this](int n) {
+    ModelChoice model = document_->model();
+    model.num_particles = n;
+    document_->setModel(model);
+  });
+  connect(sample_button_, &QPushButton::clicked, this, &PointsWorkspace::startReverse);
+  connect(cancel_button_, &QPushButton::clicked, this, &PointsWorkspace::cancelReverse);
+  connect(training_, &TrainingPanel::modelReady, this, &PointsWorkspace::onModelReady);
+  connect(training_, &TrainingPanel::errorOccurred, this, &PointsWorkspace::errorOccurred);
+  connect(training_, &TrainingPanel::statusMessage, this, &PointsWorkspace::statusMessage);
+
+  connect(document_, &Document::pointsChanged, this, &PointsWorkspace::onPointsChanged);
+  connect(document_, &Document::tChanged, this, &PointsWorkspace::refresh);
+  connect(document_, &Document::seedChanged, this, &PointsWorkspace::refresh);
+  connect(document_, &Document::forwardPathChanged, this, &PointsWorkspace::refresh);
+  connect(document_, &Document::scheduleChanged, this, [this] {
+    run_.reset();
+    run_label_->setText(tr("The schedule changed; sample again."));
+    refresh();
+  });
+  connect(document_, &Document::modelChanged, this, [this] {
+    updateModelBox();
+    refresh();
+  });
+  connect(timeline_, &TimelineModel::directionChanged, this, &PointsWorkspace::refresh);
+
+  connect(&frames_, &LatestJob::ready, this, &PointsWorkspace::onFrame);
+  connect(&frames_, &LatestJob::failed, this,
+          [this](quint64, const QString& message) { emit statusMessage(tr("Could not compute x_t: %1").arg(message)); });
+  connect(&reverse_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
+    progress_->setRange(0, static_cast<int>(total));
+    progress_->setValue(static_cast<int>(done));
+    emit statusMessage(tr("Sampling: %1 %2 of %3").arg(what).arg(done).arg(total));
+  });
+  connect(&reverse_, &BackgroundTask::runningChanged, this, [this](bool running) {
+    sample_button_->setEnabled(!running);
+    cancel_button_->setEnabled(running);
+  });
+  connect(&reverse_, &BackgroundTask::finished, this, [this](const std::any& result) {
+    auto run = std::any_cast<std::shared_ptr<PointsReverseRun>>(result);
+    run_ = std::make_unique<PointsReverseRun>(std::move(*run));
+    run_label_->setText(tr("%1<br><b>Energy distance to the data: %2</b><br>(a Gaussian fitted to the data: %3; "
+                           "0 = same law)")
+                            .arg(run_->description)
+                            .arg(run_->energy_distance, 0, 'g', 3)
+                            .arg(run_->gaussian_baseline, 0, 'g', 3));
+    emit statusMessage(tr("Sampled: energy distance to the data %1").arg(run_->energy_distance, 0, 'g', 3));
+    timeline_->pause();
+    timeline_->setDirection(TimelineModel::Direction::kReverse);
+    document_->setT(run_->start_t);
+    refresh();
+    emit reverseFinished();
+  });
+  connect(&reverse_, &BackgroundTask::cancelled, this, [this] {
+    progress_->setValue(0);
+    run_label_->setText(tr("Reverse run cancelled."));
+  });
+  connect(&reverse_, &BackgroundTask::failed, this, [this](const QString& message) {
+    progress_->setValue(0);
+    run_label_->setText(tr("Reverse run failed."));
+    emit errorOccurred(tr("Sampling failed"), message);
+  });
+
+  updateModelBox();
+  onPointsChanged();
+}
+
+PointsWorkspace::~PointsWorkspace() = default;
+
+void PointsWorkspace::setDataset(const QString& name) {
+  try {
+    document_->setPoints(LoadPoints(name, count_box_->value(), kDataSeed));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not make the data set"), QString::fromUtf8(error.what()));
+  }
+}
+
+void PointsWorkspace::setField(int field) { field_box_->setCurrentIndex(field); }
+void PointsWorkspace::setTrajectories(bool on) { show_trajectories_->setChecked(on); }
+
+void PointsWorkspace::openCsv() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open points"), Settings::LastFolder("points"),
+                                                    tr("Point files (*.csv *.tsv *.txt);;All files (*)"));
+  if (path.isEmpty()) return;
+  Settings::SetLastFolder("points", QFileInfo(path).absolutePath());
+  try {
+    document_->setPoints(LoadPoints(path, count_box_->value(), kDataSeed));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not open %1").arg(QFileInfo(path).fileName()), QString::fromUtf8(error.what()));
+  }
+}
+
+void PointsWorkspace::openSilhouette() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Points from a silhouette"),
+                                                    Settings::LastFolder("silhouettes"),
+                                                    tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"));
+  if (path.isEmpty()) return;
+  Settings::SetLastFolder("silhouettes", QFileInfo(path).absolutePath());
+  try {
+    document_->setPoints(LoadPoints(path, count_box_->value(), kDataSeed));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not use %1").arg(QFileInfo(path).fileName()), QString::fromUtf8(error.what()));
+  }
+}
+
+void PointsWorkspace::setDrawing(bool on) {
+  if (on) {
+    view_->clearDrawn();
+    view_->setDrawMode(true);
+    draw_button_->setText(tr("Use drawn"));
+    emit statusMessage(tr("Draw points with the left mouse button, then press 'Use drawn'"));
+    return;
+  }
+  view_->setDrawMode(false);
+  draw_button_->setText(tr("Draw"));
+  const QVector<QPointF> drawn = view_->drawnPoints();
+  view_->clearDrawn();
+  if (drawn.size() < 5) {
+    if (!drawn.isEmpty()) emit errorOccurred(tr("Too few points"), tr("Draw at least 5 points (drag the mouse)."));
+    return;
+  }
+  Batch points(drawn.size(), 2);
+  for (qsizetype i = 0; i < drawn.size(); ++i) {
+    points(i, 0) = static_cast<float>(drawn[i].x());
+    points(i, 1) = static_cast<float>(drawn[i].y());
+  }
+  try {
+    PointsData drawn_data;
+    drawn_data.source = QStringLiteral("drawn");
+    drawn_data.points = ResamplePoints(points, count_box_->value(), kDataSeed, 0.03);
+    document_->setPoints(std::move(drawn_data));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not use the drawing"), QString::fromUtf8(error.what()));
+  }
+}
+
+void PointsWorkspace::onPointsChanged() {
+  snapshot_ = std::make_shared<const PointsData>(document_->points());
+  run_.reset();
+  const QString source = snapshot_->source;
+  if (source.startsWith(QLatin1String("dataset:"))) {
+    const int index = dataset_box_->findData(source.mid(8));
+    if (index >= 0) dataset_box_->setCurrentIndex(index);
+  }
+  data_label_->setText(snapshot_->empty() ? tr("No points.")
+                                          : tr("%1 points from %2").arg(snapshot_->points.rows()).arg(source));
+  view_->setBackground(show_data_->isChecked() ? snapshot_->points : Batch());
+  run_label_->setText(tr("No reverse run yet."));
+  updateModelBox();
+  refresh();
+}
+
+void PointsWorkspace::updateModelBox() {
+  auto* model = qobject_cast<QStandardItemModel*>(model_box_->model());
+  const bool mixture_ok = snapshot_ && IsEightGaussians(snapshot_->source);
+  if (model) {
+    model->item(1)->setEnabled(mixture_ok);
+    model->item(2)->setEnabled(learned_ != nullptr);
+  }
+  const QSignalBlocker b1(model_box_), b2(particles_box_);
+  const int index = model_box_->findData(document_->model().points_model);
+  if (index >= 0) model_box_->setCurrentIndex(index);
+  particles_box_->setValue(document_->model().num_particles);
+}
+
+void PointsWorkspace::onModelReady(std::shared_ptr<const Ddpm2dModel> model) {
+  learned_ = std::move(model);
+  ModelChoice choice = document_->model();
+  choice.points_model = QStringLiteral("learned");
+  updateModelBox();
+  document_->setModel(choice);
+  refresh();
+}
+
+bool PointsWorkspace::showingReverse() const {
+  return run_ && timeline_->direction() == TimelineModel::Direction::kReverse && document_->t() <= run_->start_t;
+}
+
+void PointsWorkspace::refresh() {
+  if (!snapshot_ || snapshot_->empty()) return;
+  FrameRequest request;
+  request.schedule = document_->schedule();
+  request.data = snapshot_;
+  request.learned = learned_;
+  request.seed = document_->seed();
+  request.t = document_->t();
+  request.path = document_->forwardPath();
+  request.fresh_frame = ++fresh_frame_;
+  request.trajectories = show_trajectories_->isChecked() && !showingReverse();
+  request.field = field_box_->currentIndex();
+  request.model = document_->model().points_model;
+  auto source = source_;
+  frames_.request([source, request] { return std::any(std::make_shared<PointsFrame>(source->Compute(request))); });
+}
+
+void PointsWorkspace::onFrame(quint64, const std::any& result) {
+  const auto frame = std::any_cast<std::shared_ptr<PointsFrame>>(result);
+  view_->setFields(frame->fields);
+  if (showingReverse()) {
+    showReverseFrame();
+    return;
+  }
+  view_->setTrajectories(frame->trajectories);
+  view_->setParticles(frame->particles);
+  view_->setCaption(tr("forward q: t = %1").arg(frame->t));
+}
+
+void PointsWorkspace::showReverseFrame() {
+  const PointsReverseRun& run = *run_;
+  const int t = document_->t();
+  size_t index = 0;
+  for (size_t i = 0; i < run.t.size(); ++i) {
+    if (run.t[i] >= t) index = i;
+  }
+  const bool at_end = t == 0 || run.t.empty();
+  const Batch& particles = at_end ? run.sample : run.x_t[index];
+  std::vector<std::vector<QPointF>> paths;
+  if (show_trajectories_->isChecked()) {
+    const auto rows = TrajectoryRows(particles.rows());
+    const size_t last = at_end ? run.x_t.size() : index + 1;
+    for (Eigen::Index row : rows) {
+      std::vector<QPointF> path;
+      for (size_t i = 0; i < last; ++i) path.emplace_back(run.x_t[i](row, 0), run.x_t[i](row, 1));
+      path.emplace_back(particles(row, 0), particles(row, 1));
+      paths.push_back(std::move(path));
+    }
+  }
+  view_->setTrajectories(std::move(paths));
+  view_->setParticles(particles);
+  view_->setCaption(at_end ? tr("reverse p: the sample x_0") : tr("reverse p: t = %1").arg(run.t[index]));
+}
+
+void PointsWorkspace::startReverse() {
+  if (reverse_.running()) return;
+  if (!snapshot_ || snapshot_->points.rows() < 2) {
+    emit errorOccurred(tr("Nothing to sample"), tr("Choose or draw a point set first."));
+    return;
+  }
+  const ModelChoice choice = document_->model();
+  if (choice.points_model == QLatin1String("gaussian-mixture") && !IsEightGaussians(snapshot_->source)) {
+    emit errorOccurred(tr("Model and data do not match"),
+                       tr("The exact Gaussian mixture is the law of the 8gaussians set; choose that set or "
+                          "another model."));
+    return;
+  }
+  if (choice.points_model == QLatin1String("learned") && !learned_) {
+    emit errorOccurred(tr("No learned model"), tr("Train a model first (Train), or load a model file."));
+    return;
+  }
+  if (choice.from_current_t && document_->t() == 0) {
+    emit errorOccurred(tr("Choose where to start"),
+                       tr("The run starts from the noised data at the current t, and t is 0. Move the timeline "
+                          "first, or start from pure noise."));
+    return;
+  }
+  auto points_data = snapshot_;
+  auto schedule = document_->schedule();
+  auto learned = learned_;
+  SamplerOptions options = document_->samplerOptions();
+  options.seed = document_->seed();
+  const uint64_t seed = document_->seed();
+  const int t = choice.from_current_t ? document_->t() : 0;
+  const ForwardPath path = document_->forwardPath();
+  const int particles = choice.num_particles;
+  const QString model_name = choice.points_model;
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  run_label_->setText(tr("Sampling with the %1...").arg(ModelLabel(model_name)));
+  reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
+    QElapsedTimer clock;
+    clock.start();
+    std::unique_ptr<Denoiser> model = MakePointsModel(model_name, points_data->points, learned);
+    Batch x_start;
+    if (t > 0) {
+      ForwardProcess forward(*schedule, points_data->points, seed);
+      x_start = path == ForwardPath::kMarkov ? forward.Markov(t) : forward.Closed(t);
+    } else {
+      x_start = InitialNoise(particles, 2, seed);
+    }
+    Sampler sampler(*schedule, *model, options, std::move(x_start), nullptr, t);
+    const int total = sampler.steps_total();
+    const size_t step_bytes = static_cast<size_t>(sampler.x().size()) * sizeof(float);
+    const int keep_every =
+        static_cast<int>(std::max<size_t>(1, (step_bytes * total + kRunBudget - 1) / kRunBudget));
+    auto run = std::make_shared<PointsReverseRun>();
+    run->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
+    for (int i = 0; !sampler.done(); ++i) {
+      if (stop()) throw Cancelled();
+      const Step& step = sampler.Next();
+      if (i % keep_every == 0) {
+        run->t.push_back(step.t);
+        run->x_t.push_back(step.x_t);
+      }
+      progress(i + 1, total + 1, "step");
+    }
+    run->sample = sampler.x();
+    progress(total, total + 1, "energy distance");
+    run->energy_distance = EnergyDistance(run->sample, points_data->points, stop);
+    run->gaussian_baseline =
+        EnergyDistance(FitGaussian(points_data->points, static_cast<int>(run->sample.rows()), seed), points_data->points, stop);
+    progress(total + 1, total + 1, "done");
+    run->description = QObject::tr("%1, %2 %3 steps, %4 particles from %5, %6 s")
+                           .arg(ModelLabel(model_name))
+                           .arg(QString::fromUtf8(SamplerKindName(options.kind).data(),
+                                                  SamplerKindName(options.kind).size())
+                                    .toUpper())
+                           .arg(total)
+                           .arg(run->sample.rows())
+                           .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
+                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+    return std::any(run);
+  });
+}
+
+void PointsWorkspace::cancelReverse() { reverse_.cancel(); }
+
+}  // namespace diffuscope::ui

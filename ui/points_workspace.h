@@ -1,0 +1,115 @@
+// The 2D workspace: particles of the forward process at the timeline's t over the data set, trajectories of a
+// few particles, the model's field at t (score direction or reverse drift; for the Gaussian-mixture target the
+// exact field beside the learned one), data from the generators, a CSV file, a silhouette image or the mouse,
+// reverse sampling with exact or learned denoisers in the background, the energy distance to the data after
+// each run, and the training panel.
+#pragma once
+
+#include "core/common/types.h"
+#include "ui/document.h"
+#include "ui/jobs.h"
+#include "ui/scatter_view.h"
+#include "ui/timeline.h"
+
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace diffuscope {
+class Ddpm2dModel;
+}
+
+namespace diffuscope::ui {
+
+class TrainingPanel;
+struct PointsSource;
+
+/// A 2D reverse run kept for scrubbing.
+struct PointsReverseRun {
+  int start_t = 0;
+  std::vector<int> t;        // t of each kept step's x_t, descending
+  std::vector<Batch> x_t;    // particles at each kept step
+  Batch sample;              // the final x_0
+  double energy_distance = -1;   // sample vs data
+  double gaussian_baseline = -1; // a Gaussian fitted to the data vs data
+  QString description;
+};
+
+/// Points of a data source: a built-in set name ("dino"), a CSV file, or a silhouette image. Throws Error.
+PointsData LoadPoints(const QString& source, int n, uint64_t seed);
+
+class PointsWorkspace : public QWidget {
+  Q_OBJECT
+
+ public:
+  PointsWorkspace(Document* document, TimelineModel* timeline, QWidget* parent = nullptr);
+  ~PointsWorkspace() override;
+
+  ScatterView* view() const { return view_; }
+  LatestJob* frameJobs() { return &frames_; }
+  BackgroundTask* reverseTask() { return &reverse_; }
+  TrainingPanel* trainingPanel() const { return training_; }
+  const PointsReverseRun* reverseRun() const { return run_.get(); }
+  /// Chooses a built-in data set (by name) and regenerates the points.
+  void setDataset(const QString& name);
+  /// Field shown: 0 none, 1 score direction, 2 reverse drift.
+  void setField(int field);
+  void setTrajectories(bool on);
+
+ public slots:
+  void startReverse();
+  void cancelReverse();
+  void refresh();
+
+ signals:
+  void errorOccurred(const QString& title, const QString& message);
+  void statusMessage(const QString& message);
+  void reverseFinished();
+
+ private:
+  void onPointsChanged();
+  void onFrame(quint64 generation, const std::any& result);
+  bool showingReverse() const;
+  void showReverseFrame();
+  void openCsv();
+  void openSilhouette();
+  void setDrawing(bool on);
+  void onModelReady(std::shared_ptr<const Ddpm2dModel> model);
+  void updateModelBox();
+
+  Document* document_;
+  TimelineModel* timeline_;
+  std::shared_ptr<PointsSource> source_;
+  std::shared_ptr<const PointsData> snapshot_;
+  std::shared_ptr<const Ddpm2dModel> learned_;
+  LatestJob frames_;
+  BackgroundTask reverse_;
+  std::unique_ptr<PointsReverseRun> run_;
+  quint64 fresh_frame_ = 0;
+
+  ScatterView* view_;
+  QComboBox* dataset_box_;
+  QSpinBox* count_box_;
+  QPushButton* draw_button_;
+  QCheckBox* show_data_;
+  QCheckBox* show_trajectories_;
+  QComboBox* field_box_;
+  QComboBox* model_box_;
+  QSpinBox* particles_box_;
+  QPushButton* sample_button_;
+  QPushButton* cancel_button_;
+  QProgressBar* progress_;
+  QLabel* run_label_;
+  QLabel* data_label_;
+  TrainingPanel* training_;
+};
+
+}  // namespace diffuscope::ui

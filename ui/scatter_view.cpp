@@ -1,0 +1,206 @@
+#include "ui/scatter_view.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+
+#include <algorithm>
+#include <cmath>
+
+namespace diffuscope::ui {
+
+namespace {
+
+std::vector<QPointF> ToPoints(const Batch& points) {
+  std::vector<QPointF> out;
+  if (points.cols() < 2) return out;
+  out.reserve(static_cast<size_t>(points.rows()));
+  for (Eigen::Index i = 0; i < points.rows(); ++i) out.emplace_back(points(i, 0), points(i, 1));
+  return out;
+}
+
+}  // namespace
+
+ScatterView::ScatterView(QWidget* parent) : QWidget(parent) {
+  setAttribute(Qt::WA_OpaquePaintEvent);
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+  setMinimumSize(200, 200);
+}
+
+void ScatterView::setBackground(const Batch& points) {
+  background_ = ToPoints(points);
+  update();
+}
+
+void ScatterView::setParticles(const Batch& points) {
+  particles_ = ToPoints(points);
+  ++frame_count_;
+  update();
+}
+
+void ScatterView::setTrajectories(std::vector<std::vector<QPointF>> paths) {
+  trajectories_ = std::move(paths);
+  update();
+}
+
+void ScatterView::setFields(std::vector<FieldArrows> fields) {
+  fields_ = std::move(fields);
+  update();
+}
+
+void ScatterView::setCaption(const QString& caption) {
+  caption_ = caption;
+  update();
+}
+
+void ScatterView::setHalfWidth(double half_width) {
+  half_width_ = std::max(0.1, half_width);
+  update();
+}
+
+void ScatterView::setDrawMode(bool on) {
+  draw_mode_ = on;
+  setCursor(on ? Qt::CrossCursor : Qt::ArrowCursor);
+  update();
+}
+
+void ScatterView::clearDrawn() {
+  drawn_.clear();
+  update();
+}
+
+QPointF ScatterView::toWidget(const QPointF& point) const {
+  const double side = std::min(width(), height()) - 16.0;
+  const double scale = side / (2 * half_width_);
+  return {width() / 2.0 + point.x() * scale, height() / 2.0 - point.y() * scale};
+}
+
+QPointF ScatterView::toData(const QPointF& widget) const {
+  const double side = std::min(width(), height()) - 16.0;
+  const double scale = side / (2 * half_width_);
+  return {(widget.x() - width() / 2.0) / scale, -(widget.y() - height() / 2.0) / scale};
+}
+
+void ScatterView::paintEvent(QPaintEvent*) {
+  QPainter painter(this);
+  painter.fillRect(rect(), palette().base());
+  const bool dark = palette().base().color().lightness() < 128;
+  const double side = std::min(width(), height()) - 16.0;
+  const double scale = side / (2 * half_width_);
+  const QPointF centre(width() / 2.0, height() / 2.0);
+  auto map = [&](const QPointF& p) { return QPointF(centre.x() + p.x() * scale, centre.y() - p.y() * scale); };
+
+  // Frame and axes.
+  const QRectF square(map(QPointF(-half_width_, half_width_)), map(QPointF(half_width_, -half_width_)));
+  painter.setPen(QPen(palette().mid().color(), 1));
+  painter.drawRect(square);
+  painter.setPen(QPen(palette().midlight().color(), 1, Qt::DotLine));
+  painter.drawLine(map(QPointF(-half_width_, 0)), map(QPointF(half_width_, 0)));
+  painter.drawLine(map(QPointF(0, -half_width_)), map(QPointF(0, half_width_)));
+  painter.setPen(palette().text().color());
+  const int text_h = fontMetrics().height();
+  for (int v = -static_cast<int>(half_width_); v <= static_cast<int>(half_width_); ++v) {
+    const QPointF p = map(QPointF(v, -half_width_));
+    painter.drawText(QRectF(p.x() - 15, p.y() - text_h - 2, 30, text_h), Qt::AlignCenter, QString::number(v));
+  }
+
+  // Points: plain squares without antialiasing for large sets (fast), discs for small ones.
+  auto draw_points = [&](const std::vector<QPointF>& points, const QColor& colour, double size) {
+    if (points.empty()) return;
+    std::vector<QPointF> mapped(points.size());
+    std::transform(points.begin(), points.end(), mapped.begin(), map);
+    const bool round = points.size() <= 4000;
+    painter.setRenderHint(QPainter::Antialiasing, round);
+    QPen pen(colour, size);
+    pen.setCapStyle(round ? Qt::RoundCap : Qt::SquareCap);
+    painter.setPen(pen);
+    painter.drawPoints(mapped.data(), static_cast<int>(mapped.size()));
+  };
+  draw_points(background_, dark ? QColor(110, 110, 110, 150) : QColor(190, 190, 190, 170), 3.0);
+
+  // Field arrows, scaled so the longest is one grid cell.
+  painter.setRenderHint(QPainter::Antialiasing, true);
+  for (const FieldArrows& field : fields_) {
+    double longest = 0;
+    for (const QPointF& v : field.vectors) longest = std::max(longest, std::hypot(v.x(), v.y()));
+    if (longest <= 0 || field.tails.empty()) continue;
+    const double cells = std::sqrt(static_cast<double>(field.tails.size()));
+    const double cell = 2 * half_width_ / std::max(1.0, cells);
+    const double k = 0.9 * cell / longest;
+    painter.setPen(QPen(field.colour, 1.2));
+    for (size_t i = 0; i < field.tails.size() && i < field.vectors.size(); ++i) {
+      const QPointF tail = map(field.tails[i]);
+      const QPointF head = map(field.tails[i] + field.vectors[i] * k);
+      const QPointF d = head - tail;
+      const double length = std::hypot(d.x(), d.y());
+      if (length < 0.5) continue;
+      painter.drawLine(tail, head);
+      const QPointF u = d / length, n(-u.y(), u.x());
+      const double h = std::min(5.0, 0.35 * length);
+      painter.drawLine(head, head - u * h + n * h * 0.5);
+      painter.drawLine(head, head - u * h - n * h * 0.5);
+    }
+  }
+
+  // Trajectories.
+  const QColor trajectory(255, 127, 14, 200);
+  painter.setPen(QPen(trajectory, 1.3));
+  for (const auto& path : trajectories_) {
+    if (path.size() < 2) continue;
+    QPainterPath line(map(path.front()));
+    for (size_t i = 1; i < path.size(); ++i) line.lineTo(map(path[i]));
+    painter.drawPath(line);
+  }
+
+  draw_points(particles_, dark ? QColor(100, 170, 255, 200) : QColor(31, 119, 180, 190), 3.2);
+  if (!drawn_.isEmpty()) {
+    draw_points(std::vector<QPointF>(drawn_.begin(), drawn_.end()), QColor(214, 39, 40, 220), 4.0);
+  }
+
+  // Legend of the fields and the caption.
+  painter.setRenderHint(QPainter::Antialiasing, false);
+  int y = static_cast<int>(square.top()) + 4;
+  for (const FieldArrows& field : fields_) {
+    if (field.label.isEmpty()) continue;
+    painter.setPen(field.colour);
+    painter.drawText(QRectF(square.left() + 8, y, square.width() - 16, text_h), Qt::AlignLeft, field.label);
+    y += text_h;
+  }
+  painter.setPen(palette().text().color());
+  if (!caption_.isEmpty()) {
+    painter.drawText(QRectF(square.left(), square.top() + 4, square.width() - 8, text_h), Qt::AlignRight, caption_);
+  }
+  if (draw_mode_) {
+    painter.setPen(QColor(214, 39, 40));
+    painter.drawText(QRectF(square.left() + 8, square.bottom() - text_h - 4, square.width() - 16, text_h),
+                     Qt::AlignLeft, tr("Drawing: drag with the left button (%1 points)").arg(drawn_.size()));
+  }
+}
+
+void ScatterView::addDrawn(const QPointF& widget_position) {
+  const QPointF p = toData(widget_position);
+  if (std::abs(p.x()) > half_width_ || std::abs(p.y()) > half_width_) return;
+  drawn_.append(p);
+  emit pointsDrawn(drawn_);
+  update();
+}
+
+void ScatterView::mousePressEvent(QMouseEvent* event) {
+  if (draw_mode_ && event->button() == Qt::LeftButton) {
+    addDrawn(event->position());
+    event->accept();
+    return;
+  }
+  QWidget::mousePressEvent(event);
+}
+
+void ScatterView::mouseMoveEvent(QMouseEvent* event) {
+  if (draw_mode_ && (event->buttons() & Qt::LeftButton)) {
+    addDrawn(event->position());
+    event->accept();
+    return;
+  }
+  QWidget::mouseMoveEvent(event);
+}
+
+}  // namespace diffuscope::ui

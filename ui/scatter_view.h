@@ -1,0 +1,78 @@
+// A fast 2D scatter view: thousands of particles at 60 frames per second, the data set faint behind them,
+// trajectories of a few particles, arrows of a vector field, and mouse drawing of new points.
+//
+//   ScatterView view;
+//   view.setBackground(data);            // n x 2, drawn faint
+//   view.setParticles(x_t);              // n x 2
+//   view.setDrawMode(true);              // left-drag emits pointsDrawn() in data units
+#pragma once
+
+#include "core/common/types.h"
+
+#include <QColor>
+#include <QPointF>
+#include <QVector>
+#include <QWidget>
+
+#include <vector>
+
+namespace diffuscope::ui {
+
+/// Arrows: tails and vectors in data units (drawn scaled so that the longest is about one grid cell).
+struct FieldArrows {
+  std::vector<QPointF> tails, vectors;
+  QColor colour;
+  QString label;
+};
+
+class ScatterView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ScatterView(QWidget* parent = nullptr);
+
+  void setBackground(const Batch& points);
+  void setParticles(const Batch& points);
+  /// Polylines of a few particles, in data units.
+  void setTrajectories(std::vector<std::vector<QPointF>> paths);
+  void setFields(std::vector<FieldArrows> fields);
+  void setCaption(const QString& caption);
+  /// The square of data space shown: [-half_width, half_width]^2 (aspect kept).
+  void setHalfWidth(double half_width);
+  double halfWidth() const { return half_width_; }
+  void setDrawMode(bool on);
+  bool drawMode() const { return draw_mode_; }
+  /// The points drawn so far in draw mode (data units).
+  const QVector<QPointF>& drawnPoints() const { return drawn_; }
+  void clearDrawn();
+  /// Widget position of a data point, and back.
+  QPointF toWidget(const QPointF& point) const;
+  QPointF toData(const QPointF& widget) const;
+  int particleCount() const { return static_cast<int>(particles_.size()); }
+  quint64 frameCount() const { return frame_count_; }
+
+  QSize sizeHint() const override { return {640, 640}; }
+
+ signals:
+  /// Emitted while drawing, with every point drawn so far.
+  void pointsDrawn(const QVector<QPointF>& points);
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void mousePressEvent(QMouseEvent* event) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+
+ private:
+  void addDrawn(const QPointF& widget_position);
+
+  std::vector<QPointF> background_, particles_;
+  std::vector<std::vector<QPointF>> trajectories_;
+  std::vector<FieldArrows> fields_;
+  QVector<QPointF> drawn_;
+  QString caption_;
+  double half_width_ = 3.5;
+  bool draw_mode_ = false;
+  quint64 frame_count_ = 0;
+};
+
+}  // namespace diffuscope::ui

@@ -1,0 +1,327 @@
+#include "ui/session.h"
+
+#include "ui/image_workspace.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+#include <cmath>
+
+namespace diffuscope::ui {
+
+namespace {
+
+QString Str(std::string_view text) { return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size())); }
+
+QString PathName(ForwardPath path) {
+  switch (path) {
+    case ForwardPath::kClosed: return QStringLiteral("closed");
+    case ForwardPath::kMarkov: return QStringLiteral("markov");
+    case ForwardPath::kFreshNoise: return QStringLiteral("fresh-noise");
+  }
+  return {};
+}
+
+QJsonObject ScheduleToJson(const ScheduleOptions& o) {
+  QJsonObject json;
+  json["kind"] = Str(ScheduleKindName(o.kind));
+  json["steps"] = o.num_steps;
+  json["beta_start"] = o.beta_start;
+  json["beta_end"] = o.beta_end;
+  json["cosine_s"] = o.cosine_s;
+  json["max_beta"] = o.max_beta;
+  json["zero_terminal_snr"] = o.zero_terminal_snr;
+  if (!o.custom.empty()) {
+    QJsonArray custom;
+    for (double v : o.custom) custom.append(v);
+    json["custom"] = custom;
+  }
+  return json;
+}
+
+// Typed readers that name the field in their error.
+class Reader {
+ public:
+  Reader(const QJsonObject& json, QString prefix) : json_(json), prefix_(std::move(prefix)) {}
+
+  QJsonValue Need(const char* key) const {
+    const QJsonValue value = json_.value(QLatin1String(key));
+    if (value.isUndefined()) Fail(key, "is missing");
+    return value;
+  }
+  bool Has(const char* key) const { return json_.contains(QLatin1String(key)) && !json_.value(QLatin1String(key)).isNull(); }
+  double Number(const char* key) const {
+    const QJsonValue value = Need(key);
+    if (!value.isDouble() || !std::isfinite(value.toDouble())) Fail(key, "must be a number");
+    return value.toDouble();
+  }
+  double Number(const char* key, double fallback) const { return Has(key) ? Number(key) : fallback; }
+  long long Integer(const char* key, long long lo, long long hi) const {
+    const double value = Number(key);
+    if (value != std::floor(value) || value < static_cast<double>(lo) || value > static_cast<double>(hi)) {
+      Fail(key, ("must be a whole number in " + std::to_string(lo) + ".." + std::to_string(hi)).c_str());
+    }
+    return static_cast<long long>(value);
+  }
+  bool Bool(const char* key, bool fallback) const {
+    if (!Has(key)) return fallback;
+    const QJsonValue value = Need(key);
+    if (!value.isBool()) Fail(key, "must be true or false");
+    return value.toBool();
+  }
+  QString String(const char* key) const {
+    const QJsonValue value = Need(key);
+    if (!value.isString()) Fail(key, "must be a string");
+    return value.toString();
+  }
+  QString String(const char* key, const QString& fallback) const { return Has(key) ? String(key) : fallback; }
+  QJsonObject Object(const char* key) const {
+    const QJsonValue value = Need(key);
+    if (!value.isObject()) Fail(key, "must be an object");
+    return value.toObject();
+  }
+  QJsonArray Array(const char* key) const {
+    const QJsonValue value = Need(key);
+    if (!value.isArray()) Fail(key, "must be an array");
+    return value.toArray();
+  }
+  QString Name(const char* key) const { return prefix_.isEmpty() ? QLatin1String(key) : prefix_ + "." + key; }
+  [[noreturn]] void Fail(const char* key, const char* problem) const {
+    throw Error("'" + Name(key).toStdString() + "' " + problem);
+  }
+
+ private:
+  const QJsonObject& json_;
+  QString prefix_;
+};
+
+ScheduleOptions ScheduleFromJson(const QJsonObject& json, const QString& prefix) {
+  const Reader r(json, prefix);
+  ScheduleOptions o;
+  const auto kind = ParseScheduleKind(r.String("kind").toStdString());
+  if (!kind) r.Fail("kind", ("must be one of the schedule kinds (" + std::string("linear, cosine, ...") + ")").c_str());
+  o.kind = *kind;
+  o.num_steps = static_cast<int>(r.Integer("steps", 1, 1000000));
+  o.beta_start = r.Number("beta_start", o.beta_start);
+  o.beta_end = r.Number("beta_end", o.beta_end);
+  o.cosine_s = r.Number("cosine_s", o.cosine_s);
+  o.max_beta = r.Number("max_beta", o.max_beta);
+  o.zero_terminal_snr = r.Bool("zero_terminal_snr", false);
+  if (r.Has("custom")) {
+    for (const QJsonValue& v : r.Array("custom")) {
+      if (!v.isDouble()) r.Fail("custom", "must hold numbers only");
+      o.custom.push_back(v.toDouble());
+    }
+  }
+  if (const std::string problem = o.Check(); !problem.empty()) {
+    throw Error("'" + r.Name("kind").section('.', 0, -2).toStdString() + "' is not a valid schedule: " + problem);
+  }
+  return o;
+}
+
+}  // namespace
+
+Session CaptureSession(const Document& document, const QString& direction) {
+  Session s;
+  s.workspace = document.workspace();
+  s.direction = direction;
+  s.image_path = document.image().path;
+  s.points = document.points();
+  s.schedule = document.scheduleOptions();
+  s.compare = document.compareOptions();
+  s.sampler = document.samplerOptions();
+  s.model = document.model();
+  s.seed = document.seed();
+  s.t = document.t();
+  s.forward_path = document.forwardPath();
+  return s;
+}
+
+QJsonObject SessionToJson(const Session& s) {
+  QJsonObject json;
+  json["format"] = QLatin1String(kSessionFormat);
+  json["version"] = kSessionVersion;
+  json["workspace"] = s.workspace == 1 ? QStringLiteral("2d") : QStringLiteral("images");
+  json["direction"] = s.direction;
+  if (!s.image_path.isEmpty()) json["image"] = QJsonObject{{"path", s.image_path}};
+  if (s.points.points.rows() > 0) {
+    QJsonArray rows;
+    for (Eigen::Index i = 0; i < s.points.points.rows(); ++i) {
+      rows.append(QJsonArray{static_cast<double>(s.points.points(i, 0)), static_cast<double>(s.points.points(i, 1))});
+    }
+    json["points"] = QJsonObject{{"source", s.points.source}, {"xy", rows}};
+  }
+  json["schedule"] = ScheduleToJson(s.schedule);
+  json["compare"] = s.compare ? QJsonValue(ScheduleToJson(*s.compare)) : QJsonValue(QJsonValue::Null);
+  QJsonObject sampler;
+  sampler["kind"] = Str(SamplerKindName(s.sampler.kind));
+  sampler["steps"] = s.sampler.num_steps;
+  sampler["spacing"] = Str(SpacingName(s.sampler.spacing));
+  sampler["variance"] = Str(VarianceChoiceName(s.sampler.variance));
+  sampler["eta"] = s.sampler.eta;
+  sampler["clip_x0"] = s.sampler.clip_x0;
+  sampler["clip_range"] = s.sampler.clip_range;
+  sampler["dynamic_threshold"] = s.sampler.dynamic_threshold;
+  sampler["threshold_percentile"] = s.sampler.threshold_percentile;
+  json["sampler"] = sampler;
+  json["model"] = QJsonObject{{"image", s.model.image_model},
+                              {"points", s.model.points_model},
+                              {"from_current_t", s.model.from_current_t},
+                              {"particles", s.model.num_particles}};
+  // Seeds are 64-bit: a string keeps every bit (JSON numbers are doubles).
+  json["seed"] = QString::number(s.seed);
+  json["t"] = s.t;
+  json["forward_path"] = PathName(s.forward_path);
+  return json;
+}
+
+Session SessionFromJson(const QJsonObject& json) {
+  const Reader r(json, QString());
+  if (r.String("format", QString()) != QLatin1String(kSessionFormat)) {
+    throw Error("this is not a Diffuscope session (its \"format\" is not \"diffuscope-session\")");
+  }
+  const long long version = r.Integer("version", 1, 1000000);
+  if (version > kSessionVersion) {
+    throw Error("the session was written by a newer Diffuscope (version " + std::to_string(version) +
+                "); this one reads version " + std::to_string(kSessionVersion));
+  }
+  Session s;
+  const QString workspace = r.String("workspace", QStringLiteral("images"));
+  if (workspace != QLatin1String("images") && workspace != QLatin1String("2d")) r.Fail("workspace", "must be \"images\" or \"2d\"");
+  s.workspace = workspace == QLatin1String("2d") ? 1 : 0;
+  s.direction = r.String("direction", QStringLiteral("forward"));
+  if (s.direction != QLatin1String("forward") && s.direction != QLatin1String("reverse")) {
+    r.Fail("direction", "must be \"forward\" or \"reverse\"");
+  }
+  if (r.Has("image")) s.image_path = Reader(r.Object("image"), "image").String("path");
+  if (r.Has("points")) {
+    const QJsonObject points = r.Object("points");
+    const Reader p(points, "points");
+    s.points.source = p.String("source", QStringLiteral("session"));
+    const QJsonArray rows = p.Array("xy");
+    s.points.points.resize(rows.size(), 2);
+    for (qsizetype i = 0; i < rows.size(); ++i) {
+      const QJsonArray xy = rows[i].toArray();
+      if (xy.size() != 2 || !xy[0].isDouble() || !xy[1].isDouble() || !std::isfinite(xy[0].toDouble()) ||
+          !std::isfinite(xy[1].toDouble())) {
+        throw Error("'points.xy' row " + std::to_string(i + 1) + " must be [x, y] with two finite numbers");
+      }
+      s.points.points(i, 0) = static_cast<float>(xy[0].toDouble());
+      s.points.points(i, 1) = static_cast<float>(xy[1].toDouble());
+    }
+  }
+  s.schedule = ScheduleFromJson(r.Object("schedule"), QStringLiteral("schedule"));
+  if (r.Has("compare")) s.compare = ScheduleFromJson(r.Object("compare"), QStringLiteral("compare"));
+  if (r.Has("sampler")) {
+    const QJsonObject sampler = r.Object("sampler");
+    const Reader q(sampler, "sampler");
+    const auto kind = ParseSamplerKind(q.String("kind", "ddpm").toStdString());
+    if (!kind) q.Fail("kind", "must be \"ddpm\" or \"ddim\"");
+    s.sampler.kind = *kind;
+    s.sampler.num_steps = static_cast<int>(q.Has("steps") ? q.Integer("steps", 0, 1000000) : 0);
+    const auto spacing = ParseSpacing(q.String("spacing", "trailing").toStdString());
+    if (!spacing) q.Fail("spacing", "must be \"leading\", \"trailing\" or \"linspace\"");
+    s.sampler.spacing = *spacing;
+    const auto variance = ParseVarianceChoice(q.String("variance", "fixed-small").toStdString());
+    if (!variance) q.Fail("variance", "must be \"fixed-small\", \"fixed-large\" or \"learned\"");
+    s.sampler.variance = *variance;
+    s.sampler.eta = q.Number("eta", 0.0);
+    s.sampler.clip_x0 = q.Bool("clip_x0", false);
+    s.sampler.clip_range = q.Number("clip_range", 1.0);
+    s.sampler.dynamic_threshold = q.Bool("dynamic_threshold", false);
+    s.sampler.threshold_percentile = q.Number("threshold_percentile", 0.995);
+    if (const std::string problem = s.sampler.Check(); !problem.empty()) {
+      throw Error("'sampler' is not valid: " + problem);
+    }
+  }
+  if (r.Has("model")) {
+    const QJsonObject model = r.Object("model");
+    const Reader m(model, "model");
+    s.model.image_model = m.String("image", s.model.image_model);
+    if (s.model.image_model != QLatin1String("posterior-oracle") && s.model.image_model != QLatin1String("empirical")) {
+      m.Fail("image", "must be \"posterior-oracle\" or \"empirical\"");
+    }
+    s.model.points_model = m.String("points", s.model.points_model);
+    if (s.model.points_model != QLatin1String("empirical") && s.model.points_model != QLatin1String("gaussian-mixture") &&
+        s.model.points_model != QLatin1String("learned")) {
+      m.Fail("points", "must be \"empirical\", \"gaussian-mixture\" or \"learned\"");
+    }
+    s.model.from_current_t = m.Bool("from_current_t", false);
+    s.model.num_particles = static_cast<int>(m.Has("particles") ? m.Integer("particles", 1, 10000000) : 2000);
+  }
+  const QJsonValue seed = r.Need("seed");
+  bool ok = seed.isString();
+  s.seed = ok ? seed.toString().toULongLong(&ok) : 0;
+  if (!ok && seed.isDouble() && seed.toDouble() >= 0 && seed.toDouble() == std::floor(seed.toDouble())) {
+    s.seed = static_cast<uint64_t>(seed.toDouble());
+    ok = true;
+  }
+  if (!ok) r.Fail("seed", "must be a non-negative whole number");
+  s.t = static_cast<int>(r.Integer("t", 0, s.schedule.num_steps));
+  const QString path = r.String("forward_path", QStringLiteral("closed"));
+  if (path == QLatin1String("closed")) s.forward_path = ForwardPath::kClosed;
+  else if (path == QLatin1String("markov")) s.forward_path = ForwardPath::kMarkov;
+  else if (path == QLatin1String("fresh-noise")) s.forward_path = ForwardPath::kFreshNoise;
+  else r.Fail("forward_path", "must be \"closed\", \"markov\" or \"fresh-noise\"");
+  return s;
+}
+
+void SaveSession(const QString& path, const Session& session) {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly)) {
+    throw Error("cannot write " + path.toStdString() + ": " + file.errorString().toStdString());
+  }
+  file.write(QJsonDocument(SessionToJson(session)).toJson(QJsonDocument::Indented));
+  if (!file.commit()) throw Error("cannot write " + path.toStdString() + ": " + file.errorString().toStdString());
+}
+
+Session LoadSession(const QString& path) {
+  QFile file(path);
+  if (!file.exists()) throw Error("the session file " + path.toStdString() + " does not exist");
+  if (file.size() > (256 << 20)) throw Error(path.toStdString() + " is too large for a session file");
+  if (!file.open(QIODevice::ReadOnly)) {
+    throw Error("cannot read " + path.toStdString() + ": " + file.errorString().toStdString());
+  }
+  QJsonParseError parse_error;
+  const QJsonDocument json = QJsonDocument::fromJson(file.readAll(), &parse_error);
+  if (parse_error.error != QJsonParseError::NoError) {
+    throw Error(QFileInfo(path).fileName().toStdString() + " is not valid JSON (" +
+                parse_error.errorString().toStdString() + " at byte " + std::to_string(parse_error.offset) + ")");
+  }
+  if (!json.isObject()) throw Error(QFileInfo(path).fileName().toStdString() + " does not hold a JSON object");
+  try {
+    return SessionFromJson(json.object());
+  } catch (const Error& error) {
+    throw Error(QFileInfo(path).fileName().toStdString() + ": " + error.what());
+  }
+}
+
+void ApplySession(const Session& session, Document* document) {
+  // Everything that can fail first, so that a bad session changes nothing.
+  ImageData image;
+  if (!session.image_path.isEmpty()) {
+    try {
+      image = LoadImageFile(session.image_path, /*downscale=*/true);
+    } catch (const Error& error) {
+      throw Error("the session's image cannot be opened: " + std::string(error.what()));
+    }
+  }
+  QUndoStack* stack = document->undoStack();
+  stack->beginMacro(QObject::tr("Open session"));
+  document->setScheduleOptions(session.schedule);
+  document->setCompareOptions(session.compare);
+  document->setSamplerOptions(session.sampler);
+  document->setModel(session.model);
+  document->setSeed(session.seed);
+  document->setForwardPath(session.forward_path);
+  stack->endMacro();
+  if (!image.empty()) document->setImage(std::move(image));
+  if (!session.points.empty()) document->setPoints(session.points);
+  document->setWorkspace(session.workspace);
+  document->setT(session.t);
+}
+
+}  // namespace diffuscope::ui

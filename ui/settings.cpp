@@ -1,0 +1,67 @@
+#include "ui/settings.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSettings>
+
+namespace diffuscope::ui::Settings {
+
+QString LastFolder(const QString& kind) {
+  const QString folder = QSettings().value(QStringLiteral("folders/") + kind).toString();
+  return !folder.isEmpty() && QFileInfo(folder).isDir() ? folder : QDir::homePath();
+}
+
+void SetLastFolder(const QString& kind, const QString& folder) {
+  QSettings().setValue(QStringLiteral("folders/") + kind, folder);
+}
+
+QStringList RecentFiles() { return QSettings().value(QStringLiteral("recent/images")).toStringList(); }
+
+void AddRecentFile(const QString& path) {
+  QStringList files = RecentFiles();
+  const QString absolute = QFileInfo(path).absoluteFilePath();
+  files.removeAll(absolute);
+  files.prepend(absolute);
+  while (files.size() > kMaxRecent) files.removeLast();
+  QSettings().setValue(QStringLiteral("recent/images"), files);
+}
+
+ScheduleOptions Schedule() {
+  QSettings s;
+  ScheduleOptions options;
+  s.beginGroup(QStringLiteral("schedule"));
+  const auto kind = ParseScheduleKind(s.value("kind", "linear").toString().toStdString());
+  if (kind && *kind != ScheduleKind::kCustomBeta && *kind != ScheduleKind::kCustomAlphaBar) options.kind = *kind;
+  options.num_steps = s.value("steps", options.num_steps).toInt();
+  options.beta_start = s.value("beta_start", options.beta_start).toDouble();
+  options.beta_end = s.value("beta_end", options.beta_end).toDouble();
+  options.zero_terminal_snr = s.value("zero_terminal_snr", options.zero_terminal_snr).toBool();
+  s.endGroup();
+  if (!options.Check().empty()) return ScheduleOptions{};  // a hand-edited settings file
+  return options;
+}
+
+void SetSchedule(const ScheduleOptions& options) {
+  if (options.kind == ScheduleKind::kCustomBeta || options.kind == ScheduleKind::kCustomAlphaBar) return;
+  QSettings s;
+  s.beginGroup(QStringLiteral("schedule"));
+  s.setValue("kind", QString::fromUtf8(ScheduleKindName(options.kind).data(), ScheduleKindName(options.kind).size()));
+  s.setValue("steps", options.num_steps);
+  s.setValue("beta_start", options.beta_start);
+  s.setValue("beta_end", options.beta_end);
+  s.setValue("zero_terminal_snr", options.zero_terminal_snr);
+  s.endGroup();
+}
+
+uint64_t Seed() { return QSettings().value(QStringLiteral("seed"), 0).toULongLong(); }
+void SetSeed(uint64_t seed) { QSettings().setValue(QStringLiteral("seed"), static_cast<qulonglong>(seed)); }
+
+QByteArray WindowGeometry() { return QSettings().value(QStringLiteral("window/geometry")).toByteArray(); }
+QByteArray WindowState() { return QSettings().value(QStringLiteral("window/state")).toByteArray(); }
+void SetWindowLayout(const QByteArray& geometry, const QByteArray& state) {
+  QSettings s;
+  s.setValue(QStringLiteral("window/geometry"), geometry);
+  s.setValue(QStringLiteral("window/state"), state);
+}
+
+}  // namespace diffuscope::ui::Settings

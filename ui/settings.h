@@ -1,0 +1,31 @@
+// Typed settings with their defaults declared here (QSettings underneath; organisation "Diffuscope").
+//
+//   diffuscope::ui::Settings::SetLastFolder("images", "/home/me/Pictures");
+//   QString folder = diffuscope::ui::Settings::LastFolder("images");
+#pragma once
+
+#include "core/schedule/schedule.h"
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+namespace diffuscope::ui::Settings {
+
+/// The last folder used by a file dialog of a kind ("images", "points", "sessions", ...); home by default.
+QString LastFolder(const QString& kind);
+void SetLastFolder(const QString& kind, const QString& folder);
+/// Recent image files, newest first, at most kMaxRecent.
+inline constexpr int kMaxRecent = 8;
+QStringList RecentFiles();
+void AddRecentFile(const QString& path);
+/// The schedule options of the last run (DDPM's linear T = 1000 by default).
+ScheduleOptions Schedule();
+void SetSchedule(const ScheduleOptions& options);
+uint64_t Seed();
+void SetSeed(uint64_t seed);
+QByteArray WindowGeometry();
+QByteArray WindowState();
+void SetWindowLayout(const QByteArray& geometry, const QByteArray& state);
+
+}  // namespace diffuscope::ui::Settings

@@ -1,0 +1,280 @@
+#include "ui/training_panel.h"
+
+#include "core/models/ddpm2d.h"
+#include "ui/settings.h"
+
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QApplication>
+#include <QLabel>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+
+namespace diffuscope::ui {
+
+namespace {
+
+// What the worker hands back: the trained model and its report.
+struct Trained {
+  std::shared_ptr<const Ddpm2dModel> model;
+  TrainReport report;
+};
+
+}  // namespace
+
+TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(parent), document_(document) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto* box = new QGroupBox(tr("Train a DDPM (tiny-diffusion MLP)"));
+  auto* column = new QVBoxLayout(box);
+  auto* form = new QFormLayout;
+  iterations_ = new QSpinBox;
+  iterations_->setRange(100, 1000000);
+  iterations_->setSingleStep(1000);
+  iterations_->setValue(10000);
+  iterations_->setToolTip(tr("AdamW updates (minibatches) to train for"));
+  form->addRow(tr("Updates"), iterations_);
+  batch_ = new QSpinBox;
+  batch_->setRange(1, 4096);
+  batch_->setValue(64);
+  batch_->setToolTip(tr("Points per update"));
+  form->addRow(tr("Batch"), batch_);
+  learning_rate_ = new QDoubleSpinBox;
+  learning_rate_->setDecimals(5);
+  learning_rate_->setRange(1e-5, 1e-1);
+  learning_rate_->setSingleStep(1e-4);
+  learning_rate_->setValue(1e-3);
+  learning_rate_->setToolTip(tr("Peak AdamW learning rate"));
+  form->addRow(tr("Learning rate"), learning_rate_);
+  column->addLayout(form);
+
+  auto* buttons = new QHBoxLayout;
+  train_ = new QPushButton(tr("Train"));
+  train_->setToolTip(tr("Train on the current points with the current schedule (Ctrl+T)"));
+  pause_ = new QPushButton(tr("Pause"));
+  pause_->setCheckable(true);
+  pause_->setToolTip(tr("Hold the training; press again to continue"));
+  cancel_ = new QPushButton(tr("Cancel"));
+  cancel_->setToolTip(tr("Stop training; the model keeps the updates done so far"));
+  pause_->setEnabled(false);
+  cancel_->setEnabled(false);
+  buttons->addWidget(train_);
+  buttons->addWidget(pause_);
+  buttons->addWidget(cancel_);
+  column->addLayout(buttons);
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  column->addWidget(progress_);
+  stats_ = new QLabel(tr("Not trained."));
+  stats_->setWordWrap(true);
+  column->addWidget(stats_);
+
+  chart_ = new QChart;
+  chart_->setTitle(tr("Loss (smoothed MSE on eps)"));
+  chart_->legend()->hide();
+  chart_->setMargins(QMargins(2, 2, 2, 2));
+  chart_->setBackgroundRoundness(0);
+  chart_->setTheme(palette().window().color().lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+  loss_ = new QLineSeries(chart_);
+  loss_->setPen(QPen(QColor(0xd6, 0x27, 0x28), 2));
+  chart_->addSeries(loss_);
+  x_axis_ = new QValueAxis(chart_);
+  x_axis_->setLabelFormat(QStringLiteral("%d"));
+  x_axis_->setTickCount(4);
+  x_axis_->setRange(0, 1000);
+  y_axis_ = new QLogValueAxis(chart_);
+  y_axis_->setLabelFormat(QStringLiteral("%.2g"));
+  y_axis_->setRange(0.1, 1.5);
+  chart_->addAxis(x_axis_, Qt::AlignBottom);
+  chart_->addAxis(y_axis_, Qt::AlignLeft);
+  loss_->attachAxis(x_axis_);
+  loss_->attachAxis(y_axis_);
+  auto* view = new QChartView(chart_);
+  view->setRenderHint(QPainter::Antialiasing);
+  view->setMinimumHeight(180);
+  view->setToolTip(tr("The training loss, live"));
+  column->addWidget(view, 1);
+
+  auto* files = new QHBoxLayout;
+  load_ = new QPushButton(tr("Load model..."));
+  load_->setToolTip(tr("Load a DDPM 2D model file (.dsm)"));
+  save_ = new QPushButton(tr("Save model..."));
+  save_->setToolTip(tr("Save the trained model (.dsm)"));
+  save_->setEnabled(false);
+  files->addWidget(load_);
+  files->addWidget(save_);
+  column->addLayout(files);
+  model_label_ = new QLabel(tr("No learned model."));
+  model_label_->setWordWrap(true);
+  column->addWidget(model_label_);
+  layout->addWidget(box);
+
+  connect(train_, &QPushButton::clicked, this, &TrainingPanel::startTraining);
+  connect(cancel_, &QPushButton::clicked, this, &TrainingPanel::cancelTraining);
+  connect(pause_, &QPushButton::toggled, this, [this](bool paused) {
+    task_.setPaused(paused);
+    pause_->setText(paused ? tr("Resume") : tr("Pause"));
+    if (paused) stats_->setText(stats_->text() + tr(" (paused)"));
+  });
+  connect(save_, &QPushButton::clicked, this, &TrainingPanel::saveModel);
+  connect(load_, &QPushButton::clicked, this, &TrainingPanel::loadModelDialog);
+  connect(&task_, &BackgroundTask::runningChanged, this, [this](bool running) {
+    train_->setEnabled(!running);
+    pause_->setEnabled(running);
+    cancel_->setEnabled(running);
+    load_->setEnabled(!running);
+    if (!running) {
+      pause_->setChecked(false);
+      pause_->setText(tr("Pause"));
+    }
+  });
+  connect(&task_, &BackgroundTask::finished, this, [this](const std::any& result) {
+    const auto trained = std::any_cast<std::shared_ptr<Trained>>(result);
+    setModel(trained->model, tr("trained %1 updates in %2 s (%3 updates/s), final loss %4")
+                                 .arg(trained->report.steps)
+                                 .arg(trained->report.seconds, 0, 'f', 1)
+                                 .arg(trained->report.steps_per_second, 0, 'f', 0)
+                                 .arg(trained->report.final_loss_ema, 0, 'g', 3));
+  });
+  connect(&task_, &BackgroundTask::cancelled, this, [this] {
+    stats_->setText(tr("Training cancelled; the previous model is kept."));
+    emit statusMessage(tr("Training cancelled"));
+  });
+  connect(&task_, &BackgroundTask::failed, this, [this](const QString& message) {
+    stats_->setText(tr("Training failed."));
+    emit errorOccurred(tr("Training failed"), message);
+  });
+}
+
+TrainingPanel::~TrainingPanel() = default;
+
+int TrainingPanel::lossPoints() const { return static_cast<int>(loss_->count()); }
+void TrainingPanel::setIterations(int iterations) { iterations_->setValue(iterations); }
+
+void TrainingPanel::startTraining() {
+  if (task_.running()) return;
+  if (document_->points().points.rows() < 2) {
+    emit errorOccurred(tr("Nothing to train on"), tr("Choose or draw a point set first."));
+    return;
+  }
+  Ddpm2dOptions model_options;
+  model_options.schedule = document_->scheduleOptions();
+  TrainOptions options;
+  options.iterations = iterations_->value();
+  options.batch_size = batch_->value();
+  options.learning_rate = learning_rate_->value();
+  options.seed = document_->seed();
+  options.report_every = std::max<long long>(10, options.iterations / 400);
+  if (const std::string problem = options.Check(); !problem.empty()) {
+    emit errorOccurred(tr("Training options"), QString::fromStdString(problem));
+    return;
+  }
+  const Batch points = document_->points().points;
+  const QString source = document_->points().source;
+  loss_->clear();
+  loss_min_ = 1e9;
+  loss_max_ = 0;
+  x_axis_->setRange(0, static_cast<double>(options.iterations));
+  progress_->setRange(0, static_cast<int>(options.iterations));
+  progress_->setValue(0);
+  stats_->setText(tr("Training..."));
+  QPointer<TrainingPanel> self(this);
+  task_.start([=](const ProgressFn&, const StopFn& stop) -> std::any {
+    auto model = std::make_shared<Ddpm2dModel>(model_options);
+    model->info()["data"] = source.toStdString();
+    // Reports (at most about 400 a run) go to the loss curve on the GUI thread.
+    TrainProgressFn report = [self](const TrainProgress& p) {
+      QMetaObject::invokeMethod(
+          qApp,
+          [self, p] {
+            if (self) self->onProgress(static_cast<double>(p.step), p.loss_ema, p.steps_per_second,
+                                       static_cast<double>(p.total));
+          },
+          Qt::QueuedConnection);
+    };
+    auto trained = std::make_shared<Trained>();
+    trained->report = TrainDdpm2d(*model, points, options, report, stop);
+    trained->model = model;
+    return std::any(trained);
+  });
+}
+
+void TrainingPanel::cancelTraining() { task_.cancel(); }
+
+void TrainingPanel::onProgress(double step, double loss, double steps_per_second, double total) {
+  progress_->setValue(static_cast<int>(step));
+  stats_->setText(tr("Update %1 of %2 — loss %3 — %4 updates/s")
+                      .arg(step, 0, 'f', 0)
+                      .arg(total, 0, 'f', 0)
+                      .arg(loss, 0, 'g', 3)
+                      .arg(steps_per_second, 0, 'f', 0));
+  if (!(loss > 0) || !std::isfinite(loss)) return;
+  loss_->append(step, loss);
+  loss_min_ = std::min(loss_min_, loss);
+  loss_max_ = std::max(loss_max_, loss);
+  y_axis_->setRange(std::pow(10.0, std::floor(std::log10(loss_min_ * 0.9) * 4) / 4),
+                    std::pow(10.0, std::ceil(std::log10(loss_max_ * 1.1) * 4) / 4));
+}
+
+void TrainingPanel::setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how) {
+  model_ = std::move(model);
+  save_->setEnabled(model_ != nullptr);
+  if (model_) {
+    const auto& info = model_->info();
+    const auto data_info = info.find("data");
+    model_label_->setText(tr("Learned model: %1, %2 (%3 steps)")
+                              .arg(QString::fromStdString(model_->name()))
+                              .arg(data_info != info.end() ? QString::fromStdString(data_info->second) : tr("unknown data"))
+                              .arg(model_->trained_steps()));
+    stats_->setText(how);
+    emit statusMessage(tr("Model ready: %1").arg(how));
+    emit modelReady(model_);
+  }
+}
+
+bool TrainingPanel::loadModel(const QString& path) {
+  try {
+    auto model = std::make_shared<const Ddpm2dModel>(Ddpm2dModel::Load(path.toStdString()));
+    setModel(model, tr("loaded %1").arg(QFileInfo(path).fileName()));
+    return true;
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not load the model"), QString::fromUtf8(error.what()));
+    return false;
+  }
+}
+
+void TrainingPanel::loadModelDialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Load a model"), Settings::LastFolder("models"),
+                                                    tr("Diffuscope models (*.dsm);;All files (*)"));
+  if (path.isEmpty()) return;
+  Settings::SetLastFolder("models", QFileInfo(path).absolutePath());
+  loadModel(path);
+}
+
+void TrainingPanel::saveModel() {
+  if (!model_) return;
+  QString path = QFileDialog::getSaveFileName(this, tr("Save the model"), Settings::LastFolder("models"),
+                                              tr("Diffuscope models (*.dsm)"));
+  if (path.isEmpty()) return;
+  if (!path.endsWith(QLatin1String(".dsm"))) path += QLatin1String(".dsm");
+  Settings::SetLastFolder("models", QFileInfo(path).absolutePath());
+  try {
+    model_->Save(path.toStdString());
+    emit statusMessage(tr("Saved %1").arg(path));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not save the model"), QString::fromUtf8(error.what()));
+  }
+}
+
+}  // namespace diffuscope::ui

@@ -1,0 +1,84 @@
+// The training panel of the 2D workspace: trains the core's DDPM 2D model (tiny-diffusion's MLP) on the current
+// points in the background, with a live loss curve, updates per second, Pause and Cancel; loads and saves model
+// files (.dsm).
+//
+//   TrainingPanel panel(&document);
+//   connect(&panel, &TrainingPanel::modelReady, ...);   // a trained or loaded model, ready to sample
+#pragma once
+
+#include "ui/document.h"
+#include "ui/jobs.h"
+
+#include <QChartView>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QValueAxis>
+#include <QWidget>
+
+#include <memory>
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QDoubleSpinBox;
+
+namespace diffuscope {
+class Ddpm2dModel;
+}
+
+namespace diffuscope::ui {
+
+class TrainingPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit TrainingPanel(Document* document, QWidget* parent = nullptr);
+  ~TrainingPanel() override;
+
+  BackgroundTask* task() { return &task_; }
+  /// The model trained or loaded last (null before).
+  std::shared_ptr<const Ddpm2dModel> model() const { return model_; }
+  /// Loads a model file; false and an error signal on failure.
+  bool loadModel(const QString& path);
+  /// Number of points on the loss curve.
+  int lossPoints() const;
+  void setIterations(int iterations);
+
+ public slots:
+  void startTraining();
+  void cancelTraining();
+
+ signals:
+  void modelReady(std::shared_ptr<const diffuscope::Ddpm2dModel> model);
+  void errorOccurred(const QString& title, const QString& message);
+  void statusMessage(const QString& message);
+
+ private:
+  void saveModel();
+  void loadModelDialog();
+  void onProgress(double step, double loss, double steps_per_second, double total);
+  void setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how);
+
+  Document* document_;
+  BackgroundTask task_;
+  std::shared_ptr<const Ddpm2dModel> model_;
+  QSpinBox* iterations_;
+  QSpinBox* batch_;
+  QDoubleSpinBox* learning_rate_;
+  QPushButton* train_;
+  QPushButton* pause_;
+  QPushButton* cancel_;
+  QPushButton* save_;
+  QPushButton* load_;
+  QProgressBar* progress_;
+  QLabel* stats_;
+  QLabel* model_label_;
+  QChart* chart_;
+  QLineSeries* loss_;
+  QValueAxis* x_axis_;
+  QLogValueAxis* y_axis_;
+  double loss_min_ = 1e9, loss_max_ = 0;
+};
+
+}  // namespace diffuscope::ui
