@@ -1,7 +1,9 @@
 # Warnings on every target of ours, errors nowhere (Debian's compilers change warnings between releases).
 function(diffuscope_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                         -Wno-deprecated-enum-enum-conversion)
+                         -Wno-deprecated-enum-enum-conversion
+                         # GCC 12 flags its own AVX-512 intrinsics inside Eigen as maybe-uninitialized.
+                         -Wno-maybe-uninitialized)
 endfunction()
 
 # One GoogleTest executable per test file, named after it: tests/core/schedule_test.cpp -> core_schedule_test,

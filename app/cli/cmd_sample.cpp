@@ -14,6 +14,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,9 +44,10 @@ Runner AddSample2dCommand(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--denoiser", a->denoiser,
-                  "exact: the optimal denoiser of the data set (its empirical law; E[x_0|x_t] in closed form)")
+                  "exact (= empirical): the optimal denoiser of the data set's points, E[x_0|x_t] in closed form; "
+                  "mixture: the exact Gaussian-mixture denoiser of the 8gaussians law (needs --data 8gaussians)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"exact", "empirical"}));
+      ->check(CLI::IsMember({"exact", "empirical", "mixture"}));
   cmd->add_option("--data", a->data, "built-in data set name, CSV file of x,y points, or silhouette image")
       ->capture_default_str();
   cmd->add_option("--data-n", a->data_n, "points drawn from the data set for the denoiser")->capture_default_str();
@@ -59,10 +62,18 @@ Runner AddSample2dCommand(CLI::App& app) {
     const NoiseSchedule s(a->schedule.ToOptions());
     const SamplerOptions options = a->sampler.ToOptions(a->seed);
     const Batch data = GenerateDataset(a->data, a->data_n, a->seed);
-    EmpiricalDenoiser model(data);
+    std::unique_ptr<Denoiser> model;
+    if (a->denoiser == "mixture") {
+      Require(CanonicalDatasetName(a->data) == "8gaussians",
+              "--denoiser mixture knows the law of --data 8gaussians only (use exact for other data)");
+      // MakeEightGaussians: centres on the circle of radius sqrt(2), noise 0.1 (the set's default).
+      model = std::make_unique<GaussianMixtureDenoiser>(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
+    } else {
+      model = std::make_unique<EmpiricalDenoiser>(data);
+    }
     const auto start = std::chrono::steady_clock::now();
     auto progress = TerminalProgress("sampling");
-    Sampler sampler(s, model, options, InitialNoise(a->n, 2, a->seed));
+    Sampler sampler(s, *model, options, InitialNoise(a->n, 2, a->seed));
     while (!sampler.done()) {
       const Step& step = sampler.Next();
       if (progress) progress(sampler.steps_done(), sampler.steps_total(), "t = " + std::to_string(step.t));

@@ -45,6 +45,8 @@ check "dataset from csv" 'expect_rc 0 "$cli" dataset "$dir/moons.csv" --n 100 --
 check "dataset unknown" 'expect_rc 1 "$cli" dataset nosuchset --n 10 --seed 1 -o "$dir/x.csv"'
 check "sample2d ddim" 'expect_rc 0 "$cli" sample2d --denoiser exact --data moons --n 500 --sampler ddim --sampling-steps 20 --seed 3 -o "$dir/s.csv" && [ "$(wc -l < "$dir/s.csv")" -eq 501 ] && grep -q "energy distance" "$dir/err"'
 check "sample2d ddpm" 'expect_rc 0 "$cli" sample2d --data 8gaussians --n 200 --sampler ddpm --seed 3 -o "$dir/s2.csv"'
+check "sample2d mixture" 'expect_rc 0 "$cli" sample2d --denoiser mixture --data 8gaussians --n 300 --sampler ddim --sampling-steps 25 --seed 3 -o "$dir/s3.csv"'
+check "sample2d mixture needs 8gaussians" 'expect_rc 1 "$cli" sample2d --denoiser mixture --data moons --n 30 --seed 3 -o "$dir/x.csv"'
 check "sample2d bad steps" 'expect_rc 1 "$cli" sample2d --data moons --n 10 --sampling-steps 999 --seed 1 -o "$dir/x.csv" && grep -q "exceeds" "$dir/err"'
 check "demo" 'expect_rc 0 "$cli" demo --frames 3 -o "$dir/demo" && [ -f "$dir/demo/forward_002.png" ] && [ -f "$dir/demo/reverse_050.png" ]'
 

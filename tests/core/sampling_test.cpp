@@ -21,6 +21,48 @@ class ConstantEps : public Denoiser {
   float eps_;
 };
 
+// Predicts x0 = 0 with a learned-range variance value v everywhere (improved DDPM's output).
+class LearnedRange : public Denoiser {
+ public:
+  explicit LearnedRange(float v) : v_(v) {}
+  std::string name() const override { return "learned range"; }
+  Prediction Predict(const Batch& x_t, const DenoiseQuery&) override {
+    return {PredictionKind::kX0, Batch::Zero(x_t.rows(), x_t.cols()), VarianceKind::kLearnedRange,
+            Batch::Constant(x_t.rows(), x_t.cols(), v_)};
+  }
+
+ private:
+  float v_;
+};
+
+TEST(Sampling, VarianceChoices) {
+  NoiseSchedule s;
+  SamplerOptions o;
+  o.num_steps = 10;
+  o.spacing = Spacing::kLinspace;
+  auto first_step = [&](Denoiser& model, VarianceChoice choice) {
+    o.variance = choice;
+    Sampler sampler(s, model, o, InitialNoise(2, 3, 1));
+    return sampler.Next();
+  };
+  LearnedRange upper(1.0f), lower(-1.0f), middle(0.0f);
+  // Strided step t = 1000 -> 889: beta' = 1 - abar_t / abar_prev, beta~' = beta' (1 - abar_prev) / (1 - abar_t).
+  const double a = s.alpha_bar(1000), ap = s.alpha_bar(889);
+  const double beta = 1 - a / ap, small = beta * (1 - ap) / (1 - a);
+  EXPECT_NEAR(first_step(upper, VarianceChoice::kFixedSmall).variance, small, 1e-9);
+  EXPECT_NEAR(first_step(upper, VarianceChoice::kFixedLarge).variance, beta, 1e-9);
+  EXPECT_NEAR(first_step(upper, VarianceChoice::kLearned).variance_field(0, 0), beta, 1e-5 * beta);
+  EXPECT_NEAR(first_step(lower, VarianceChoice::kLearned).variance_field(1, 2), small, 1e-5 * small);
+  EXPECT_NEAR(first_step(middle, VarianceChoice::kLearned).variance_field(0, 1), std::sqrt(small * beta),
+              1e-5 * beta);  // the geometric mean: log-linear interpolation
+  ConstantEps fixed(0.1f);
+  EXPECT_THROW(first_step(fixed, VarianceChoice::kLearned), Error);  // the model has no variance
+  // DDIM with eta = 1 has the DDPM posterior variance of the strided step.
+  o.kind = SamplerKind::kDdim;
+  o.eta = 1.0;
+  EXPECT_NEAR(first_step(fixed, VarianceChoice::kFixedSmall).variance, small, 1e-9);
+}
+
 TEST(Sampling, TimestepSpacingsMatchReference) {
   EXPECT_EQ(SpacedTimesteps(1000, 7, Spacing::kLeading), (std::vector<int>{852, 710, 568, 426, 284, 142, 0}));
   EXPECT_EQ(SpacedTimesteps(1000, 7, Spacing::kTrailing), (std::vector<int>{999, 856, 713, 570, 428, 285, 142}));
