@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -82,6 +83,17 @@ void ActivationBackward(LayerKind act, const S* x, const S* dy, S* dx, Eigen::In
   } else {
     // sigmoid s; d(x s)/dx = s (1 + x (1 - s))
     DX = DY * (S(1) + X * (S(1) - S(1) / (S(1) + (-X).exp()))) / (S(1) + (-X).exp());
+  }
+}
+
+// out[j] = sum over rows of m(r, j), rows added in order: the same bits wherever out lies in memory.
+template <typename S, typename M>
+void ColumnSums(const M& m, S* out) {
+  const Eigen::Index rows = m.rows(), cols = m.cols();
+  std::fill(out, out + cols, S(0));
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const S* row = m.data() + r * cols;
+    for (Eigen::Index j = 0; j < cols; ++j) out[j] += row[j];
   }
 }
 
@@ -340,7 +352,7 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
         const int i = layer.in, o = layer.out;
         // dW = x^T dy (x read as its transpose through strides), db = column sums of dy
         MatMul<S>(i, o, n, in.data(), 1, i, d_out->data(), o, g, o, false);
-        Eigen::Map<Eigen::Matrix<S, 1, Eigen::Dynamic>>(g + i * o, o) = d_out->colwise().sum();
+        ColumnSums(*d_out, g + i * o);
         if (need_d_in) {
           ws.scratch = Eigen::Map<const Matrix>(p, i, o).transpose();
           MatMul<S>(n, i, o, d_out->data(), o, 1, ws.scratch.data(), i, d_in.data(), i, false);
@@ -356,7 +368,7 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
         Matrix& delta = ws.caches[l];  // z is replaced by dL/dz: the pass is over
         ActivationBackward<S>(layer.activation, delta.data(), d_out->data(), delta.data(), delta.size());
         MatMul<S>(w, w, n, in.data(), 1, w, delta.data(), w, g, w, false);
-        Eigen::Map<Eigen::Matrix<S, 1, Eigen::Dynamic>>(g + w * w, w) = delta.colwise().sum();
+        ColumnSums(delta, g + w * w);
         if (need_d_in) {
           d_in = *d_out;
           ws.scratch = Eigen::Map<const Matrix>(p, w, w).transpose();

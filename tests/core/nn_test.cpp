@@ -335,6 +335,39 @@ TEST(Optimizer, AdamWFollowsPyTorchsArithmetic) {
   EXPECT_NEAR(w1[0], 0.99f, 1e-6);
 }
 
+TEST(Optimizer, ResultsDoNotDependOnWhereTheArraysLie) {
+  // Training must give the same bits on every run; heap addresses differ between runs.
+  const size_t n = 1000;
+  const std::vector<float> w0 = Uniforms(n, 20), g0 = Uniforms(n, 21);
+  std::vector<float> ref_w, ref_m, ref_ema;
+  double ref_norm = 0;
+  for (size_t offset = 0; offset < 17; ++offset) {
+    std::vector<float> w(n + offset), g(n + offset), m(n + offset, 0.0f), v(n + offset, 0.0f), ema(n + offset);
+    std::copy(w0.begin(), w0.end(), w.begin() + offset);
+    std::copy(g0.begin(), g0.end(), g.begin() + offset);
+    std::copy(w0.begin(), w0.end(), ema.begin() + offset);
+    std::span<float> ws(w.data() + offset, n), gs(g.data() + offset, n), ms(m.data() + offset, n),
+        vs(v.data() + offset, n), es(ema.data() + offset, n);
+    const double norm = ClipGradientNorm(gs, 1.0);
+    for (int step = 1; step <= 3; ++step) {
+      AdamWStep(ws, gs, ms, vs, step, {});
+      EmaUpdate(es, ws, 0.9);
+    }
+    std::vector<float> out_w(ws.begin(), ws.end()), out_m(ms.begin(), ms.end()), out_e(es.begin(), es.end());
+    if (offset == 0) {
+      ref_w = out_w;
+      ref_m = out_m;
+      ref_ema = out_e;
+      ref_norm = norm;
+      continue;
+    }
+    EXPECT_EQ(norm, ref_norm) << offset;
+    EXPECT_EQ(out_w, ref_w) << offset;
+    EXPECT_EQ(out_m, ref_m) << offset;
+    EXPECT_EQ(out_e, ref_ema) << offset;
+  }
+}
+
 TEST(Optimizer, ClipGradientNormScalesOnlyLargeGradients) {
   std::vector<float> g = {3.0f, 4.0f};
   EXPECT_NEAR(ClipGradientNorm(g, 1.0), 5.0, 1e-12);
