@@ -19,6 +19,7 @@ namespace diffuscope {
 namespace {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ColMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
 #ifdef DIFFUSCOPE_NN_X86
 // One tile of C: MR rows x 16 columns (two 8-float registers per row), summed over all of k in order.
@@ -111,7 +112,7 @@ __attribute__((target("avx2,fma"))) void GemmAvx2(int m, int p, int k, const flo
 
 }  // namespace
 
-bool UsesAvx2() {
+bool Avx2KernelAvailable() {
 #ifdef DIFFUSCOPE_NN_X86
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return avx2;
@@ -120,30 +121,55 @@ bool UsesAvx2() {
 #endif
 }
 
+void GemmKernelAvx2(int m, int p, int k, const float* a, std::ptrdiff_t a_row, std::ptrdiff_t a_col, const float* b,
+                    std::ptrdiff_t b_row, float* c, std::ptrdiff_t c_row, bool accumulate) {
+#ifdef DIFFUSCOPE_NN_X86
+  if (m > 0 && p > 0) GemmAvx2(m, p, std::max(k, 0), a, a_row, a_col, b, b_row, c, c_row, accumulate);
+#else
+  GemmPortable(m, p, k, a, a_row, a_col, b, b_row, c, c_row, accumulate);
+#endif
+}
+
+const char* GemmBackend() {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  return "eigen-avx512";
+#elif defined(EIGEN_VECTORIZE_AVX2)
+  return "eigen-avx2";
+#else
+  return Avx2KernelAvailable() ? "avx2-kernel" : "eigen-sse";
+#endif
+}
+
 void GemmPortable(int m, int p, int k, const float* a, std::ptrdiff_t a_row, std::ptrdiff_t a_col, const float* b,
                   std::ptrdiff_t b_row, float* c, std::ptrdiff_t c_row, bool accumulate) {
   if (m <= 0 || p <= 0) return;
-  using Strided = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
   Eigen::Map<RowMat, 0, Eigen::OuterStride<>> C(c, m, p, Eigen::OuterStride<>(c_row));
   if (k <= 0) {
     if (!accumulate) C.setZero();
     return;
   }
-  Eigen::Map<const RowMat, 0, Strided> A(a, m, k, Strided(a_row, a_col));
   Eigen::Map<const RowMat, 0, Eigen::OuterStride<>> B(b, k, p, Eigen::OuterStride<>(b_row));
-  if (accumulate)
-    C.noalias() += A * B;
-  else
-    C.noalias() = A * B;
+  auto product = [&](const auto& A) {
+    if (accumulate)
+      C.noalias() += A * B;
+    else
+      C.noalias() = A * B;
+  };
+  // Hand Eigen the layout it packs fastest: row-major, column-major (a transposed view), or general strides.
+  if (a_col == 1) {
+    product(Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>(a, m, k, Eigen::OuterStride<>(a_row)));
+  } else if (a_row == 1) {
+    product(Eigen::Map<const ColMat, 0, Eigen::OuterStride<>>(a, m, k, Eigen::OuterStride<>(a_col)));
+  } else {
+    using Strided = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
+    product(Eigen::Map<const RowMat, 0, Strided>(a, m, k, Strided(a_row, a_col)));
+  }
 }
 
 void Gemm(int m, int p, int k, const float* a, std::ptrdiff_t a_row, std::ptrdiff_t a_col, const float* b,
           std::ptrdiff_t b_row, float* c, std::ptrdiff_t c_row, bool accumulate) {
-#ifdef DIFFUSCOPE_NN_X86
-  if (UsesAvx2()) {
-    if (m > 0 && p > 0) GemmAvx2(m, p, std::max(k, 0), a, a_row, a_col, b, b_row, c, c_row, accumulate);
-    return;
-  }
+#if !defined(EIGEN_VECTORIZE_AVX2) && !defined(EIGEN_VECTORIZE_AVX512) && defined(DIFFUSCOPE_NN_X86)
+  if (Avx2KernelAvailable()) return GemmKernelAvx2(m, p, k, a, a_row, a_col, b, b_row, c, c_row, accumulate);
 #endif
   GemmPortable(m, p, k, a, a_row, a_col, b, b_row, c, c_row, accumulate);
 }

@@ -273,6 +273,7 @@ const typename Network<S>::Matrix& Network<S>::Forward(const Matrix& x, Workspac
   ws.outputs.resize(num_layers);
   ws.caches.resize(num_layers);
   ws.grads.resize(num_layers);
+  ws.transposed.resize(num_layers);
   const int n = static_cast<int>(x.rows());
   const Matrix* in = &x;
   for (size_t l = 0; l < num_layers; ++l) {
@@ -354,8 +355,9 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
         MatMul<S>(i, o, n, in.data(), 1, i, d_out->data(), o, g, o, false);
         ColumnSums(*d_out, g + i * o);
         if (need_d_in) {
-          ws.scratch = Eigen::Map<const Matrix>(p, i, o).transpose();
-          MatMul<S>(n, i, o, d_out->data(), o, 1, ws.scratch.data(), i, d_in.data(), i, false);
+          Matrix& w_t = ws.transposed[l];
+          w_t = Eigen::Map<const Matrix>(p, i, o).transpose();
+          MatMul<S>(n, i, o, d_out->data(), o, 1, w_t.data(), i, d_in.data(), i, false);
         }
         break;
       }
@@ -371,8 +373,9 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
         ColumnSums(delta, g + w * w);
         if (need_d_in) {
           d_in = *d_out;
-          ws.scratch = Eigen::Map<const Matrix>(p, w, w).transpose();
-          MatMul<S>(n, w, w, delta.data(), w, 1, ws.scratch.data(), w, d_in.data(), w, true);
+          Matrix& w_t = ws.transposed[l];
+          w_t = Eigen::Map<const Matrix>(p, w, w).transpose();
+          MatMul<S>(n, w, w, delta.data(), w, 1, w_t.data(), w, d_in.data(), w, true);
         }
         break;
       }

@@ -101,7 +101,7 @@ class Network {
     std::vector<Matrix> outputs;   // output of each layer
     std::vector<Matrix> caches;    // what a layer keeps for its backward pass (pre-activations)
     std::vector<Matrix> grads;     // dL/d(input) of each layer
-    Matrix scratch;                // a transposed weight matrix
+    std::vector<Matrix> transposed; // W^T of each layer, for dL/d(input) (one per layer: no reallocation)
     Matrix input;                  // a chunk of rows (Predict)
   };
 

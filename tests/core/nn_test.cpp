@@ -69,26 +69,30 @@ TEST(Gemm, MatchesTheExactProductForAwkwardShapesStridesAndAccumulation) {
             exact[r * s.p + j] = sum;
             abs_sum[r * s.p + j] = mag;
           }
-        std::vector<float> c = c0, c_portable = c0;
+        std::vector<float> c = c0, c_portable = c0, c_kernel = c0;
         Gemm(s.m, s.p, s.k, a.data(), a_row, a_col, b.data(), s.p, c.data(), s.p, accumulate);
         GemmPortable(s.m, s.p, s.k, a.data(), a_row, a_col, b.data(), s.p, c_portable.data(), s.p, accumulate);
         SCOPED_TRACE(::testing::Message() << s.m << "x" << s.p << "x" << s.k << " transposed " << transposed_a
                                           << " accumulate " << accumulate);
         ExpectGemmClose(c, exact, abs_sum, s.k);
         ExpectGemmClose(c_portable, exact, abs_sum, s.k);
+        if (Avx2KernelAvailable()) {
+          GemmKernelAvx2(s.m, s.p, s.k, a.data(), a_row, a_col, b.data(), s.p, c_kernel.data(), s.p, accumulate);
+          ExpectGemmClose(c_kernel, exact, abs_sum, s.k);
+        }
       }
     }
   }
 }
 
-TEST(Gemm, ARowsResultDoesNotDependOnTheOtherRows) {
-  // The property behind "the same bits on any thread count": rows computed alone equal rows computed together.
+TEST(Gemm, TheAvx2KernelsRowResultDoesNotDependOnTheOtherRows) {
+  if (!Avx2KernelAvailable()) GTEST_SKIP() << "no AVX2 on this processor";
   const int m = 37, p = 45, k = 29;
   const std::vector<float> a = Uniforms(m * k, 4), b = Uniforms(k * p, 5);
   std::vector<float> all(m * p), one(p);
-  Gemm(m, p, k, a.data(), k, 1, b.data(), p, all.data(), p, false);
+  GemmKernelAvx2(m, p, k, a.data(), k, 1, b.data(), p, all.data(), p, false);
   for (int r = 0; r < m; ++r) {
-    Gemm(1, p, k, a.data() + r * k, k, 1, b.data(), p, one.data(), p, false);
+    GemmKernelAvx2(1, p, k, a.data() + r * k, k, 1, b.data(), p, one.data(), p, false);
     for (int j = 0; j < p; ++j) ASSERT_EQ(one[j], all[r * p + j]) << "row " << r << " column " << j;
   }
 }
