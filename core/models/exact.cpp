@@ -222,7 +222,8 @@ Batch EmpiricalDenoiser::PosteriorMean(const Batch& x_t, double a) const {
       logits.noalias() = (2.0f * sa * inv2v) * (x * data_.transpose());
       logits.rowwise() -= (static_cast<float>(a) * inv2v) * data_sq_norms_.transpose();
       const Eigen::VectorXf row_max = logits.rowwise().maxCoeff();
-      logits = (logits.colwise() - row_max).array().exp();
+      // Row by row: exp of a broadcast expression falls back to scalar expf; of a contiguous row it vectorises.
+      for (Eigen::Index r = 0; r < rows; ++r) logits.row(r) = (logits.row(r).array() - row_max[r]).exp();
       const Eigen::VectorXf total = logits.rowwise().sum();
       out.middleRows(r0, rows).noalias() = logits * data_;
       out.middleRows(r0, rows).array().colwise() /= total.array();
