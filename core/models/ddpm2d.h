@@ -7,7 +7,7 @@
 //   diffuscope::Ddpm2dModel model;                                   // untrained, default architecture
 //   diffuscope::TrainOptions options;                                // 50,000 updates of batch 32
 //   diffuscope::TrainDdpm2d(model, points, options, progress, stop); // points: n x 2
-//   model.Save("dino.dsm");
+//   model.Save("dino.dfm");
 //   diffuscope::Batch x0 = diffuscope::Sample(model.schedule(), model, {}, diffuscope::InitialNoise(1000, 2, 7));
 #pragma once
 

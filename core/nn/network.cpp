@@ -313,12 +313,13 @@ const typename Network<S>::Matrix& Network<S>::Forward(const Matrix& x, Workspac
             continue;
           }
           const int half = group.size / 2;
+          if (cache.rows() != n || cache.cols() < half) cache.resize(n, std::max<Eigen::Index>(half, cache.cols()));
+          auto arg = cache.leftCols(half);
           for (int c = 0; c < group.columns; ++c) {
-            cache.resize(n, half);
             // arg = (x scale) f_k, as tiny-diffusion orders the products
-            cache.noalias() = (in->col(in_col) * S(group.scale)) * freqs[g];
-            out.middleCols(out_col, half) = cache.array().sin().matrix();
-            out.middleCols(out_col + half, half) = cache.array().cos().matrix();
+            arg.noalias() = (in->col(in_col) * S(group.scale)) * freqs[g];
+            out.middleCols(out_col, half) = arg.array().sin().matrix();
+            out.middleCols(out_col + half, half) = arg.array().cos().matrix();
             ++in_col;
             out_col += group.size;
           }

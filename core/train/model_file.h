@@ -1,12 +1,12 @@
-// Model files (.dsm): one versioned binary holding a learned model's architecture, noise schedule, training
+// Model files (.dfm): one versioned binary holding a learned model's architecture, noise schedule, training
 // options and weights, and for resumable files the training state. A fixed 32-byte preamble (magic, version,
 // sizes, CRC-32s), a JSON header, then the tensors as little-endian float32. Sizes are checked against the file
 // length and both checksums before anything is trusted; every problem is a diffuscope::Error that names the
 // file and what is wrong. The layout is documented in docs/model-format.md.
 //
-//   diffuscope::ModelFile file = diffuscope::LoadModelFile("dino.dsm");   // throws Error on a bad file
+//   diffuscope::ModelFile file = diffuscope::LoadModelFile("dino.dfm");   // throws Error on a bad file
 //   file.model_type;  // "ddpm-2d"
-//   diffuscope::SaveModelFile(file, "copy.dsm");                          // atomic
+//   diffuscope::SaveModelFile(file, "copy.dfm");                          // atomic
 #pragma once
 
 #include "core/nn/network.h"

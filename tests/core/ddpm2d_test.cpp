@@ -154,7 +154,7 @@ TEST(Ddpm2d, ModelFilesRoundTripAndForeignModelsAreRefused) {
   train.iterations = 50;
   TrainDdpm2d(model, TwoClusters(100, 1), train);
   EXPECT_EQ(model.name(), "DDPM 2D (two clusters)");
-  const fs::path path = Scratch("small.dsm");
+  const fs::path path = Scratch("small.dfm");
   model.Save(path);
   Ddpm2dModel loaded = Ddpm2dModel::Load(path);
   EXPECT_EQ(loaded.weights(), model.weights());
@@ -173,13 +173,13 @@ TEST(Ddpm2d, ModelFilesRoundTripAndForeignModelsAreRefused) {
 
   ModelFile other = model.ToModelFile();
   other.model_type = "sohl-dickstein-2d";
-  SaveModelFile(other, Scratch("other.dsm"));
+  SaveModelFile(other, Scratch("other.dfm"));
   try {
-    Ddpm2dModel::Load(Scratch("other.dsm"));
+    Ddpm2dModel::Load(Scratch("other.dfm"));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("sohl-dickstein-2d"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("other.dsm"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("other.dfm"), std::string::npos) << e.what();
   }
   ModelFile wide = model.ToModelFile();
   wide.network.layers.back() = LayerSpec::Linear(16, 3);
@@ -221,7 +221,7 @@ TEST(Ddpm2d, TrainingIsSeededAndResumesFromACheckpointFileBitForBit) {
   EXPECT_NE(whole.weights(), other_seed.weights());
 
   // Stopped after 150 updates: the checkpoint file holds them; resuming from it gives the uninterrupted result.
-  const fs::path checkpoint = Scratch("checkpoint.dsm");
+  const fs::path checkpoint = Scratch("checkpoint.dfm");
   Ddpm2dModel first(options);
   int updates = 0;
   EXPECT_THROW(TrainDdpm2d(first, data, train, {}, [&] { return ++updates == 150; }, checkpoint), Cancelled);

@@ -233,7 +233,7 @@ ModelFile SmallModelFile(bool with_state) {
 
 std::string ParseError(const std::vector<uint8_t>& bytes) {
   try {
-    ParseModelFile(bytes, "m.dsm");
+    ParseModelFile(bytes, "m.dfm");
   } catch (const Error& e) {
     return e.what();
   }
@@ -298,7 +298,7 @@ TEST(ModelFile, RoundTripsEveryFieldExactly) {
 }
 
 TEST(ModelFile, SavesAtomicallyAndLoads) {
-  const fs::path path = Scratch("model.dsm");
+  const fs::path path = Scratch("model.dfm");
   const ModelFile file = SmallModelFile(true);
   SaveModelFile(file, path);
   EXPECT_EQ(LoadModelFile(path), file);
@@ -310,7 +310,7 @@ TEST(ModelFile, SavesAtomicallyAndLoads) {
   EXPECT_THROW(SaveModelFile(bad, path), Error);
   EXPECT_EQ(LoadModelFile(path), file);
   try {
-    LoadModelFile(Scratch("missing.dsm"));
+    LoadModelFile(Scratch("missing.dfm"));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
@@ -352,7 +352,7 @@ TEST(ModelFile, ForeignFilesAreNamedAsSuch) {
   for (const auto& bytes : foreign) {
     const std::string message = ParseError(bytes);
     EXPECT_NE(message.find("not a Diffuscope model file"), std::string::npos) << message;
-    EXPECT_NE(message.find("m.dsm"), std::string::npos) << message;
+    EXPECT_NE(message.find("m.dfm"), std::string::npos) << message;
   }
 }
 
@@ -387,7 +387,7 @@ TEST(ModelFile, InconsistentContentBehindValidChecksumsIsRefused) {
   for (const Case& c : cases) {
     const std::string message = ParseError(WithHeader(bytes, Replace(header, c.from, c.to)));
     EXPECT_NE(message.find(c.expect), std::string::npos) << c.to << " -> '" << message << "'";
-    EXPECT_NE(message.find("m.dsm"), std::string::npos) << message;
+    EXPECT_NE(message.find("m.dfm"), std::string::npos) << message;
   }
   EXPECT_NE(ParseError(WithHeader(bytes, "[1, 2]")).find("JSON object"), std::string::npos);
   EXPECT_NE(ParseError(WithHeader(bytes, "{\"format\": ")).find("not valid JSON"), std::string::npos);
