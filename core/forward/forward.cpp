@@ -21,13 +21,6 @@ void CheckSameShape(const Batch& a, const Batch& b, const char* what) {
               ", expected " + std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
 }
 
-inline uint8_t ToByte(float v) {
-  // (v + 1) * 127.5 rounded, clamped to 0..255; written so that the compiler vectorises it.
-  float s = (v + 1.0f) * 127.5f + 0.5f;
-  s = s < 0.0f ? 0.0f : (s > 255.0f ? 255.0f : s);
-  return static_cast<uint8_t>(static_cast<int>(s));
-}
-
 }  // namespace
 
 Batch ForwardClosed(const NoiseSchedule& schedule, int t, const Batch& x0, const Batch& eps) {
@@ -60,31 +53,26 @@ void ForwardClosedToDisplay(const NoiseSchedule& schedule, int t, const float* x
   const float b = static_cast<float>(schedule.sqrt_one_minus_alpha_bar(t));
   const size_t plane = static_cast<size_t>(width) * height;
   uint8_t* dst = out->pixels.data();
-  // Rows in blocks so that each task's planes stay in cache; each byte depends on its pixel only.
+  // Rows in blocks so that each task's planes stay in cache; each byte depends on its pixel only. OpenCV's
+  // addWeighted (vectorised, saturating round) makes the bytes and merge interleaves the planes.
   const int row_block = std::max(1, 16384 / width);
   const int tasks = (height + row_block - 1) / row_block;
+  const double scale_x0 = 127.5 * a, scale_eps = 127.5 * b;
   cv::parallel_for_(cv::Range(0, tasks), [&](const cv::Range& range) {
-    std::vector<uint8_t> bytes(static_cast<size_t>(row_block) * width * channels);
+    std::vector<cv::Mat> bytes(channels);
     for (int task = range.start; task < range.end; ++task) {
       const int y0 = task * row_block, y1 = std::min(height, y0 + row_block);
-      const size_t begin = static_cast<size_t>(y0) * width, count = static_cast<size_t>(y1 - y0) * width;
-      if (channels == 1) {
-        for (size_t i = 0; i < count; ++i) dst[begin + i] = ToByte(a * x0[begin + i] + b * eps[begin + i]);
-        continue;
-      }
+      const size_t begin = static_cast<size_t>(y0) * width;
       for (int c = 0; c < channels; ++c) {
-        const float* xp = x0 + c * plane + begin;
-        const float* ep = eps + c * plane + begin;
-        uint8_t* bp = bytes.data() + c * count;
-        for (size_t i = 0; i < count; ++i) bp[i] = ToByte(a * xp[i] + b * ep[i]);
+        const cv::Mat xp(y1 - y0, width, CV_32F, const_cast<float*>(x0 + c * plane + begin));
+        const cv::Mat ep(y1 - y0, width, CV_32F, const_cast<float*>(eps + c * plane + begin));
+        cv::addWeighted(xp, scale_x0, ep, scale_eps, 127.5, bytes[c], CV_8U);
       }
-      uint8_t* o = dst + begin * 3;
-      const uint8_t *r = bytes.data(), *g = r + count, *bl = g + count;
-      for (size_t i = 0; i < count; ++i) {
-        o[3 * i] = r[i];
-        o[3 * i + 1] = g[i];
-        o[3 * i + 2] = bl[i];
-      }
+      cv::Mat out_rows(y1 - y0, width, CV_8UC(channels), dst + begin * channels);
+      if (channels == 1)
+        bytes[0].copyTo(out_rows);
+      else
+        cv::merge(bytes, out_rows);
     }
   });
 }
