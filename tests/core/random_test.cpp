@@ -20,6 +20,24 @@ TEST(Random, PhiloxIsRandom123KnownAnswer) {
   EXPECT_EQ(r[3], 0x9b00dbd8u);
 }
 
+TEST(Random, FastNormalsAreBoxMullerOfRandom123Words) {
+  // The vectorised Philox in FillNormal must produce Random123's words: recompute draws from PhiloxBlock
+  // (Random123 itself) with the same Box-Muller in double and compare.
+  const RandomKey key{2024, Stream::kMarkovPath, 123456789012ull};
+  std::vector<float> z(4 * 600);
+  FillNormal(key, 0, z);
+  for (uint64_t block = 0; block < 600; block += 37) {
+    uint32_t w[4];
+    PhiloxBlock(key, block, w);
+    for (int pair = 0; pair < 2; ++pair) {
+      const double u1 = ((w[2 * pair] >> 8) + 0.5) / 16777216.0, u2 = ((w[2 * pair + 1] >> 8) + 0.5) / 16777216.0;
+      const double r = std::sqrt(-2.0 * std::log(u1)), theta = 2.0 * 3.14159265358979323846 * u2;
+      EXPECT_NEAR(z[4 * block + 2 * pair], r * std::cos(theta), 2e-5 * (1 + r));
+      EXPECT_NEAR(z[4 * block + 2 * pair + 1], r * std::sin(theta), 2e-5 * (1 + r));
+    }
+  }
+}
+
 TEST(Random, RandomAccessAndChunkingGiveIdenticalBits) {
   RandomKey key{123, Stream::kForwardEps, 7};
   std::vector<float> all(10007);
