@@ -19,6 +19,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSettings>
 #include <QSplitter>
 #include <QVBoxLayout>
 
@@ -291,13 +292,26 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   splitter->addWidget(side_);
   splitter->setStretchFactor(0, 3);
   splitter->setStretchFactor(1, 2);
+  splitter->setSizes({600, 400});  // x_t gets the larger share
 
   layout->addWidget(scroll);
   layout->addWidget(splitter, 1);
 
-  connect(show_predictions_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
-  connect(show_noise_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
-  connect(show_histogram_, &QCheckBox::toggled, this, [this] { updateSidePanels(); });
+  // The side panels shown are remembered.
+  QSettings settings;
+  show_predictions_->setChecked(settings.value("images/show_predictions", false).toBool());
+  show_noise_->setChecked(settings.value("images/show_noise", false).toBool());
+  show_histogram_->setChecked(settings.value("images/show_histogram", false).toBool());
+  auto remember = [this] {
+    QSettings s;
+    s.setValue("images/show_predictions", show_predictions_->isChecked());
+    s.setValue("images/show_noise", show_noise_->isChecked());
+    s.setValue("images/show_histogram", show_histogram_->isChecked());
+    updateSidePanels();
+  };
+  connect(show_predictions_, &QCheckBox::toggled, this, remember);
+  connect(show_noise_, &QCheckBox::toggled, this, remember);
+  connect(show_histogram_, &QCheckBox::toggled, this, remember);
   connect(model_box_, &QComboBox::currentIndexChanged, this, [this] {
     ModelChoice model = document_->model();
     model.image_model = model_box_->currentData().toString();
@@ -486,6 +500,8 @@ void ImageWorkspace::startReverse() {
   auto schedule = document_->schedule();
   SamplerOptions options = document_->samplerOptions();
   options.seed = document_->seed();
+  // A sampler set up for a longer schedule takes every step of this one (the steps box shows the same).
+  options.num_steps = std::min(options.num_steps, document_->numSteps());
   const QString model_name = document_->model().image_model;
   const int t = from_t ? document_->t() : 0;
   const ForwardPath path = document_->forwardPath();

@@ -24,6 +24,7 @@
 #include <QMimeData>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QScreen>
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
@@ -151,7 +152,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     }
   }
 
-  resize(1500, 920);
+  // First start: nearly the whole screen. Later starts: the remembered layout.
+  if (QScreen* screen = QGuiApplication::primaryScreen()) {
+    const QRect available = screen->availableGeometry();
+    resize(std::min(available.width(), 1680), std::min(available.height(), 1050));
+    move(available.topLeft());
+  }
   restoreGeometry(Settings::WindowGeometry());
   restoreState(Settings::WindowState());
   document_.undoStack()->clear();

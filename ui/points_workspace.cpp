@@ -22,6 +22,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -376,8 +377,22 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(show_data_, &QCheckBox::toggled, this, [this](bool on) {
     view_->setBackground(on && snapshot_ ? snapshot_->points : Batch());
   });
-  connect(show_trajectories_, &QCheckBox::toggled, this, &PointsWorkspace::refresh);
-  connect(field_box_, &QComboBox::currentIndexChanged, this, &PointsWorkspace::refresh);
+  // What is shown is remembered.
+  {
+    QSettings settings;
+    show_data_->setChecked(settings.value("points/show_data", true).toBool());
+    show_trajectories_->setChecked(settings.value("points/show_trajectories", false).toBool());
+    field_box_->setCurrentIndex(std::clamp(settings.value("points/field", 0).toInt(), 0, 2));
+  }
+  connect(show_data_, &QCheckBox::toggled, this, [](bool on) { QSettings().setValue("points/show_data", on); });
+  connect(show_trajectories_, &QCheckBox::toggled, this, [this](bool on) {
+    QSettings().setValue("points/show_trajectories", on);
+    refresh();
+  });
+  connect(field_box_, &QComboBox::currentIndexChanged, this, [this](int field) {
+    QSettings().setValue("points/field", field);
+    refresh();
+  });
   connect(model_box_, &QComboBox::currentIndexChanged, this, [this] {
     ModelChoice model = document_->model();
     model.points_model = model_box_->currentData().toString();
@@ -643,6 +658,8 @@ void PointsWorkspace::startReverse() {
   auto learned = learned_;
   SamplerOptions options = document_->samplerOptions();
   options.seed = document_->seed();
+  // A sampler set up for a longer schedule takes every step of this one (the steps box shows the same).
+  options.num_steps = std::min(options.num_steps, document_->numSteps());
   const uint64_t seed = document_->seed();
   const int t = choice.from_current_t ? document_->t() : 0;
   const ForwardPath path = document_->forwardPath();

@@ -116,7 +116,8 @@ void ScatterView::paintEvent(QPaintEvent*) {
     painter.setPen(pen);
     painter.drawPoints(mapped.data(), static_cast<int>(mapped.size()));
   };
-  draw_points(background_, dark ? QColor(110, 110, 110, 150) : QColor(190, 190, 190, 170), 3.0);
+  painter.setClipRect(square.adjusted(1, 1, -1, -1));  // particles far out (x_T tails) stay inside the frame
+  draw_points(background_, dark ? QColor(120, 120, 120, 170) : QColor(170, 170, 170, 190), 3.5);
 
   // Field arrows, scaled so the longest is one grid cell.
   painter.setRenderHint(QPainter::Antialiasing, true);
@@ -143,8 +144,8 @@ void ScatterView::paintEvent(QPaintEvent*) {
   }
 
   // Trajectories.
-  const QColor trajectory(255, 127, 14, 200);
-  painter.setPen(QPen(trajectory, 1.3));
+  const QColor trajectory(255, 127, 14, 150);
+  painter.setPen(QPen(trajectory, 1.0));
   for (const auto& path : trajectories_) {
     if (path.size() < 2) continue;
     QPainterPath line(map(path.front()));
@@ -158,6 +159,7 @@ void ScatterView::paintEvent(QPaintEvent*) {
   }
 
   // Legend of the fields and the caption.
+  painter.setClipping(false);
   painter.setRenderHint(QPainter::Antialiasing, false);
   int y = static_cast<int>(square.top()) + 4;
   for (const FieldArrows& field : fields_) {

@@ -414,7 +414,16 @@ void SchedulePanel::rebuildCurves() {
   Fill(sqrt_one_minus_, c.sqrt_one_minus);
   Fill(beta_, c.beta);
   Fill(log_snr_, c.log_snr);
-  for (int i = 0; i < 3; ++i) x_axes_[i]->setRange(0, T);
+  // Ticks at round timesteps: 1, 2 or 5 times a power of ten, about four of them.
+  const double raw = T / 4.0;
+  const double power = std::pow(10.0, std::floor(std::log10(std::max(raw, 1.0))));
+  const double interval = raw / power >= 5 ? 5 * power : raw / power >= 2 ? 2 * power : power;
+  for (int i = 0; i < 3; ++i) {
+    x_axes_[i]->setRange(0, T);
+    x_axes_[i]->setTickType(QValueAxis::TicksDynamic);
+    x_axes_[i]->setTickAnchor(0);
+    x_axes_[i]->setTickInterval(interval);
+  }
 
   const QStringList warnings = ScheduleWarnings(schedule);
   warning_->setText(QStringLiteral("⚠ ") + warnings.join(QStringLiteral("\n⚠ ")));

@@ -93,9 +93,10 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
   x_axis_->setLabelFormat(QStringLiteral("%d"));
   x_axis_->setTickCount(4);
   x_axis_->setRange(0, 1000);
-  y_axis_ = new QLogValueAxis(chart_);
+  y_axis_ = new QValueAxis(chart_);
   y_axis_->setLabelFormat(QStringLiteral("%.2g"));
-  y_axis_->setRange(0.1, 1.5);
+  y_axis_->setRange(0, 1);
+  y_axis_->setTickCount(5);
   chart_->addAxis(x_axis_, Qt::AlignBottom);
   chart_->addAxis(y_axis_, Qt::AlignLeft);
   loss_->attachAxis(x_axis_);
@@ -186,6 +187,14 @@ void TrainingPanel::startTraining() {
   loss_min_ = 1e9;
   loss_max_ = 0;
   x_axis_->setRange(0, static_cast<double>(options.iterations));
+  {
+    // Ticks at round update counts: 1, 2 or 5 times a power of ten, about four of them.
+    const double raw = options.iterations / 4.0;
+    const double power = std::pow(10.0, std::floor(std::log10(std::max(raw, 1.0))));
+    x_axis_->setTickType(QValueAxis::TicksDynamic);
+    x_axis_->setTickAnchor(0);
+    x_axis_->setTickInterval(raw / power >= 5 ? 5 * power : raw / power >= 2 ? 2 * power : power);
+  }
   progress_->setRange(0, static_cast<int>(options.iterations));
   progress_->setValue(0);
   stats_->setText(tr("Training..."));
@@ -223,8 +232,8 @@ void TrainingPanel::onProgress(double step, double loss, double steps_per_second
   loss_->append(step, loss);
   loss_min_ = std::min(loss_min_, loss);
   loss_max_ = std::max(loss_max_, loss);
-  y_axis_->setRange(std::pow(10.0, std::floor(std::log10(loss_min_ * 0.9) * 4) / 4),
-                    std::pow(10.0, std::ceil(std::log10(loss_max_ * 1.1) * 4) / 4));
+  y_axis_->setRange(0, loss_max_ * 1.05);
+  y_axis_->applyNiceNumbers();
 }
 
 void TrainingPanel::setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how) {

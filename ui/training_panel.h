@@ -11,7 +11,6 @@
 
 #include <QChartView>
 #include <QLineSeries>
-#include <QLogValueAxis>
 #include <QValueAxis>
 #include <QWidget>
 
@@ -77,7 +76,7 @@ class TrainingPanel : public QWidget {
   QChart* chart_;
   QLineSeries* loss_;
   QValueAxis* x_axis_;
-  QLogValueAxis* y_axis_;
+  QValueAxis* y_axis_;
   double loss_min_ = 1e9, loss_max_ = 0;
 };
 

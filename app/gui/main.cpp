@@ -1,15 +1,61 @@
 // diffuscope: the desktop application. Opens on the bundled sample photograph and the dino point set;
-// `diffuscope IMAGE` opens an image, `diffuscope SESSION.json` a saved session.
+// `diffuscope IMAGE` opens an image, `diffuscope SESSION.json` a saved session. The other options script a
+// start (for demos and screenshots): e.g. `diffuscope --workspace 2d --schedule cosine:50 --train 10000
+// --sample --play` trains a DDPM on the dino, samples it and plays the reverse run.
+#include "core/schedule/schedule.h"
+#include "ui/image_workspace.h"
 #include "ui/main_window.h"
+#include "ui/points_workspace.h"
+#include "ui/training_panel.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QIcon>
 #include <QTimer>
 
+#include <cstdio>
+
 #ifndef DIFFUSCOPE_VERSION
 #define DIFFUSCOPE_VERSION "0.0.0"
 #endif
+
+using diffuscope::ui::MainWindow;
+
+namespace {
+
+// "cosine:50" -> options; nullopt (and a message) when it does not parse.
+std::optional<diffuscope::ScheduleOptions> ParseScheduleArgument(const QString& text) {
+  const QStringList parts = text.split(':');
+  const auto kind = diffuscope::ParseScheduleKind(parts.front().toStdString());
+  if (!kind) return std::nullopt;
+  diffuscope::ScheduleOptions options;
+  options.kind = *kind;
+  if (parts.size() > 1) {
+    bool ok = false;
+    options.num_steps = parts[1].toInt(&ok);
+    if (!ok) return std::nullopt;
+  }
+  if (!options.Check().empty()) return std::nullopt;
+  return options;
+}
+
+// Runs the reverse process of the current workspace, then plays it or moves to t = show_t (>= 0) when asked.
+void StartReverse(MainWindow* window, bool play, int show_t) {
+  if (play || show_t >= 0) {
+    auto start_play = [window, play, show_t] {
+      if (show_t >= 0) window->document()->setT(show_t);
+      else if (play) window->timeline()->play();
+    };
+    QObject::connect(window->imageWorkspace(), &diffuscope::ui::ImageWorkspace::reverseFinished, window, start_play,
+                     Qt::SingleShotConnection);
+    QObject::connect(window->pointsWorkspace(), &diffuscope::ui::PointsWorkspace::reverseFinished, window,
+                     start_play, Qt::SingleShotConnection);
+  }
+  if (window->document()->workspace() == 0) window->imageWorkspace()->startReverse();
+  else window->pointsWorkspace()->startReverse();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -18,7 +64,6 @@ int main(int argc, char** argv) {
   QApplication::setApplicationDisplayName(QStringLiteral("Diffuscope"));
   QApplication::setApplicationVersion(QStringLiteral(DIFFUSCOPE_VERSION));
   QApplication::setDesktopFileName(QStringLiteral("diffuscope"));
-  QApplication::setWindowIcon(QIcon(QStringLiteral(":/diffuscope/diffuscope.svg")));
 
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Watch diffusion models work, step by step."));
@@ -26,21 +71,94 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("An image or a session (.json) to open."),
                                QStringLiteral("[file]"));
-  QCommandLineOption workspace(QStringLiteral("workspace"), QStringLiteral("Start in a workspace: images or 2d."),
-                               QStringLiteral("name"), QStringLiteral("images"));
-  QCommandLineOption t_option(QStringLiteral("t"), QStringLiteral("Start at timestep t."), QStringLiteral("t"));
-  QCommandLineOption play(QStringLiteral("play"), QStringLiteral("Start playing."));
-  parser.addOption(workspace);
-  parser.addOption(t_option);
-  parser.addOption(play);
+  const QCommandLineOption workspace(QStringLiteral("workspace"), QStringLiteral("Start in a workspace: images or 2d."),
+                                     QStringLiteral("name"));
+  const QCommandLineOption schedule(QStringLiteral("schedule"),
+                                    QStringLiteral("Use a schedule, KIND[:T], e.g. cosine:50."), QStringLiteral("kind:T"));
+  const QCommandLineOption dataset(QStringLiteral("dataset"), QStringLiteral("2D data set (dino, moons, ...)."),
+                                   QStringLiteral("name"));
+  const QCommandLineOption t_option(QStringLiteral("t"),
+                                    QStringLiteral("Start at timestep t (with --sample: show the run at t)."),
+                                    QStringLiteral("t"));
+  const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of every random draw."),
+                                QStringLiteral("seed"));
+  const QCommandLineOption panels(QStringLiteral("panels"),
+                                  QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
+  const QCommandLineOption field(QStringLiteral("field"), QStringLiteral("2D: show the field, score or drift."),
+                                 QStringLiteral("kind"));
+  const QCommandLineOption trajectories(QStringLiteral("trajectories"), QStringLiteral("2D: show trajectories."));
+  const QCommandLineOption train(QStringLiteral("train"),
+                                 QStringLiteral("2D: train a DDPM on the points for N updates at start."),
+                                 QStringLiteral("N"));
+  const QCommandLineOption eta(QStringLiteral("eta"), QStringLiteral("DDIM eta of reverse runs (0 = deterministic)."),
+                               QStringLiteral("eta"));
+  const QCommandLineOption from_t(QStringLiteral("from-t"),
+                                  QStringLiteral("Reverse runs start from the noised data at the current t."));
+  const QCommandLineOption sample(QStringLiteral("sample"),
+                                  QStringLiteral("Run the reverse process at start (after --train)."));
+  const QCommandLineOption play(QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run)."));
+  for (const auto& option : {workspace, schedule, dataset, t_option, seed, panels, field, trajectories, train, from_t,
+                             eta, sample, play}) {
+    parser.addOption(option);
+  }
   parser.process(app);
 
-  diffuscope::ui::MainWindow window;
+  MainWindow window;
   window.show();
   const QStringList files = parser.positionalArguments();
   if (!files.isEmpty()) window.openImage(files.front());
-  if (parser.value(workspace) == QLatin1String("2d")) window.document()->setWorkspace(1);
-  if (parser.isSet(t_option)) window.document()->setT(parser.value(t_option).toInt());
-  if (parser.isSet(play)) QTimer::singleShot(0, window.timeline(), &diffuscope::ui::TimelineModel::play);
+  diffuscope::ui::Document* document = window.document();
+  if (parser.isSet(schedule)) {
+    const auto options = ParseScheduleArgument(parser.value(schedule));
+    if (!options) {
+      std::fprintf(stderr, "diffuscope: --schedule wants KIND[:T] with a known kind, e.g. cosine:50\n");
+      return 2;
+    }
+    document->setScheduleOptions(*options);
+  }
+  if (parser.isSet(seed)) document->setSeed(parser.value(seed).toULongLong());
+  if (parser.isSet(dataset)) window.pointsWorkspace()->setDataset(parser.value(dataset));
+  if (parser.value(workspace) == QLatin1String("2d")) document->setWorkspace(1);
+  if (parser.value(workspace) == QLatin1String("images")) document->setWorkspace(0);
+  if (parser.isSet(panels)) {
+    window.imageWorkspace()->setShowPredictions(true);
+    window.imageWorkspace()->setShowNoise(true);
+    window.imageWorkspace()->setShowHistogram(true);
+  }
+  if (parser.isSet(field)) window.pointsWorkspace()->setField(parser.value(field) == QLatin1String("drift") ? 2 : 1);
+  if (parser.isSet(trajectories)) window.pointsWorkspace()->setTrajectories(true);
+  if (parser.isSet(eta)) {
+    auto options = document->samplerOptions();
+    options.kind = diffuscope::SamplerKind::kDdim;
+    options.eta = parser.value(eta).toDouble();
+    if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
+      std::fprintf(stderr, "diffuscope: --eta: %s\n", qPrintable(problem));
+      return 2;
+    }
+  }
+  if (parser.isSet(from_t)) {
+    auto model = document->model();
+    model.from_current_t = true;
+    document->setModel(model);
+  }
+  const bool run = parser.isSet(sample), playing = parser.isSet(play);
+  // With --sample, --t is where the finished reverse run is shown; without, where the timeline starts.
+  // With --from-t it is where the run starts.
+  const bool start_at_t = !run || parser.isSet(from_t);
+  const int show_t = !start_at_t && parser.isSet(t_option) ? parser.value(t_option).toInt() : -1;
+  if (parser.isSet(t_option) && start_at_t) document->setT(parser.value(t_option).toInt());
+  if (parser.isSet(train)) {
+    diffuscope::ui::TrainingPanel* panel = window.pointsWorkspace()->trainingPanel();
+    panel->setIterations(parser.value(train).toInt());
+    if (run) {
+      QObject::connect(panel, &diffuscope::ui::TrainingPanel::modelReady, &window,
+                       [&window, playing, show_t] { StartReverse(&window, playing, show_t); }, Qt::SingleShotConnection);
+    }
+    QTimer::singleShot(0, panel, &diffuscope::ui::TrainingPanel::startTraining);
+  } else if (run) {
+    QTimer::singleShot(0, &window, [&window, playing, show_t] { StartReverse(&window, playing, show_t); });
+  } else if (playing) {
+    QTimer::singleShot(0, window.timeline(), &diffuscope::ui::TimelineModel::play);
+  }
   return app.exec();
 }

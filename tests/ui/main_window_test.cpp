@@ -10,7 +10,9 @@
 
 #include <QFile>
 #include <QSettings>
+#include <QPainter>
 #include <QSignalSpy>
+#include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -44,6 +46,22 @@ class MainWindowTest : public QObject {
     QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QVERIFY(!window.imageWorkspace()->mainView()->image().isNull());
     QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(512, 512));
+  }
+
+  void hasItsIcon() {
+    MainWindow window;
+    QSvgRenderer svg(QStringLiteral(":/diffuscope/diffuscope.svg"));
+    QVERIFY(svg.isValid());
+    QCOMPARE(svg.defaultSize(), QSize(256, 256));
+    const QImage icon = window.windowIcon().pixmap(64, 64).toImage();
+    QVERIFY(!icon.isNull());
+    if (qEnvironmentVariableIsSet("DIFFUSCOPE_ICON_PNG")) {
+      QImage big(256, 256, QImage::Format_ARGB32);
+      big.fill(Qt::transparent);
+      QPainter painter(&big);
+      svg.render(&painter);
+      big.save(qEnvironmentVariable("DIFFUSCOPE_ICON_PNG"));
+    }
   }
 
   void scrubbingShowsTheNewestT() {
