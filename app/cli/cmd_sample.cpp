@@ -7,6 +7,7 @@
 #include "core/forward/forward.h"
 #include "core/metrics/distance2d.h"
 #include "core/models/exact.h"
+#include "core/models/registry.h"
 #include "core/render/frame.h"
 #include "core/render/plots.h"
 
@@ -36,7 +37,7 @@ void SaveFrame(const std::filesystem::path& path, const Frame& frame) {
 Runner AddSample2dCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample2d", "sample 2D points with the reverse process p(x_{t-1} | x_t)");
   struct Args {
-    std::string denoiser = "exact", data = "dino", output;
+    std::string denoiser = "exact", data = "dino", output, model;
     int n = 2000, data_n = 8000;
     uint64_t seed = 0;
     ScheduleArgs schedule{.kind = "cosine", .steps = 50};
@@ -48,6 +49,7 @@ Runner AddSample2dCommand(CLI::App& app) {
                   "mixture: the exact Gaussian-mixture denoiser of the 8gaussians law (needs --data 8gaussians)")
       ->capture_default_str()
       ->check(CLI::IsMember({"exact", "empirical", "mixture"}));
+  cmd->add_option("--model", a->model, "a trained 2D model: a model file or a shipped name (instead of --denoiser)");
   cmd->add_option("--data", a->data, "built-in data set name, CSV file of x,y points, or silhouette image")
       ->capture_default_str();
   cmd->add_option("--data-n", a->data_n, "points drawn from the data set for the denoiser")->capture_default_str();
@@ -59,11 +61,16 @@ Runner AddSample2dCommand(CLI::App& app) {
   return [a] {
     Require(a->n >= 1 && a->n <= kMaxPoints2D, "--n must be in 1.." + std::to_string(kMaxPoints2D));
     Require(a->data_n >= 1 && a->data_n <= 1'000'000, "--data-n must be in 1..1000000");
-    const NoiseSchedule s(a->schedule.ToOptions());
+    NoiseSchedule s(a->schedule.ToOptions());
     const SamplerOptions options = a->sampler.ToOptions(a->seed);
     const Batch data = GenerateDataset(a->data, a->data_n, a->seed);
     std::unique_ptr<Denoiser> model;
-    if (a->denoiser == "mixture") {
+    if (!a->model.empty()) {
+      OpenedModel opened = OpenModel(a->model, ModelContext{.data = &data});
+      Require(opened.denoiser->dimension() == 2, "--model: '" + a->model + "' is not a 2D model");
+      if (opened.schedule) s = NoiseSchedule(*opened.schedule);  // sample on the schedule it was trained on
+      model = std::move(opened.denoiser);
+    } else if (a->denoiser == "mixture") {
       Require(CanonicalDatasetName(a->data) == "8gaussians",
               "--denoiser mixture knows the law of --data 8gaussians only (use exact for other data)");
       // MakeEightGaussians: centres on the circle of radius sqrt(2), noise 0.1 (the set's default).

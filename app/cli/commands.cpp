@@ -100,6 +100,10 @@ int Main(int argc, char** argv) {
   add(AddDatasetCommand);
   add(AddSample2dCommand);
   add(AddDemoCommand);
+  add(AddExportCommand);
+  add(AddFigureCommand);
+  add(AddTrainCommand);
+  add(AddDenoiseCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

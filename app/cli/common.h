@@ -47,5 +47,9 @@ Runner AddNoiseCommand(CLI::App& app);
 Runner AddDatasetCommand(CLI::App& app);
 Runner AddSample2dCommand(CLI::App& app);
 Runner AddDemoCommand(CLI::App& app);
+Runner AddExportCommand(CLI::App& app);
+Runner AddTrainCommand(CLI::App& app);
+Runner AddFigureCommand(CLI::App& app);
+Runner AddDenoiseCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

@@ -1,0 +1,431 @@
+#include "core/export/animation.h"
+
+#include "core/export/export_detail.h"
+
+#include "core/common/atomic_file.h"
+#include "core/data/image_io.h"
+#include "core/data/points2d.h"
+#include "core/forward/forward.h"
+#include "core/models/registry.h"
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+namespace diffuscope {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string_view DirectionName(Direction d) { return d == Direction::kForward ? "forward" : "reverse"; }
+std::string_view FrameSpacingName(FrameSpacing s) { return s == FrameSpacing::kTime ? "time" : "log-snr"; }
+
+std::string AnimationSpec::Check() const {
+  if (image.empty() == data.empty()) return "give exactly one input: an image or a 2D data set";
+  if (max_image_side < 8 || max_image_side > 4096) return "max_image_side must be in 8..4096";
+  if (points < 1 || points > 200000) return "points must be in 1..200000";
+  if (data_points < 1 || data_points > 1000000) return "data_points must be in 1..1000000";
+  if (samples < 1 || samples > 64) return "samples must be in 1..64";
+  if (frames < 1 || frames > 10000) return "frames must be in 1..10000";
+  if (std::string p = schedule.Check(); !p.empty()) return "schedule: " + p;
+  if (std::string p = sampler.Check(); !p.empty()) return "sampler: " + p;
+  if (std::string p = render.Check(); !p.empty()) return "render: " + p;
+  if (std::string p = output.Check(); !p.empty()) return "output: " + p;
+  const int T = schedule.num_steps;
+  if (from_t < -1 || from_t > T) return "from_t must be in 0.." + std::to_string(T) + " (or -1 for the default)";
+  if (to_t < -1 || to_t > T) return "to_t must be in 0.." + std::to_string(T) + " (or -1 for the default)";
+  for (int t : times)
+    if (t < 0 || t > T) return "every frame time must be in 0.." + std::to_string(T);
+  if (times.size() > 10000) return "at most 10000 frame times";
+  if (!data.empty() && render.layout != Layout::kScatter) return "2D data is shown with the scatter layout";
+  if (!image.empty() && render.layout == Layout::kScatter) return "the scatter layout shows 2D data, not images";
+  return {};
+}
+
+std::string Sha256Hex(const void* data, size_t size) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  Require(EVP_Digest(data, size, digest, &length, EVP_sha256(), nullptr) == 1, "SHA-256 failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256File(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  Require(in.good(), "cannot read '" + path.string() + "'");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return Sha256Hex(bytes.data(), bytes.size());
+}
+
+namespace {
+
+// The t of each frame: evenly spaced in t, or in log-SNR (then the t of nearest log-SNR), ends exact.
+std::vector<int> ChooseTimes(const NoiseSchedule& s, int from, int to, int count, FrameSpacing spacing) {
+  std::vector<int> t(count);
+  if (count == 1) return {from};
+  if (spacing == FrameSpacing::kTime) {
+    for (int k = 0; k < count; ++k) t[k] = static_cast<int>(std::lround(from + double(to - from) * k / (count - 1)));
+    return t;
+  }
+  // log-SNR is infinite at t = 0 and -infinite where alpha_bar = 0: clamp to the finite range.
+  const int T = s.num_steps();
+  const int last_finite = s.alpha_bar(T) > 0 ? T : T - 1;
+  auto lambda = [&](int u) { return s.log_snr(std::clamp(u, 1, std::max(1, last_finite))); };
+  const double l0 = lambda(from), l1 = lambda(to);
+  for (int k = 0; k < count; ++k) {
+    const double target = l0 + (l1 - l0) * k / (count - 1);
+    int best = from;
+    double best_d = INFINITY;
+    const int lo = std::min(from, to), hi = std::max(from, to);
+    for (int u = lo; u <= hi; ++u) {
+      const double d = std::abs(lambda(u) - target);
+      if (d < best_d) best_d = d, best = u;
+    }
+    t[k] = best;
+  }
+  t.front() = from;
+  t.back() = to;
+  return t;
+}
+
+json ScheduleJson(const ScheduleOptions& o) {
+  return {{"kind", ScheduleKindName(o.kind)}, {"steps", o.num_steps}, {"beta_start", o.beta_start},
+          {"beta_end", o.beta_end}, {"cosine_s", o.cosine_s}, {"max_beta", o.max_beta},
+          {"zero_terminal_snr", o.zero_terminal_snr}, {"custom", o.custom}};
+}
+
+ScheduleOptions ScheduleFromJson(const json& j) {
+  ScheduleOptions o;
+  const std::string kind = j.at("kind").get<std::string>();
+  auto parsed = ParseScheduleKind(kind);
+  Require(parsed.has_value(), "unknown schedule kind '" + kind + "'");
+  o.kind = *parsed;
+  o.num_steps = j.at("steps").get<int>();
+  o.beta_start = j.at("beta_start").get<double>();
+  o.beta_end = j.at("beta_end").get<double>();
+  o.cosine_s = j.value("cosine_s", o.cosine_s);
+  o.max_beta = j.value("max_beta", o.max_beta);
+  o.zero_terminal_snr = j.at("zero_terminal_snr").get<bool>();
+  o.custom = j.value("custom", std::vector<double>{});
+  return o;
+}
+
+json SpecJson(const AnimationSpec& s) {
+  const SamplerOptions& o = s.sampler;
+  const RenderOptions& r = s.render;
+  return {
+      {"image", s.image}, {"data", s.data}, {"max_image_side", s.max_image_side}, {"points", s.points},
+      {"data_points", s.data_points}, {"samples", s.samples}, {"direction", DirectionName(s.direction)},
+      {"markov", s.markov}, {"model", s.model}, {"schedule", ScheduleJson(s.schedule)},
+      {"sampler",
+       {{"kind", SamplerKindName(o.kind)}, {"steps", o.num_steps}, {"spacing", SpacingName(o.spacing)},
+        {"variance", VarianceChoiceName(o.variance)}, {"eta", o.eta}, {"clip_x0", o.clip_x0},
+        {"clip_range", o.clip_range}, {"dynamic_threshold", o.dynamic_threshold},
+        {"threshold_percentile", o.threshold_percentile}, {"seed", o.seed}}},
+      {"seed", s.seed}, {"from_t", s.from_t}, {"to_t", s.to_t}, {"frames", s.frames},
+      {"spacing", FrameSpacingName(s.spacing)}, {"times", s.times},
+      {"render",
+       {{"layout", LayoutName(r.layout)}, {"scale", r.scale}, {"min_cell", r.min_cell}, {"sample", r.sample},
+        {"grid_samples", r.grid_samples}, {"grid_columns", r.grid_columns}, {"eps_range", r.eps_range},
+        {"labels", r.labels}, {"caption", r.caption}, {"padding", r.padding},
+        {"scatter",
+         {{"width", r.scatter.width}, {"height", r.scatter.height}, {"x_min", r.scatter.x_min},
+          {"x_max", r.scatter.x_max}, {"y_min", r.scatter.y_min}, {"y_max", r.scatter.y_max},
+          {"max_trajectories", r.scatter.max_trajectories}}}}},
+      {"output",
+       {{"fps", s.output.fps}, {"final_hold_s", s.output.final_hold_s}, {"loop", s.output.loop},
+        {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
+        {"gif_colours", s.output.gif_colours}, {"video_codec", VideoCodecName(s.output.video_codec)}}},
+  };
+}
+
+template <typename T, typename Parse>
+T ParseName(const json& j, const char* key, Parse parse) {
+  const std::string name = j.at(key).get<std::string>();
+  auto v = parse(name);
+  Require(v.has_value(), std::string("unknown ") + key + " '" + name + "'");
+  return *v;
+}
+
+AnimationSpec SpecFromJson(const json& j) {
+  AnimationSpec s;
+  s.image = j.at("image").get<std::string>();
+  s.data = j.at("data").get<std::string>();
+  s.max_image_side = j.at("max_image_side").get<int>();
+  s.points = j.at("points").get<int>();
+  s.data_points = j.at("data_points").get<int>();
+  s.samples = j.at("samples").get<int>();
+  const std::string direction = j.at("direction").get<std::string>();
+  Require(direction == "forward" || direction == "reverse", "unknown direction '" + direction + "'");
+  s.direction = direction == "forward" ? Direction::kForward : Direction::kReverse;
+  s.markov = j.at("markov").get<bool>();
+  s.model = j.at("model").get<std::string>();
+  s.schedule = ScheduleFromJson(j.at("schedule"));
+  const json& o = j.at("sampler");
+  s.sampler.kind = ParseName<SamplerKind>(o, "kind", ParseSamplerKind);
+  s.sampler.num_steps = o.at("steps").get<int>();
+  s.sampler.spacing = ParseName<Spacing>(o, "spacing", ParseSpacing);
+  s.sampler.variance = ParseName<VarianceChoice>(o, "variance", ParseVarianceChoice);
+  s.sampler.eta = o.at("eta").get<double>();
+  s.sampler.clip_x0 = o.at("clip_x0").get<bool>();
+  s.sampler.clip_range = o.at("clip_range").get<double>();
+  s.sampler.dynamic_threshold = o.at("dynamic_threshold").get<bool>();
+  s.sampler.threshold_percentile = o.at("threshold_percentile").get<double>();
+  s.sampler.seed = o.at("seed").get<uint64_t>();
+  s.seed = j.at("seed").get<uint64_t>();
+  s.from_t = j.at("from_t").get<int>();
+  s.to_t = j.at("to_t").get<int>();
+  s.frames = j.at("frames").get<int>();
+  const std::string spacing = j.at("spacing").get<std::string>();
+  Require(spacing == "time" || spacing == "log-snr", "unknown frame spacing '" + spacing + "'");
+  s.spacing = spacing == "time" ? FrameSpacing::kTime : FrameSpacing::kLogSnr;
+  s.times = j.value("times", std::vector<int>{});
+  const json& r = j.at("render");
+  s.render.layout = ParseName<Layout>(r, "layout", ParseLayout);
+  s.render.scale = r.at("scale").get<int>();
+  s.render.min_cell = r.at("min_cell").get<int>();
+  s.render.sample = r.at("sample").get<int>();
+  s.render.grid_samples = r.at("grid_samples").get<int>();
+  s.render.grid_columns = r.at("grid_columns").get<int>();
+  s.render.eps_range = r.at("eps_range").get<float>();
+  s.render.labels = r.at("labels").get<bool>();
+  s.render.caption = r.at("caption").get<bool>();
+  s.render.padding = r.at("padding").get<int>();
+  const json& sc = r.at("scatter");
+  s.render.scatter.width = sc.at("width").get<int>();
+  s.render.scatter.height = sc.at("height").get<int>();
+  s.render.scatter.x_min = sc.at("x_min").get<double>();
+  s.render.scatter.x_max = sc.at("x_max").get<double>();
+  s.render.scatter.y_min = sc.at("y_min").get<double>();
+  s.render.scatter.y_max = sc.at("y_max").get<double>();
+  s.render.scatter.max_trajectories = sc.at("max_trajectories").get<int>();
+  const json& out = j.at("output");
+  s.output.fps = out.at("fps").get<double>();
+  s.output.final_hold_s = out.at("final_hold_s").get<double>();
+  s.output.loop = out.at("loop").get<bool>();
+  s.output.gif_palette = ParseName<GifPalette>(out, "gif_palette", ParseGifPalette);
+  s.output.gif_dither = out.at("gif_dither").get<bool>();
+  s.output.gif_colours = out.at("gif_colours").get<int>();
+  s.output.video_codec = ParseName<VideoCodec>(out, "video_codec", ParseVideoCodec);
+  return s;
+}
+
+// One state of the trajectory that becomes a frame.
+struct State {
+  int t = 0;
+  Batch x, x0_hat, eps_hat;
+};
+
+}  // namespace
+
+AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
+  if (std::string problem = spec.Check(); !problem.empty()) throw Error("export: " + problem);
+  AnimationFrames result;
+  const bool points = !spec.data.empty();
+
+  // Input.
+  Batch x0, data;
+  ImageShape shape;
+  if (points) {
+    data = GenerateDataset(spec.data, spec.data_points, spec.seed);
+    x0 = GenerateDataset(spec.data, spec.points, spec.seed + 1);  // the particles' own clean positions (forward)
+    std::error_code ec;
+    if (fs::is_regular_file(spec.data, ec)) result.input_sha256 = Sha256File(spec.data);
+  } else {
+    ImageLoadOptions load;
+    load.downscale_if_too_large = true;
+    load.max_pixels = static_cast<long long>(spec.max_image_side) * spec.max_image_side;
+    Image image = LoadImage(spec.image, load);
+    if (std::max(image.width, image.height) > spec.max_image_side) {
+      const double f = double(spec.max_image_side) / std::max(image.width, image.height);
+      image = ResizeImage(image, std::max(1, int(image.width * f)), std::max(1, int(image.height * f)));
+    }
+    shape = {image.channels, image.height, image.width};
+    x0 = image.pixels.replicate(spec.samples, 1);
+    result.input_sha256 = Sha256File(spec.image);
+  }
+
+  ModelContext context;
+  context.x0 = &x0;
+  context.data = points ? &data : nullptr;
+  context.channels = shape.channels;
+  context.height = shape.height;
+  context.width = shape.width;
+  context.seed = spec.seed;
+  context.x0_file = spec.image;
+  const bool needs_model = spec.direction == Direction::kReverse || spec.render.layout == Layout::kPredictions;
+  OpenedModel model;
+  if (needs_model) {
+    model = OpenModel(spec.model, context);
+    result.model_description = model.description;
+    if (!model.file.empty()) result.model_sha256 = Sha256File(model.file);
+  }
+  // A learned model samples on the schedule it was trained on.
+  const NoiseSchedule schedule(model.schedule ? *model.schedule : spec.schedule);
+  const int T = schedule.num_steps();
+  Require(spec.from_t <= T && spec.to_t <= T, "export: from_t and to_t must be at most T = " + std::to_string(T));
+
+  std::vector<State> states;
+  auto predict = [&](State& state) {
+    if (!needs_model || state.t == 0) return;
+    const double a = schedule.alpha_bar(state.t);
+    DenoiseQuery q{state.t, state.t - 1, a, &schedule, nullptr};
+    const Prediction p = model.denoiser->Predict(state.x, q);
+    PredictionToX0Eps(p, state.x, a, schedule.alpha_bar(state.t - 1), schedule.posterior_mean_coef1(state.t),
+                      schedule.posterior_mean_coef2(state.t), &state.x0_hat, &state.eps_hat);
+  };
+  if (spec.direction == Direction::kForward) {
+    const int from = spec.from_t < 0 ? 0 : spec.from_t, to = spec.to_t < 0 ? T : spec.to_t;
+    ForwardProcess forward(schedule, x0, spec.seed);
+    const std::vector<int> times =
+        spec.times.empty() ? ChooseTimes(schedule, from, to, spec.frames, spec.spacing) : spec.times;
+    for (size_t k = 0; k < times.size(); ++k) {
+      if (stop && stop()) throw Cancelled();
+      State state{times[k], spec.markov ? forward.Markov(times[k]) : forward.Closed(times[k]), {}, {}};
+      predict(state);
+      states.push_back(std::move(state));
+      if (progress) progress(static_cast<long long>(k + 1), static_cast<long long>(times.size()), "computing x_t");
+    }
+  } else {
+    const int from = spec.from_t < 0 ? T : spec.from_t, to = spec.to_t < 0 ? 0 : spec.to_t;
+    Require(from > to, "export: a reverse run goes from a larger t to a smaller one (from_t > to_t)");
+    Batch x_start;
+    if (from == T) {
+      x_start = InitialNoise(static_cast<int>(x0.rows()), static_cast<int>(x0.cols()), spec.seed);
+    } else {
+      // Noise the input to from_t, then denoise (SDEdit).
+      x_start = ForwardProcess(schedule, x0, spec.seed).Closed(from);
+    }
+    Sampler sampler(schedule, *model.denoiser, spec.sampler, x_start, nullptr, from == T ? 0 : from);
+    std::vector<int> visited = sampler.timesteps();
+    visited.push_back(0);
+    if (from != T && visited.front() != from) visited.insert(visited.begin(), from);
+    std::vector<int> in_range;
+    for (int t : visited)
+      if (t >= to) in_range.push_back(t);
+    // The frames: states of the run nearest to the chosen times (each state once).
+    std::vector<int> wanted =
+        spec.times.empty() ? ChooseTimes(schedule, from, to, std::min<int>(spec.frames, in_range.size()), spec.spacing)
+                           : spec.times;
+    std::vector<int> keep;
+    for (int w : wanted) {
+      int best = in_range.front();
+      for (int t : in_range)
+        if (std::abs(t - w) < std::abs(best - w)) best = t;
+      if (std::find(keep.begin(), keep.end(), best) == keep.end()) keep.push_back(best);
+    }
+    std::sort(keep.begin(), keep.end(), std::greater<int>());
+    auto kept = [&](int t) { return std::find(keep.begin(), keep.end(), t) != keep.end(); };
+    if (kept(from)) states.push_back({from, x_start, {}, {}});
+    const long long total = sampler.steps_total();
+    while (!sampler.done()) {
+      if (stop && stop()) throw Cancelled();
+      const Step& step = sampler.Next();
+      if (!states.empty() && states.back().t == step.t) {  // predictions at t belong to the state at t
+        states.back().x0_hat = step.x0_hat;
+        states.back().eps_hat = step.eps_hat;
+      }
+      if (step.t_prev < to) break;
+      if (kept(step.t_prev)) states.push_back({step.t_prev, step.x_prev, {}, {}});
+      if (progress) progress(sampler.steps_done(), total, "reverse step t = " + std::to_string(step.t));
+    }
+    if (!states.empty() && states.back().t == 0) states.back().x0_hat = states.back().x;
+  }
+
+  // Render.
+  FrameRenderer renderer(spec.render, shape, &schedule);
+  std::vector<Batch> history;
+  for (size_t k = 0; k < states.size(); ++k) {
+    if (stop && stop()) throw Cancelled();
+    const State& s = states[k];
+    FrameInput input;
+    input.x_t = &s.x;
+    input.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
+    input.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
+    input.t = s.t;
+    input.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
+    if (points) {
+      input.data = &data;
+      input.history = history;
+    }
+    result.frames.push_back(renderer.Render(input));
+    result.t.push_back(s.t);
+    if (points) history.push_back(s.x);
+    if (progress) progress(static_cast<long long>(k + 1), static_cast<long long>(states.size()), "rendering");
+  }
+  return result;
+}
+
+fs::path BundlePathFor(const fs::path& out, ExportFormat format) {
+  if (format == ExportFormat::kPngFrames) return out / "bundle.json";
+  fs::path p = out;
+  p += ".json";
+  return p;
+}
+
+std::string BundleToJson(const Bundle& b) {
+  json j = {{"format", "diffuscope-bundle"}, {"bundle_version", 1}, {"diffuscope_version", b.version},
+            {"output", b.output}, {"spec", SpecJson(b.spec)}, {"input_sha256", b.input_sha256},
+            {"model_sha256", b.model_sha256}, {"frame_sha256", b.frame_sha256}};
+  return j.dump(2) + "\n";
+}
+
+Bundle ParseBundle(const std::string& text, const std::string& source) {
+  try {
+    const json j = json::parse(text);
+    Require(j.value("format", "") == "diffuscope-bundle", source + " is not a Diffuscope bundle");
+    Require(j.at("bundle_version").get<int>() == 1,
+            source + " has bundle version " + std::to_string(j.at("bundle_version").get<int>()) +
+                "; this version reads version 1");
+    Bundle b;
+    b.version = j.at("diffuscope_version").get<std::string>();
+    b.output = j.at("output").get<std::string>();
+    b.spec = SpecFromJson(j.at("spec"));
+    b.input_sha256 = j.at("input_sha256").get<std::string>();
+    b.model_sha256 = j.at("model_sha256").get<std::string>();
+    b.frame_sha256 = j.at("frame_sha256").get<std::vector<std::string>>();
+    if (std::string problem = b.spec.Check(); !problem.empty()) throw Error(source + ": " + problem);
+    return b;
+  } catch (const json::exception& e) {
+    throw Error(source + " is malformed: " + e.what());
+  }
+}
+
+Bundle ReadBundle(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  Require(in.good(), "cannot open bundle '" + path.string() + "'");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Require(text.size() < (64u << 20), "bundle '" + path.string() + "' is too large to be a bundle");
+  return ParseBundle(text, "bundle '" + path.string() + "'");
+}
+
+ExportResult ExportAnimationJob(const AnimationSpec& spec, const fs::path& out, const ProgressFn& progress,
+                                const StopFn& stop) {
+  const ExportFormat format = FormatForPath(out);
+  export_detail::CheckRequest(out, std::max(1, spec.frames), spec.output);  // fail early: bad target, before minutes of work
+  AnimationFrames frames = RenderAnimation(spec, progress, stop);
+  Bundle bundle;
+  bundle.spec = spec;
+  bundle.output = out.string();
+  bundle.input_sha256 = frames.input_sha256;
+  bundle.model_sha256 = frames.model_sha256;
+  bundle.version = DIFFUSCOPE_VERSION;
+  for (const Frame& f : frames.frames) bundle.frame_sha256.push_back(Sha256Hex(f.rgb.data(), f.rgb.size()));
+  ExportResult result = ExportAnimation(out, frames.frames, spec.output, progress, stop);
+  // The PNG folder exists only now; the bundle goes beside (or into) what was written.
+  AtomicFile file(BundlePathFor(out, format));
+  file.stream() << BundleToJson(bundle);
+  file.Commit();
+  return result;
+}
+
+}  // namespace diffuscope

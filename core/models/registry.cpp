@@ -1,0 +1,119 @@
+#include "core/models/registry.h"
+
+#include "core/common/resources.h"
+#include "core/models/ddpm2d.h"
+#include "core/data/image_set.h"
+#include "core/models/exact.h"
+#include "core/models/patch.h"
+#include "core/train/model_file.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace diffuscope {
+namespace fs = std::filesystem;
+
+std::vector<std::string> BuiltinModelNames() { return {"oracle", "empirical", "exact", "mixture", "patch"}; }
+
+std::optional<fs::path> ShippedModelPath(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name.find('.') != std::string::npos) return std::nullopt;
+  try {
+    const fs::path path = ResourcesDir() / "models" / (name + ".dfm");
+    std::error_code ec;
+    if (fs::exists(path, ec)) return path;
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ShippedModelNames() {
+  std::vector<std::string> names;
+  try {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(ResourcesDir() / "models", ec))
+      if (entry.path().extension() == ".dfm") names.push_back(entry.path().stem().string());
+  } catch (const Error&) {
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+OpenedModel OpenLearned(const fs::path& path) {
+  ModelFile file = LoadModelFile(path);
+  OpenedModel opened;
+  opened.file = path;
+  opened.schedule = file.schedule;
+  const std::string type = file.model_type;
+  if (type == kDdpm2dModelType) {
+    auto model = std::make_unique<Ddpm2dModel>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  throw Error("'" + path.string() + "' holds a model of type '" + type + "', which this version cannot sample");
+}
+
+}  // namespace
+
+OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
+  OpenedModel opened;
+  if (name == "oracle") {
+    Require(context.x0 != nullptr, "the posterior oracle needs the clean x_0 (an image or points)");
+    opened.denoiser = std::make_unique<PosteriorOracle>(*context.x0);
+    opened.description = "posterior oracle: knows x_0, so every step is q(x_{t-1} | x_t, x_0)";
+    return opened;
+  }
+  const bool image = context.channels > 0;
+  if (image && (name == "empirical" || name.rfind("empirical:", 0) == 0)) {
+    ImageSetOptions options;
+    options.channels = context.channels;
+    options.height = context.height;
+    options.width = context.width;
+    const std::string folder = name == "empirical" ? (ResourcesDir() / "images").string() : name.substr(10);
+    ImageSet set = LoadImageSet(folder, options);
+    opened.description = "exact empirical denoiser over " + std::to_string(set.images.rows()) + " images of '" +
+                         folder + "'";
+    opened.denoiser = std::make_unique<EmpiricalDenoiser>(std::move(set.images));
+    return opened;
+  }
+  if (name == "patch" || name == "patch:self") {
+    Require(image, "the patch denoiser works on images");
+    std::vector<Image> sources;
+    if (name == "patch:self") {
+      Require(context.x0 != nullptr, "patch:self needs the input image");
+      sources.push_back(ImageFromRow(*context.x0, 0, context.channels, context.height, context.width));
+    } else {
+      sources = SamplePatchSources(context.channels, 256, context.x0_file);
+    }
+    PatchDenoiserOptions options;
+    options.seed = context.seed;
+    auto model = std::make_unique<PatchDenoiser>(sources, context.channels, context.height, context.width, options);
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (name == "empirical" || name == "exact") {
+    const Batch* data = context.data ? context.data : context.x0;
+    Require(data != nullptr, "the empirical denoiser needs a data set");
+    opened.denoiser = std::make_unique<EmpiricalDenoiser>(*data);
+    opened.description = "exact empirical denoiser over " + std::to_string(data->rows()) + " data points";
+    return opened;
+  }
+  if (name == "mixture") {
+    // The law of the 8gaussians data set: centres on the circle of radius sqrt(2), standard deviation 0.1.
+    opened.denoiser = std::make_unique<GaussianMixtureDenoiser>(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
+    opened.description = "exact Gaussian-mixture denoiser of the 8gaussians law";
+    return opened;
+  }
+  if (auto shipped = ShippedModelPath(name)) return OpenLearned(*shipped);
+  std::error_code ec;
+  if (fs::exists(name, ec)) return OpenLearned(name);
+  std::string known;
+  for (const auto& n : BuiltinModelNames()) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& n : ShippedModelNames()) known += ", " + n;
+  throw Error("unknown model '" + name + "': not a file, and not one of " + known);
+}
+
+}  // namespace diffuscope

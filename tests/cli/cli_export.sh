@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# diffuscope-cli export as users run it: every format, a bundle round trip, and the errors.
+# Arguments: CLI SCRATCH_DIR SOURCE_DIR
+set -u
+cli=$1; dir=$2; src=$3
+rm -rf "$dir"; mkdir -p "$dir"
+fails=0; passes=0
+check() { if eval "$2"; then echo "ok   $1"; passes=$((passes + 1)); else echo "FAIL $1"; fails=$((fails + 1)); fi; }
+expect_rc() { "${@:2}" >"$dir/out" 2>"$dir/err"; local rc=$?; [ "$rc" -eq "$1" ] || { echo "  rc $rc, expected $1: ${*:2}"; cat "$dir/err"; return 1; }; }
+img="$src/resources/images/butterfly.jpg"
+small=(--max-side 48 --size 48 --frames 8 --seed 4)
+
+check "gif" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --layout schedule --caption -o "$dir/a.gif" && [ -s "$dir/a.gif" ] && [ -s "$dir/a.gif.json" ]'
+check "mp4" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --path markov -o "$dir/a.mp4" && [ -s "$dir/a.mp4" ]'
+check "webm" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" -o "$dir/a.webm" && [ -s "$dir/a.webm" ]'
+check "png frames" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --direction reverse --model oracle --sampler ddim --sampling-steps 8 --layout predictions -o "$dir/frames/" && [ -f "$dir/frames/bundle.json" ] && [ "$(ls "$dir/frames" | grep -c png)" -ge 2 ]'
+check "grid" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --layout grid --samples 4 -o "$dir/grid.gif"'
+check "2d reverse" 'expect_rc 0 "$cli" export --data moons --points 300 --data-points 600 --direction reverse --frames 6 --seed 2 -o "$dir/moons.gif"'
+check "bundle remakes bit for bit" 'expect_rc 0 "$cli" export --from "$dir/a.gif.json" -o "$dir/b.gif" && cmp -s "$dir/a.gif" "$dir/b.gif" && grep -q "bit for bit" "$dir/err"'
+check "bundle of png frames" 'expect_rc 0 "$cli" export --from "$dir/frames/bundle.json" -o "$dir/frames2/" && diff -q "$dir/frames/frame_0000.png" "$dir/frames2/frame_0000.png"'
+check "unknown extension" 'expect_rc 1 "$cli" export --image "$img" "${small[@]}" -o "$dir/a.xyz"'
+check "unwritable folder" 'expect_rc 1 "$cli" export --image "$img" "${small[@]}" -o /nonexistent/a.gif'
+check "zero frames" 'expect_rc 1 "$cli" export --image "$img" --max-side 48 --frames 0 --seed 1 -o "$dir/z.gif"'
+check "two inputs is usage" 'expect_rc 2 "$cli" export --image "$img" --data moons --seed 1 -o "$dir/z.gif"'
+echo '{"format": "diffuscope-bundle"' > "$dir/bad.json"
+check "malformed bundle" 'expect_rc 1 "$cli" export --from "$dir/bad.json" -o "$dir/z.gif" && grep -q "malformed" "$dir/err"'
+check "no stray files" '! find "$dir" -name "*.tmp-*" | grep -q .'
+echo "cli_export: $passes checks passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,128 @@
+#include "core/export/animation.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace diffuscope {
+namespace {
+namespace fs = std::filesystem;
+
+std::string SampleImage() { return std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg"; }
+
+AnimationSpec SmallImageSpec() {
+  AnimationSpec spec;
+  spec.image = SampleImage();
+  spec.max_image_side = 32;
+  spec.frames = 6;
+  spec.seed = 5;
+  spec.render.min_cell = 32;
+  return spec;
+}
+
+TEST(Animation, ForwardFramesFollowTheChosenTimes) {
+  AnimationSpec spec = SmallImageSpec();
+  AnimationFrames f = RenderAnimation(spec);
+  ASSERT_EQ(f.frames.size(), 6u);
+  EXPECT_EQ(f.t, (std::vector<int>{0, 200, 400, 600, 800, 1000}));
+  EXPECT_NE(f.frames.front(), f.frames.back());
+  EXPECT_EQ(f.input_sha256, Sha256File(SampleImage()));
+  spec.spacing = FrameSpacing::kLogSnr;
+  f = RenderAnimation(spec);
+  // log-SNR spacing puts more frames at small t than time spacing does.
+  EXPECT_EQ(f.t.front(), 0);
+  EXPECT_EQ(f.t.back(), 1000);
+  EXPECT_LT(f.t[2], 400);
+}
+
+TEST(Animation, ReverseRunsEndOnDataAndSdeditStartsAtFromT) {
+  AnimationSpec spec = SmallImageSpec();
+  spec.direction = Direction::kReverse;
+  spec.model = "oracle";
+  spec.sampler.kind = SamplerKind::kDdim;
+  spec.sampler.num_steps = 10;
+  spec.render.layout = Layout::kPredictions;
+  AnimationFrames f = RenderAnimation(spec);
+  EXPECT_EQ(f.t.front(), 1000);
+  EXPECT_EQ(f.t.back(), 0);
+  spec.from_t = 300;
+  f = RenderAnimation(spec);
+  EXPECT_EQ(f.t.front(), 300);
+  EXPECT_EQ(f.t.back(), 0);
+}
+
+TEST(Animation, BundleRoundTripReproducesFramesBitForBit) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "animation_bundle";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  AnimationSpec spec = SmallImageSpec();
+  spec.render.layout = Layout::kSchedule;
+  spec.render.caption = true;
+  spec.markov = true;
+  const ExportResult result = ExportAnimationJob(spec, dir / "a.gif");
+  EXPECT_EQ(result.frames, 6);
+  const Bundle bundle = ReadBundle(dir / "a.gif.json");
+  EXPECT_EQ(bundle.frame_sha256.size(), 6u);
+  EXPECT_EQ(bundle.input_sha256, Sha256File(SampleImage()));
+  // The spec survives JSON exactly, and remaking it gives the same frames.
+  EXPECT_EQ(BundleToJson(bundle), BundleToJson(ParseBundle(BundleToJson(bundle))));
+  const AnimationFrames again = RenderAnimation(bundle.spec);
+  for (size_t k = 0; k < again.frames.size(); ++k)
+    EXPECT_EQ(Sha256Hex(again.frames[k].rgb.data(), again.frames[k].rgb.size()), bundle.frame_sha256[k]);
+  // 2D data, reverse, exact denoiser: also reproducible.
+  AnimationSpec points;
+  points.data = "moons";
+  points.points = 200;
+  points.data_points = 500;
+  points.direction = Direction::kReverse;
+  points.model = "exact";
+  points.schedule.kind = ScheduleKind::kCosine;
+  points.schedule.num_steps = 20;
+  points.render.layout = Layout::kScatter;
+  points.render.scatter.width = points.render.scatter.height = 96;
+  points.frames = 5;
+  points.seed = 3;
+  ExportAnimationJob(points, dir / "frames");
+  const Bundle b2 = ReadBundle(dir / "frames" / "bundle.json");
+  const AnimationFrames f2 = RenderAnimation(b2.spec);
+  ASSERT_EQ(f2.frames.size(), b2.frame_sha256.size());
+  EXPECT_EQ(Sha256Hex(f2.frames.back().rgb.data(), f2.frames.back().rgb.size()), b2.frame_sha256.back());
+}
+
+TEST(Animation, BadSpecsAndBundlesAreClearErrors) {
+  AnimationSpec spec = SmallImageSpec();
+  spec.frames = 0;
+  EXPECT_NE(spec.Check().find("frames"), std::string::npos);
+  spec = SmallImageSpec();
+  spec.data = "moons";
+  EXPECT_NE(spec.Check().find("exactly one input"), std::string::npos);
+  spec = SmallImageSpec();
+  spec.from_t = 5000;
+  EXPECT_THROW(RenderAnimation(spec), Error);
+  spec = SmallImageSpec();
+  spec.direction = Direction::kReverse;
+  spec.from_t = 10;
+  spec.to_t = 20;
+  EXPECT_THROW(RenderAnimation(spec), Error);
+  spec = SmallImageSpec();
+  spec.model = "no-such-model";
+  spec.direction = Direction::kReverse;
+  EXPECT_THROW(RenderAnimation(spec), Error);
+  EXPECT_THROW(ParseBundle("{not json"), Error);
+  EXPECT_THROW(ParseBundle("{\"format\": \"something else\"}"), Error);
+  EXPECT_THROW(ParseBundle("{\"format\": \"diffuscope-bundle\", \"bundle_version\": 1}"), Error);
+  EXPECT_THROW(ReadBundle("/nonexistent/bundle.json"), Error);
+  // An export to an unwritable place fails before any work and leaves nothing.
+  EXPECT_THROW(ExportAnimationJob(SmallImageSpec(), "/nonexistent/x.gif"), Error);
+  // Cancel halfway leaves no file.
+  const fs::path out = fs::path(::testing::TempDir()) / "cancelled.gif";
+  fs::remove(out);
+  int calls = 0;
+  EXPECT_THROW(ExportAnimationJob(SmallImageSpec(), out, {}, [&] { return ++calls > 3; }), Cancelled);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".json"));
+}
+
+}  // namespace
+}  // namespace diffuscope
