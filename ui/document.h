@@ -51,8 +51,8 @@ struct PointsData {
 
 /// Which exact or learned model the reverse runs use.
 struct ModelChoice {
-  QString image_model = QStringLiteral("posterior-oracle");  // posterior-oracle | empirical
-  QString points_model = QStringLiteral("empirical");       // empirical | gaussian-mixture | learned
+  QString image_model = QStringLiteral("oracle");      // the core registry's: oracle | empirical | patch
+  QString points_model = QStringLiteral("empirical");  // empirical | mixture (8gaussians) | learned
   bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
   int num_particles = 2000;     // 2D reverse runs
   bool operator==(const ModelChoice&) const = default;

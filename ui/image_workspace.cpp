@@ -3,6 +3,7 @@
 #include "core/data/image_io.h"
 #include "core/forward/forward.h"
 #include "core/models/exact.h"
+#include "core/models/registry.h"
 #include "core/render/frame.h"
 #include "core/sampling/sampler.h"
 #include "ui/resources_dir.h"
@@ -23,7 +24,6 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
-#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -37,39 +37,21 @@ constexpr size_t kReverseFrameBudget = 384u << 20;
 
 ImageShape ShapeOf(const ImageData& image) { return {image.channels, image.height, image.width}; }
 
-// The bundled photographs, resized to the image's shape, with the image itself first: the data set of the
-// "empirical" model (whose reverse runs land on one of these photographs).
-Batch SamplePhotoSet(const ImageData& image) {
-  std::vector<Image> photos;
-  for (const char* name : {"images/chicky_512.png", "images/butterfly.jpg", "images/baboon.jpg", "images/fruits.jpg"}) {
-    const QString path = ResourcePath(QString::fromLatin1(name));
-    if (path.isEmpty() || QFileInfo(path).canonicalFilePath() == QFileInfo(image.path).canonicalFilePath()) continue;
-    try {
-      Image photo = LoadImage(path.toStdString());
-      if (photo.channels != image.channels) {
-        cv::Mat mat = ImageToMat(photo), converted;
-        cv::cvtColor(mat, converted, image.channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_GRAY2BGR);
-        photo = MatToImage(converted);
-      }
-      photos.push_back(ResizeImage(photo, image.width, image.height));
-    } catch (const Error&) {
-      // A missing or unreadable sample only makes the set smaller.
-    }
-  }
-  Batch set(static_cast<Eigen::Index>(photos.size() + 1), image.pixels.cols());
-  set.row(0) = image.pixels.row(0);
-  for (size_t i = 0; i < photos.size(); ++i) set.row(static_cast<Eigen::Index>(i + 1)) = photos[i].pixels.row(0);
-  return set;
-}
-
+// A model from the core's registry ("oracle", "empirical", "patch"), for this image.
 std::unique_ptr<Denoiser> MakeImageModel(const QString& name, const ImageData& image) {
-  if (name == QLatin1String("empirical")) return std::make_unique<EmpiricalDenoiser>(SamplePhotoSet(image));
-  return std::make_unique<PosteriorOracle>(image.pixels);
+  ModelContext context;
+  context.x0 = &image.pixels;
+  context.channels = image.channels;
+  context.height = image.height;
+  context.width = image.width;
+  context.x0_file = image.path.toStdString();
+  return OpenModel(name.toStdString(), context).denoiser;
 }
 
 QString ModelLabel(const QString& name) {
-  return name == QLatin1String("empirical") ? QObject::tr("empirical (sample photos)")
-                                            : QObject::tr("posterior oracle");
+  if (name == QLatin1String("empirical")) return QObject::tr("empirical (sample photos)");
+  if (name == QLatin1String("patch")) return QObject::tr("patch posterior (local, creative)");
+  return QObject::tr("posterior oracle");
 }
 
 // x0_hat and eps_hat of a model at t, through the core's conversion.
@@ -229,11 +211,13 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   auto* model_group = new QGroupBox(tr("Model"));
   auto* model_form = new QFormLayout(model_group);
   model_box_ = new QComboBox;
-  model_box_->addItem(ModelLabel("posterior-oracle"), QStringLiteral("posterior-oracle"));
-  model_box_->addItem(ModelLabel("empirical"), QStringLiteral("empirical"));
+  for (const char* name : {"oracle", "empirical", "patch"}) {
+    model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
+  }
   model_box_->setToolTip(tr("Posterior oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0).\n"
-                            "Empirical: the optimal denoiser of a small set (this image and the sample photos); "
-                            "from pure noise it lands on one of them."));
+                            "Empirical: the optimal denoiser of the sample photos; from pure noise it lands on one "
+                            "of them.\nPatch posterior: the same, patch by patch (Kamb & Ganguli 2024); it makes new "
+                            "images from plausible patches. Slow on large images."));
   model_form->addRow(tr("Denoiser"), model_box_);
   column->addWidget(model_group);
   column->addWidget(new SamplerControls(document_, /*show_clip=*/true));

@@ -50,7 +50,7 @@ bool IsPointsFile(const QString& path) {
          path.endsWith(QLatin1String(".tsv"), Qt::CaseInsensitive);
 }
 
-bool IsModelFile(const QString& path) { return path.endsWith(QLatin1String(".dsm"), Qt::CaseInsensitive); }
+bool IsModelFile(const QString& path) { return path.endsWith(QLatin1String(".dfm"), Qt::CaseInsensitive); }
 
 QString FormatNumber(double value) {
   if (std::isinf(value)) return QStringLiteral("inf");
@@ -144,12 +144,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   const QString photo = ResourcePath(QStringLiteral("images/chicky_512.png"));
   if (!photo.isEmpty()) openImage(photo, /*quiet=*/true);
   points_workspace_->setDataset(QStringLiteral("dino"));
-  for (const QString& dir : ResourceDirs()) {
-    const QStringList models = QDir(dir + "/models").entryList({QStringLiteral("*dino*.dsm")}, QDir::Files);
-    if (!models.isEmpty()) {
-      points_workspace_->trainingPanel()->loadModel(dir + "/models/" + models.front());
-      break;
-    }
+  const QString dino_model = ResourcePath(QStringLiteral("models/ddpm-2d-dino.dfm"));
+  if (!dino_model.isEmpty() && points_workspace_->trainingPanel()->loadModel(dino_model)) {
+    statusBar()->showMessage(tr("Loaded the bundled dino model"), 3000);
   }
 
   // First start: nearly the whole screen. Later starts: the remembered layout.

@@ -49,14 +49,14 @@ GaussianMixture EightGaussiansTarget() { return GaussianMixture::EightGaussians(
 bool IsEightGaussians(const QString& source) { return source == QLatin1String("dataset:8gaussians"); }
 
 QString ModelLabel(const QString& name) {
-  if (name == QLatin1String("gaussian-mixture")) return QObject::tr("exact Gaussian mixture");
+  if (name == QLatin1String("mixture")) return QObject::tr("exact Gaussian mixture");
   if (name == QLatin1String("learned")) return QObject::tr("learned DDPM");
   return QObject::tr("exact empirical");
 }
 
 std::unique_ptr<Denoiser> MakePointsModel(const QString& name, const Batch& data,
                                           const std::shared_ptr<const Ddpm2dModel>& learned) {
-  if (name == QLatin1String("gaussian-mixture")) {
+  if (name == QLatin1String("mixture")) {
     return std::make_unique<GaussianMixtureDenoiser>(EightGaussiansTarget());
   }
   if (name == QLatin1String("learned")) {
@@ -312,7 +312,7 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   auto* model_group = new QGroupBox(tr("Model"));
   auto* model_form = new QFormLayout(model_group);
   model_box_ = new QComboBox;
-  for (const char* name : {"empirical", "gaussian-mixture", "learned"}) {
+  for (const char* name : {"empirical", "mixture", "learned"}) {
     model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
   model_box_->setToolTip(tr("Exact empirical: the optimal denoiser of the data points (it reproduces them).\n"
@@ -637,7 +637,7 @@ void PointsWorkspace::startReverse() {
     return;
   }
   const ModelChoice choice = document_->model();
-  if (choice.points_model == QLatin1String("gaussian-mixture") && !IsEightGaussians(snapshot_->source)) {
+  if (choice.points_model == QLatin1String("mixture") && !IsEightGaussians(snapshot_->source)) {
     emit errorOccurred(tr("Model and data do not match"),
                        tr("The exact Gaussian mixture is the law of the 8gaussians set; choose that set or "
                           "another model."));

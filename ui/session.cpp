@@ -241,13 +241,14 @@ Session SessionFromJson(const QJsonObject& json) {
     const QJsonObject model = r.Object("model");
     const Reader m(model, "model");
     s.model.image_model = m.String("image", s.model.image_model);
-    if (s.model.image_model != QLatin1String("posterior-oracle") && s.model.image_model != QLatin1String("empirical")) {
-      m.Fail("image", "must be \"posterior-oracle\" or \"empirical\"");
+    if (s.model.image_model != QLatin1String("oracle") && s.model.image_model != QLatin1String("empirical") &&
+        s.model.image_model != QLatin1String("patch")) {
+      m.Fail("image", "must be \"oracle\", \"empirical\" or \"patch\"");
     }
     s.model.points_model = m.String("points", s.model.points_model);
-    if (s.model.points_model != QLatin1String("empirical") && s.model.points_model != QLatin1String("gaussian-mixture") &&
+    if (s.model.points_model != QLatin1String("empirical") && s.model.points_model != QLatin1String("mixture") &&
         s.model.points_model != QLatin1String("learned")) {
-      m.Fail("points", "must be \"empirical\", \"gaussian-mixture\" or \"learned\"");
+      m.Fail("points", "must be \"empirical\", \"mixture\" or \"learned\"");
     }
     s.model.from_current_t = m.Bool("from_current_t", false);
     s.model.num_particles = static_cast<int>(m.Has("particles") ? m.Integer("particles", 1, 10000000) : 2000);

@@ -109,9 +109,9 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
 
   auto* files = new QHBoxLayout;
   load_ = new QPushButton(tr("Load model..."));
-  load_->setToolTip(tr("Load a DDPM 2D model file (.dsm)"));
+  load_->setToolTip(tr("Load a DDPM 2D model file (.dfm)"));
   save_ = new QPushButton(tr("Save model..."));
-  save_->setToolTip(tr("Save the trained model (.dsm)"));
+  save_->setToolTip(tr("Save the trained model (.dfm)"));
   save_->setEnabled(false);
   files->addWidget(load_);
   files->addWidget(save_);
@@ -188,8 +188,8 @@ void TrainingPanel::startTraining() {
   loss_max_ = 0;
   x_axis_->setRange(0, static_cast<double>(options.iterations));
   {
-    // Ticks at round update counts: 1, 2 or 5 times a power of ten, about four of them.
-    const double raw = options.iterations / 4.0;
+    // Ticks at round update counts: 1, 2 or 5 times a power of ten.
+    const double raw = options.iterations / 2.0;  // the panel is narrow: two or three labels
     const double power = std::pow(10.0, std::floor(std::log10(std::max(raw, 1.0))));
     x_axis_->setTickType(QValueAxis::TicksDynamic);
     x_axis_->setTickAnchor(0);
@@ -265,7 +265,7 @@ bool TrainingPanel::loadModel(const QString& path) {
 
 void TrainingPanel::loadModelDialog() {
   const QString path = QFileDialog::getOpenFileName(this, tr("Load a model"), Settings::LastFolder("models"),
-                                                    tr("Diffuscope models (*.dsm);;All files (*)"));
+                                                    tr("Diffuscope models (*.dfm);;All files (*)"));
   if (path.isEmpty()) return;
   Settings::SetLastFolder("models", QFileInfo(path).absolutePath());
   loadModel(path);
@@ -274,9 +274,9 @@ void TrainingPanel::loadModelDialog() {
 void TrainingPanel::saveModel() {
   if (!model_) return;
   QString path = QFileDialog::getSaveFileName(this, tr("Save the model"), Settings::LastFolder("models"),
-                                              tr("Diffuscope models (*.dsm)"));
+                                              tr("Diffuscope models (*.dfm)"));
   if (path.isEmpty()) return;
-  if (!path.endsWith(QLatin1String(".dsm"))) path += QLatin1String(".dsm");
+  if (!path.endsWith(QLatin1String(".dfm"))) path += QLatin1String(".dfm");
   Settings::SetLastFolder("models", QFileInfo(path).absolutePath());
   try {
     model_->Save(path.toStdString());

@@ -1,6 +1,6 @@
 // The training panel of the 2D workspace: trains the core's DDPM 2D model (tiny-diffusion's MLP) on the current
 // points in the background, with a live loss curve, updates per second, Pause and Cancel; loads and saves model
-// files (.dsm).
+// files (.dfm).
 //
 //   TrainingPanel panel(&document);
 //   connect(&panel, &TrainingPanel::modelReady, ...);   // a trained or loaded model, ready to sample

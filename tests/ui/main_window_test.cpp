@@ -188,7 +188,7 @@ class MainWindowTest : public QObject {
     schedule.num_steps = 100;
     QVERIFY(window.document()->setScheduleOptions(schedule).isEmpty());
     ModelChoice model = window.document()->model();
-    model.points_model = QStringLiteral("gaussian-mixture");
+    model.points_model = QStringLiteral("mixture");
     model.num_particles = 1000;
     window.document()->setModel(model);
     points->setField(1);

@@ -46,7 +46,7 @@ class SessionTest : public QObject {
     QVERIFY(original.setSamplerOptions(sampler).isEmpty());
     ModelChoice model;
     model.image_model = QStringLiteral("empirical");
-    model.points_model = QStringLiteral("gaussian-mixture");
+    model.points_model = QStringLiteral("mixture");
     model.from_current_t = true;
     model.num_particles = 777;
     original.setModel(model);
