@@ -39,11 +39,10 @@ void scrub_to_view(benchmark::State& state) {
   TimelineModel timeline;
   timeline.setClockEnabled(false);
   ImageWorkspace images(&document, &timeline);
-  if (state.range(0) == 2) {
-    images.setShowPredictions(true);
-    images.setShowNoise(true);
-    images.setShowHistogram(true);
-  }
+  const bool panels = state.range(0) == 2;  // set both ways: the workspace remembers its toggles
+  images.setShowPredictions(panels);
+  images.setShowNoise(panels);
+  images.setShowHistogram(panels);
   images.frameJobs()->waitIdle(60000);
   QEventLoop loop;
   QObject::connect(images.frameJobs(), &LatestJob::ready, &loop, &QEventLoop::quit, Qt::QueuedConnection);

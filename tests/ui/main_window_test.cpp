@@ -8,6 +8,8 @@
 #include "ui/points_workspace.h"
 #include "ui/scatter_view.h"
 
+#include "core/data/image_io.h"
+
 #include <QFile>
 #include <QSettings>
 #include <QPainter>
@@ -15,6 +17,9 @@
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 using namespace diffuscope;
 using namespace diffuscope::ui;
@@ -99,6 +104,42 @@ class MainWindowTest : public QObject {
     QVERIFY(!window.openImage(path));
     QCOMPARE(window.document()->image().path, before);  // the current image stays
     QVERIFY_THROWS_EXCEPTION(Error, LoadImageFile(path));
+  }
+
+  void imageKindsOpen_data() {
+    QTest::addColumn<int>("type");
+    QTest::addColumn<int>("channels");
+    QTest::newRow("grey 8-bit") << CV_8UC1 << 1;
+    QTest::newRow("grey 16-bit") << CV_16UC1 << 1;
+    QTest::newRow("colour 16-bit") << CV_16UC3 << 3;
+    QTest::newRow("colour with alpha") << CV_8UC4 << 3;
+  }
+  void imageKindsOpen() {
+    QFETCH(int, type);
+    QFETCH(int, channels);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("kind.png"));
+    cv::Mat mat(48, 64, type);
+    cv::randu(mat, 0, CV_MAT_DEPTH(type) == CV_16U ? 65535 : 255);
+    QVERIFY(cv::imwrite(path.toStdString(), mat));
+    MainWindow window;
+    QVERIFY(window.openImage(path));
+    QCOMPARE(window.document()->image().channels, channels);
+    QCOMPARE(window.document()->image().width, 64);
+    QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
+    QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(64, 48));
+  }
+
+  void veryLargeImageIsRefusedThenDownscaled() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("huge.png"));
+    QVERIFY(cv::imwrite(path.toStdString(), cv::Mat(2100, 2100, CV_8UC1, cv::Scalar(128))));
+    QVERIFY_THROWS_EXCEPTION(ImageTooLarge, LoadImageFile(path));
+    MainWindow window;
+    QVERIFY(!window.openImage(path, /*quiet=*/true));  // the window would offer to downscale
+    const ImageData smaller = LoadImageFile(path, /*downscale=*/true);
+    QVERIFY(static_cast<long long>(smaller.width) * smaller.height <= kMaxImagePixels);
+    QVERIFY(smaller.width > 1000);
   }
 
   void badSessionIsAnError() {
