@@ -91,8 +91,10 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
   chart_->addSeries(loss_);
   x_axis_ = new QValueAxis(chart_);
   x_axis_->setLabelFormat(QStringLiteral("%d"));
-  x_axis_->setTickCount(4);
   x_axis_->setRange(0, 1000);
+  x_axis_->setTickType(QValueAxis::TicksDynamic);
+  x_axis_->setTickAnchor(0);
+  x_axis_->setTickInterval(500);
   y_axis_ = new QValueAxis(chart_);
   y_axis_->setLabelFormat(QStringLiteral("%.2g"));
   y_axis_->setRange(0, 1);
