@@ -5,6 +5,7 @@
 #include "core/data/image_set.h"
 #include "core/models/exact.h"
 #include "core/models/patch.h"
+#include "core/models/sohl_dickstein.h"
 #include "core/train/model_file.h"
 
 #include <algorithm>
@@ -48,6 +49,12 @@ OpenedModel OpenLearned(const fs::path& path) {
   const std::string type = file.model_type;
   if (type == kDdpm2dModelType) {
     auto model = std::make_unique<Ddpm2dModel>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kSohlDicksteinModelType) {
+    auto model = std::make_unique<SohlDicksteinModel>(std::move(file));
     opened.description = model->name();
     opened.denoiser = std::move(model);
     return opened;

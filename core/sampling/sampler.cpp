@@ -197,7 +197,12 @@ const Step& Sampler::Next() {
       s.mean = prediction.value;
     else
       s.mean = (static_cast<float>(coef1) * s.x0_hat.array() + static_cast<float>(coef2) * x_.array()).matrix();
-    switch (options_.variance) {
+    // A model of the whole reverse kernel (Sohl-Dickstein et al.: mean and variance) is sampled with its own
+    // variance; the fixed choices are DDPM's for models that predict only the mean's ingredients.
+    const VarianceChoice variance = prediction.kind == PredictionKind::kMean && prediction.variance_kind != VarianceKind::kNone
+                                        ? VarianceChoice::kLearned
+                                        : options_.variance;
+    switch (variance) {
       case VarianceChoice::kFixedSmall:
         s.variance = posterior_variance;
         break;
