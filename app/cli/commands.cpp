@@ -103,6 +103,7 @@ int Main(int argc, char** argv) {
   add(AddExportCommand);
   add(AddFigureCommand);
   add(AddTrainCommand);
+  add(AddEvaluateCommand);
   add(AddDenoiseCommand);
   try {
     app.parse(argc, argv);

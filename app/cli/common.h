@@ -50,6 +50,7 @@ Runner AddDemoCommand(CLI::App& app);
 Runner AddExportCommand(CLI::App& app);
 Runner AddTrainCommand(CLI::App& app);
 Runner AddFigureCommand(CLI::App& app);
+Runner AddEvaluateCommand(CLI::App& app);
 Runner AddDenoiseCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

@@ -1,0 +1,65 @@
+// evaluate: the quality figures of a model (issue 5): sample distance for 2D models, the variational bound for
+// Sohl-Dickstein's model.
+#include "app/cli/common.h"
+#include "core/data/points2d.h"
+#include "core/metrics/distance2d.h"
+#include "core/models/registry.h"
+#include "core/models/sohl_dickstein.h"
+#include "core/train/model_file.h"
+
+#include <cstdio>
+
+namespace diffuscope::cli {
+
+Runner AddEvaluateCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("evaluate", "print a model's quality figures");
+  struct Args {
+    std::string model, data;
+    int n = 2000;
+    uint64_t seed = 0;
+    SamplerArgs sampler;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--model", a->model, "a model file or a shipped model name")->required();
+  cmd->add_option("--data", a->data, "2D: the data set to compare with (default: the one the model was trained on)");
+  cmd->add_option("--n", a->n, "samples (and fresh data points)")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
+  AddSamplerOptions(cmd, &a->sampler);
+  return [a] {
+    OpenedModel opened = OpenModel(a->model, {});
+    const ModelFile file = LoadModelFile(opened.file);
+    std::printf("model: %s (%s, %lld updates)\n", opened.description.c_str(), file.model_type.c_str(),
+                file.trained_steps);
+    Require(opened.denoiser->dimension() == 2, "evaluate knows 2D models in this version; '" + file.model_type +
+                                                   "' is not one");
+    std::string data = a->data;
+    if (data.empty()) {
+      auto it = file.info.find("data");
+      data = it != file.info.end() ? it->second : (file.model_type == kSohlDicksteinModelType ? "swiss_roll" : "");
+      Require(!data.empty(), "the model file does not say its data set; give --data");
+    }
+    Require(a->n >= 10 && a->n <= 100000, "--n must be in 10..100000");
+    const NoiseSchedule schedule(*opened.schedule);
+    const Batch samples = Sample(schedule, *opened.denoiser, a->sampler.ToOptions(a->seed), InitialNoise(a->n, 2, a->seed));
+    const Batch fresh = GenerateDataset(data, a->n, a->seed + 1000);
+    const Batch train_like = GenerateDataset(data, 20000, a->seed + 2000);
+    const double model_distance = EnergyDistance(samples, fresh);
+    const double gaussian_distance = EnergyDistance(FitGaussian(train_like, a->n, a->seed + 3000), fresh);
+    std::printf("data: %s; %d samples (%s, %d steps) against %d fresh data points\n", data.c_str(), a->n,
+                a->sampler.sampler.c_str(), schedule.num_steps(), a->n);
+    std::printf("energy distance, model:              %.5f\n", model_distance);
+    std::printf("energy distance, fitted Gaussian:    %.5f\n", gaussian_distance);
+    std::printf("ratio (target <= 0.1):               %.3f\n", model_distance / gaussian_distance);
+    if (file.model_type == kSohlDicksteinModelType) {
+      auto& model = dynamic_cast<SohlDicksteinModel&>(*opened.denoiser);
+      const SohlDicksteinBound bound = EvaluateBound(model, fresh, a->seed, 4);
+      std::printf("variational bound on -log p(x_0):    %.4f +- %.4f nats per point (KL %.4f, decoder %.4f, prior %.4f)\n",
+                  bound.nll, bound.standard_error, bound.kl, bound.decoder, bound.prior);
+      std::printf("isotropic Gaussian baseline NLL:     %.4f nats per point\n", IsotropicGaussianNll(train_like, fresh));
+      std::printf("full-covariance Gaussian NLL:        %.4f nats per point\n", GaussianNll(train_like, fresh));
+    }
+    return 0;
+  };
+}
+
+}  // namespace diffuscope::cli
