@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include "core/data/image_io.h"
+#include "ui/export_dialog.h"
 #include "ui/image_workspace.h"
 #include "ui/points_workspace.h"
 #include "ui/resources_dir.h"
@@ -212,6 +213,12 @@ void MainWindow::createActions() {
   auto* save_as = make(tr("Save Session &As..."), QKeySequence::SaveAs, tr("Save the session to a new file"));
   connect(save_as, &QAction::triggered, this, &MainWindow::saveSessionDialog);
   file->addAction(save_as);
+  file->addSeparator();
+  auto* export_animation = make(tr("&Export Animation..."), QKeySequence(Qt::CTRL | Qt::Key_E),
+                                tr("Export the current run as GIF, MP4, WebM or PNG frames, with a bundle to remake it"),
+                                s->standardIcon(QStyle::SP_DialogSaveButton));
+  connect(export_animation, &QAction::triggered, this, [this] { ExportDialog::Open(this, SpecFromDocument(document_)); });
+  file->addAction(export_animation);
   file->addSeparator();
   auto* quit = make(tr("&Quit"), QKeySequence::Quit, tr("Quit Diffuscope"));
   connect(quit, &QAction::triggered, this, &QWidget::close);

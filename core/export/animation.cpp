@@ -257,7 +257,7 @@ AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& pro
   ModelContext context;
   context.x0 = &x0;
   context.data = points ? &data : nullptr;
-  context.channels = shape.channels;
+  context.channels = points ? 0 : shape.channels;  // 0 tells the registry these are points, not images
   context.height = shape.height;
   context.width = shape.width;
   context.seed = spec.seed;
