@@ -28,3 +28,5 @@ fi
 # SR3 on the digits, 10x10 -> 20x20 and 5x5 -> 20x20 (linear T = 2000, 1e-6 .. 1e-2, continuous noise level).
 "$cli" train --model sr3-digits --low-side 10 --iterations 12000 --batch 128 --seed 1 -o "$out/sr3-digits.dfm"
 "$cli" train --model sr3-digits --low-side 5 --iterations 12000 --batch 128 --seed 1 -o "$out/sr3-digits-5x5.dfm"
+
+"$cli" train --model ddpm-2d --data dino --seed 1 -o "$out/ddpm-2d-dino.dfm"

@@ -4,9 +4,13 @@
 #include "core/data/points2d.h"
 #include "core/metrics/distance2d.h"
 #include "core/models/registry.h"
+#include "core/data/digits.h"
+#include "core/models/digits_ddpm.h"
 #include "core/models/sohl_dickstein.h"
+#include "core/models/sr3.h"
 #include "core/train/model_file.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace diffuscope::cli {
@@ -30,8 +34,37 @@ Runner AddEvaluateCommand(CLI::App& app) {
     const ModelFile file = LoadModelFile(opened.file);
     std::printf("model: %s (%s, %lld updates)\n", opened.description.c_str(), file.model_type.c_str(),
                 file.trained_steps);
-    Require(opened.denoiser->dimension() == 2, "evaluate knows 2D models in this version; '" + file.model_type +
-                                                   "' is not one");
+    if (file.model_type == kSr3DigitsModelType) {
+      auto& sr3 = dynamic_cast<Sr3Model&>(*opened.denoiser);
+      const DigitsSplit split = SplitDigits(LoadDigits());
+      const int n = std::min<int>(a->n, static_cast<int>(split.test.rows()));
+      const Sr3Evaluation e = EvaluateSr3(sr3, split.test.topRows(n), Sr3DefaultSampler(), a->seed);
+      std::printf("%d held-out digits, %d x %d -> %d x %d\n", e.images, sr3.low_side(), sr3.low_side(), sr3.side(),
+                  sr3.side());
+      std::printf("            PSNR (dB)  SSIM    consistency PSNR (dB)\n");
+      std::printf("SR3         %8.2f  %6.4f  %8.2f\n", e.psnr_sr3, e.ssim_sr3, e.consistency_psnr_sr3);
+      std::printf("bicubic     %8.2f  %6.4f  %8.2f\n", e.psnr_bicubic, e.ssim_bicubic, e.consistency_psnr_bicubic);
+      return 0;
+    }
+    if (file.model_type == kDigitsDdpmModelType) {
+      const DigitsSplit split = SplitDigits(LoadDigits());
+      const NoiseSchedule schedule(*opened.schedule);
+      SamplerOptions options = a->sampler.ToOptions(a->seed);
+      const Batch samples = Sample(schedule, *opened.denoiser, options, InitialNoise(std::min(a->n, 500), 400, a->seed));
+      const DigitsSampleQuality q = EvaluateDigitsSamples(samples, split);
+      std::printf("%d samples (%s, %d steps)\n", q.samples, a->sampler.sampler.c_str(),
+                  options.num_steps ? options.num_steps : schedule.num_steps());
+      std::printf("pixel range:                         %.3f .. %.3f\n", q.min_value, q.max_value);
+      std::printf("distance to nearest training digit:  mean %.3f, min %.3f (copies: %d)\n", q.nearest_train_mean,
+                  q.nearest_train_min, q.copies);
+      std::printf("held-out digits, same distance:      mean %.3f, min %.3f\n", q.test_nearest_train_mean,
+                  q.test_nearest_train_min);
+      std::printf("classes present (5-NN label):        %d of 10:", q.classes_present);
+      for (int c : q.class_counts) std::printf(" %d", c);
+      std::printf("\n");
+      return 0;
+    }
+    Require(opened.denoiser->dimension() == 2, "evaluate does not know models of type '" + file.model_type + "'");
     std::string data = a->data;
     if (data.empty()) {
       auto it = file.info.find("data");

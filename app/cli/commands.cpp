@@ -104,6 +104,8 @@ int Main(int argc, char** argv) {
   add(AddFigureCommand);
   add(AddTrainCommand);
   add(AddEvaluateCommand);
+  add(AddSampleCommand);
+  add(AddSrCommand);
   add(AddDenoiseCommand);
   try {
     app.parse(argc, argv);

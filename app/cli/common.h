@@ -51,6 +51,8 @@ Runner AddExportCommand(CLI::App& app);
 Runner AddTrainCommand(CLI::App& app);
 Runner AddFigureCommand(CLI::App& app);
 Runner AddEvaluateCommand(CLI::App& app);
+Runner AddSampleCommand(CLI::App& app);
+Runner AddSrCommand(CLI::App& app);
 Runner AddDenoiseCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

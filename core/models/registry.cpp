@@ -4,7 +4,9 @@
 #include "core/models/ddpm2d.h"
 #include "core/data/image_set.h"
 #include "core/models/exact.h"
+#include "core/models/digits_ddpm.h"
 #include "core/models/patch.h"
+#include "core/models/sr3.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/train/model_file.h"
 
@@ -49,6 +51,18 @@ OpenedModel OpenLearned(const fs::path& path) {
   const std::string type = file.model_type;
   if (type == kDdpm2dModelType) {
     auto model = std::make_unique<Ddpm2dModel>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kDigitsDdpmModelType) {
+    auto model = std::make_unique<DigitsDdpmModel>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kSr3DigitsModelType) {
+    auto model = std::make_unique<Sr3Model>(std::move(file));
     opened.description = model->name();
     opened.denoiser = std::move(model);
     return opened;

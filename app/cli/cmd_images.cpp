@@ -1,0 +1,138 @@
+// sample and sr: the image models (digits DDPM, SR3) from the command line.
+#include "app/cli/common.h"
+#include "core/data/digits.h"
+#include "core/data/image_io.h"
+#include "core/export/figures.h"
+#include "core/models/registry.h"
+#include "core/models/sr3.h"
+#include "core/render/frame.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace diffuscope::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+Image FrameToImage(const Frame& frame) {
+  Image image;
+  image.channels = 3;
+  image.height = frame.height;
+  image.width = frame.width;
+  image.pixels.resize(1, 3LL * frame.width * frame.height);
+  const size_t plane = static_cast<size_t>(frame.width) * frame.height;
+  for (size_t p = 0; p < plane; ++p)
+    for (int c = 0; c < 3; ++c) image.pixels(0, c * plane + p) = frame.rgb[p * 3 + c] / 127.5f - 1.0f;
+  return image;
+}
+
+}  // namespace
+
+Runner AddSampleCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sample", "sample images from an image model (e.g. ddpm-digits)");
+  struct Args {
+    std::string model = "ddpm-digits", output;
+    int n = 64, scale = 4;
+    uint64_t seed = 0;
+    SamplerArgs sampler;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--model", a->model, "a model file or a shipped image model name")->capture_default_str();
+  cmd->add_option("--n", a->n, "number of samples")->capture_default_str();
+  cmd->add_option("--scale", a->scale, "grid: each pixel becomes scale x scale")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed")->required();
+  cmd->add_option("-o,--output", a->output, "grid.png, or FOLDER/ for one PNG per sample (sample_000.png, ...)")
+      ->required();
+  AddSamplerOptions(cmd, &a->sampler);
+  return [a] {
+    Require(a->n >= 1 && a->n <= 10000, "--n must be in 1..10000");
+    Require(a->scale >= 1 && a->scale <= 32, "--scale must be in 1..32");
+    OpenedModel opened = OpenModel(a->model, {});
+    Require(opened.schedule.has_value(), "'" + a->model + "' is not a learned model");
+    const int dim = opened.denoiser->dimension();
+    const int side = static_cast<int>(std::lround(std::sqrt(double(dim))));
+    Require(dim > 2 && side * side == dim, "'" + a->model + "' is not a model of square grey images");
+    const NoiseSchedule schedule(*opened.schedule);
+    auto progress = TerminalProgress("sampling");
+    SamplerOptions options = a->sampler.ToOptions(a->seed);
+    options.clip_x0 = true;  // pixels live in [-1, 1]
+    Sampler sampler(schedule, *opened.denoiser, options, InitialNoise(a->n, dim, a->seed));
+    while (!sampler.done()) {
+      sampler.Next();
+      if (progress) progress(sampler.steps_done(), sampler.steps_total(), "");
+    }
+    const Batch x = sampler.x().cwiseMax(-1.0f).cwiseMin(1.0f);
+    const bool folder = a->output.back() == '/' || fs::is_directory(a->output);
+    if (folder) {
+      std::error_code ec;
+      fs::create_directories(a->output, ec);
+      Require(fs::is_directory(a->output), "cannot create folder '" + a->output + "'");
+      for (int i = 0; i < a->n; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "sample_%03d.png", i);
+        SaveImage((fs::path(a->output) / name).string(), ImageFromRow(x, i, 1, side, side));
+      }
+    } else {
+      const int columns = static_cast<int>(std::ceil(std::sqrt(double(a->n))));
+      std::vector<std::vector<Frame>> rows;
+      for (int i = 0; i < a->n; ++i) {
+        if (i % columns == 0) rows.emplace_back();
+        rows.back().push_back(ImageToFrame(x, i, {1, side, side}, a->scale));
+      }
+      while (rows.back().size() < rows.front().size())
+        rows.back().push_back(Frame(side * a->scale, side * a->scale, {255, 255, 255}));
+      SaveImage(a->output, FrameToImage(TileFrames(rows, {}, 2)));
+    }
+    std::cerr << a->n << " samples (" << sampler.steps_total() << " " << a->sampler.sampler << " steps) of "
+              << opened.description << " -> " << a->output << "\n";
+    return 0;
+  };
+}
+
+Runner AddSrCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sr", "super-resolve a low-resolution image with an SR3 model");
+  struct Args {
+    std::string model = "sr3-digits", input, output;
+    uint64_t seed = 0;
+    SamplerArgs sampler;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("LOW_RES_IMAGE", a->input, "the low-resolution image (grey; resized by area to the model's input)")
+      ->required();
+  cmd->add_option("--model", a->model, "an SR3 model file or shipped name (sr3-digits, sr3-digits-5x5)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
+  cmd->add_option("-o,--output", a->output, "the super-resolved image")->required();
+  AddSamplerOptions(cmd, &a->sampler);
+  return [a, cmd] {
+    OpenedModel opened = OpenModel(a->model, {});
+    auto* sr3 = dynamic_cast<Sr3Model*>(opened.denoiser.get());
+    Require(sr3 != nullptr, "'" + a->model + "' is not an SR3 model");
+    Image low = LoadImage(a->input);
+    if (low.channels == 3) {  // grey from RGB planes (BT.601 luma)
+      const Eigen::Index plane = static_cast<Eigen::Index>(low.height) * low.width;
+      Batch grey = 0.299f * low.pixels.leftCols(plane) + 0.587f * low.pixels.middleCols(plane, plane) +
+                   0.114f * low.pixels.rightCols(plane);
+      low.pixels = grey;
+      low.channels = 1;
+    }
+    if (low.width != sr3->low_side() || low.height != sr3->low_side()) {
+      std::cerr << "resizing the " << low.width << " x " << low.height << " input to " << sr3->low_side() << " x "
+                << sr3->low_side() << " (area average)\n";
+      low = ResizeImage(low, sr3->low_side(), sr3->low_side());
+    }
+    const SamplerOptions sampler = cmd->count("--sampler") || cmd->count("--sampling-steps")
+                                       ? a->sampler.ToOptions(a->seed)
+                                       : [&] { SamplerOptions o = Sr3DefaultSampler(); o.seed = a->seed; return o; }();
+    const Batch high = sr3->SuperResolve(low.pixels, sampler, a->seed);
+    SaveImage(a->output, ImageFromRow(high.cwiseMax(-1.0f).cwiseMin(1.0f), 0, 1, sr3->side(), sr3->side()));
+    std::cerr << low.width << " x " << low.height << " -> " << sr3->side() << " x " << sr3->side() << " -> "
+              << a->output << "\n";
+    return 0;
+  };
+}
+
+}  // namespace diffuscope::cli
