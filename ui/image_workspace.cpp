@@ -1,9 +1,13 @@
 #include "ui/image_workspace.h"
 
+#include "core/data/digits.h"
 #include "core/data/image_io.h"
 #include "core/forward/forward.h"
+#include "core/metrics/image_quality.h"
+#include "core/models/digits_ddpm.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
+#include "core/models/sr3.h"
 #include "core/render/frame.h"
 #include "core/sampling/sampler.h"
 #include "ui/resources_dir.h"
@@ -17,6 +21,8 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QPainter>
+#include <QSpinBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
@@ -25,7 +31,11 @@
 #include <QVBoxLayout>
 
 
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <mutex>
 
 namespace diffuscope::ui {
@@ -49,6 +59,10 @@ std::unique_ptr<Denoiser> MakeImageModel(const QString& name, const ImageData& i
 }
 
 QString ModelLabel(const QString& name) {
+  if (name == QLatin1String("sr3-digits")) return QObject::tr("SR3 digits 10x10 -> 20x20");
+  if (name == QLatin1String("sr3-digits-5x5")) return QObject::tr("SR3 digits 5x5 -> 20x20");
+  if (name == QLatin1String("ddpm-digits")) return QObject::tr("DDPM digits (samples from noise)");
+  if (ImageModelKindOf(name) != ImageModelKind::kImage) return QFileInfo(name).completeBaseName();
   if (name == QLatin1String("empirical")) return QObject::tr("empirical (sample photos)");
   if (name == QLatin1String("patch")) return QObject::tr("patch posterior (local, creative)");
   return QObject::tr("posterior oracle");
@@ -65,6 +79,26 @@ void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch&
   PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
                     schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
 }
+
+// n rows of side x side grey images laid out in a grid `cols` across, 1-pixel gaps of gap_value.
+Batch TileGrid(const Batch& rows, int side, int cols, float gap_value, ImageShape* shape) {
+  const int n = static_cast<int>(rows.rows());
+  const int grid_rows = (n + cols - 1) / cols;
+  shape->channels = 1;
+  shape->width = cols * side + (cols - 1);
+  shape->height = grid_rows * side + (grid_rows - 1);
+  Batch out = Batch::Constant(1, static_cast<long>(shape->width) * shape->height, gap_value);
+  for (int i = 0; i < n; ++i) {
+    const int x0 = (i % cols) * (side + 1), y0 = (i / cols) * (side + 1);
+    for (int y = 0; y < side; ++y) {
+      for (int x = 0; x < side; ++x) out(0, static_cast<long>(y0 + y) * shape->width + x0 + x) = rows(i, y * side + x);
+    }
+  }
+  return out;
+}
+
+// A grey side x side image from a row.
+QImage GreyImage(const Batch& rows, int row, int side) { return ToQImage(ImageToFrame(rows, row, {1, side, side})); }
 
 // One forward frame and the panels beside it.
 struct ImageFrame {
@@ -140,7 +174,7 @@ struct ImageSource {
       if (r.predictions) frame.x0_hat = ToQImage(ImageToFrame(image.pixels, 0, shape));
       return frame;
     }
-    if (r.predictions) {
+    if (r.predictions && ImageModelKindOf(r.model) == ImageModelKind::kImage) {
       if (!model || model_name != r.model || model_image != &image) {
         model = MakeImageModel(r.model, image);
         model_name = r.model;
@@ -163,6 +197,91 @@ struct ImageSource {
     }
     return frame;
   }
+};
+
+ImageModelKind ImageModelKindOf(const QString& name) {
+  const QString base = QFileInfo(name).fileName();
+  if (base.startsWith(QLatin1String("sr3-digits"))) return ImageModelKind::kSr3;
+  if (base.startsWith(QLatin1String("ddpm-digits"))) return ImageModelKind::kDigitsDdpm;
+  return ImageModelKind::kImage;
+}
+
+Batch DigitFromImage(const ImageData& image, int side) {
+  if (image.empty()) throw Error("There is no open image to super-resolve: open one, or pick a held-out digit.");
+  const int h = image.height, w = image.width;
+  // Grey: the mean of the colour channels (an alpha channel, the last of 2 or 4, is left out).
+  const int colours = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels;
+  cv::Mat grey(h, w, CV_32F, cv::Scalar(0));
+  for (int c = 0; c < colours; ++c) {
+    grey += cv::Mat(h, w, CV_32F, const_cast<float*>(image.pixels.data()) + static_cast<long>(c) * h * w);
+  }
+  grey /= static_cast<double>(colours);
+  const int square = std::min(h, w);
+  cv::Mat resized;
+  cv::resize(grey(cv::Rect((w - square) / 2, (h - square) / 2, square, square)), resized, cv::Size(side, side), 0, 0,
+             cv::INTER_AREA);
+  Batch out(1, side * side);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) out(0, y * side + x) = std::clamp(resized.at<float>(y, x), -1.0f, 1.0f);
+  }
+  return out;
+}
+
+// low-res | bicubic | SR3 | truth, each tile enlarged without smoothing, with captions in the palette's colours.
+class Sr3ComparisonView : public QWidget {
+ public:
+  explicit Sr3ComparisonView(QWidget* parent = nullptr) : QWidget(parent) {
+    setToolTip(QObject::tr("The low-resolution input, its bicubic upsample, SR3's refinement and the truth. PSNR in dB "
+                           "(pixels in [-1, 1]) and SSIM against the truth."));
+  }
+  void setComparison(const std::optional<Sr3Comparison>& comparison) {
+    comparison_ = comparison;
+    update();
+  }
+  QSize sizeHint() const override { return {640, 230}; }
+  QSize minimumSizeHint() const override { return {320, 140}; }
+
+ protected:
+  void paintEvent(QPaintEvent*) override {
+    QPainter painter(this);
+    painter.fillRect(rect(), palette().window());
+    if (!comparison_) return;
+    const Sr3Comparison& c = *comparison_;
+    const QFontMetrics metrics = fontMetrics();
+    const int text_height = metrics.lineSpacing() * 2 + 6;
+    const int gap = 12;
+    const int tile = std::max(20, std::min((width() - 5 * gap) / 4, height() - text_height - 2 * gap));
+    const int total = 4 * tile + 3 * gap;
+    int x = std::max(gap, (width() - total) / 2);
+    const int y = gap;
+    const std::array<QImage, 4> images = {c.low, c.bicubic, c.sr3, c.truth};
+    const std::array<QString, 4> titles = {
+        QObject::tr("low-res %1x%1").arg(c.low_side), QObject::tr("bicubic"), QObject::tr("SR3"),
+        QObject::tr("truth")};
+    const std::array<QString, 4> figures = {
+        QString(), QObject::tr("%1 dB, SSIM %2").arg(c.psnr_bicubic, 0, 'f', 2).arg(c.ssim_bicubic, 0, 'f', 3),
+        QObject::tr("%1 dB, SSIM %2").arg(c.psnr_sr3, 0, 'f', 2).arg(c.ssim_sr3, 0, 'f', 3), c.truth_caption};
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
+    for (int i = 0; i < 4; ++i) {
+      const QRect target(x, y, tile, tile);
+      painter.drawImage(target, images[i]);
+      painter.setPen(palette().color(QPalette::Mid));
+      painter.drawRect(target.adjusted(0, 0, -1, -1));
+      painter.setPen(palette().color(QPalette::WindowText));
+      QFont bold = font();
+      bold.setBold(true);
+      painter.setFont(bold);
+      painter.drawText(QRect(x - gap / 2, y + tile + 3, tile + gap, metrics.lineSpacing()), Qt::AlignHCenter,
+                       titles[i]);
+      painter.setFont(font());
+      painter.drawText(QRect(x - gap / 2, y + tile + 3 + metrics.lineSpacing(), tile + gap, metrics.lineSpacing()),
+                       Qt::AlignHCenter, metrics.elidedText(figures[i], Qt::ElideRight, tile + gap));
+      x += tile + gap;
+    }
+  }
+
+ private:
+  std::optional<Sr3Comparison> comparison_;
 };
 
 ImageData LoadImageFile(const QString& path, bool downscale) {
@@ -218,8 +337,37 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
                             "Empirical: the optimal denoiser of the sample photos; from pure noise it lands on one "
                             "of them.\nPatch posterior: the same, patch by patch (Kamb & Ganguli 2024); it makes new "
                             "images from plausible patches. Slow on large images."));
+  for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits"}) {
+    if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
+  }
+  model_box_->setToolTip(model_box_->toolTip() +
+                         tr("\nSR3 digits: super-resolves a 20x20 digit from its 10x10 (or 5x5) view by iterative "
+                            "refinement (Saharia et al. 2021).\nDDPM digits: samples a grid of 20x20 digits from "
+                            "pure noise (Ho et al. 2020)."));
   model_form->addRow(tr("Denoiser"), model_box_);
   column->addWidget(model_group);
+
+  digits_group_ = new QGroupBox(tr("Digits"));
+  auto* digits_form = new QFormLayout(digits_group_);
+  sr3_input_ = new QComboBox;
+  sr3_input_->addItem(tr("A held-out digit"));
+  sr3_input_->addItem(tr("The open image (grey, 20x20)"));
+  sr3_input_->setToolTip(tr("The high-resolution truth whose low-resolution view SR3 refines: one of the 500 digits "
+                            "never trained on, or the open image made grey and area-resized to 20x20"));
+  digit_index_ = new QSpinBox;
+  digit_index_->setRange(0, 10 * 50 - 1);
+  digit_index_->setToolTip(tr("Which held-out digit (0..499; 50 of each class, in class order)"));
+  digit_samples_ = new QSpinBox;
+  digit_samples_->setRange(1, 64);
+  digit_samples_->setValue(16);
+  digit_samples_->setToolTip(tr("How many digits the DDPM samples from pure noise, shown as a grid"));
+  digits_note_ = new QLabel;
+  digits_note_->setWordWrap(true);
+  digits_form->addRow(tr("SR3 input"), sr3_input_);
+  digits_form->addRow(tr("Held-out digit"), digit_index_);
+  digits_form->addRow(tr("Samples"), digit_samples_);
+  digits_form->addRow(digits_note_);
+  column->addWidget(digits_group_);
   column->addWidget(new SamplerControls(document_, /*show_clip=*/true));
 
   auto* run_box = new QGroupBox(tr("Reverse run"));
@@ -278,8 +426,16 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   splitter->setStretchFactor(1, 2);
   splitter->setSizes({600, 400});  // x_t gets the larger share
 
+  auto* centre = new QWidget;
+  auto* centre_layout = new QVBoxLayout(centre);
+  centre_layout->setContentsMargins(0, 0, 0, 0);
+  centre_layout->addWidget(splitter, 1);
+  comparison_ = new Sr3ComparisonView;
+  comparison_->setVisible(false);
+  centre_layout->addWidget(comparison_);
+
   layout->addWidget(scroll);
-  layout->addWidget(splitter, 1);
+  layout->addWidget(centre, 1);
 
   // The side panels shown are remembered.
   QSettings settings;
@@ -300,7 +456,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
     ModelChoice model = document_->model();
     model.image_model = model_box_->currentData().toString();
     document_->setModel(model);
+    updateModelPanel();
   });
+  connect(sr3_input_, &QComboBox::currentIndexChanged, this, [this] { updateModelPanel(); });
   connect(denoise_button_, &QPushButton::clicked, this, &ImageWorkspace::startReverse);
   connect(cancel_button_, &QPushButton::clicked, this, &ImageWorkspace::cancelReverse);
 
@@ -316,6 +474,7 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   connect(document_, &Document::modelChanged, this, [this] {
     const int index = model_box_->findData(document_->model().image_model);
     if (index >= 0 && index != model_box_->currentIndex()) model_box_->setCurrentIndex(index);
+    updateModelPanel();
     refresh();
   });
   connect(timeline_, &TimelineModel::directionChanged, this, &ImageWorkspace::refresh);
@@ -346,11 +505,43 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
     emit errorOccurred(tr("Reverse run failed"), message);
   });
 
+  updateModelPanel();
   updateSidePanels();
   onImageChanged();
 }
 
 ImageWorkspace::~ImageWorkspace() = default;
+
+void ImageWorkspace::setSr3Input(int held_out_index) {
+  if (held_out_index < 0) {
+    sr3_input_->setCurrentIndex(1);
+    return;
+  }
+  sr3_input_->setCurrentIndex(0);
+  digit_index_->setValue(held_out_index);
+}
+
+void ImageWorkspace::setDigitSamples(int count) { digit_samples_->setValue(count); }
+
+QWidget* ImageWorkspace::comparisonView() const { return comparison_; }
+
+void ImageWorkspace::updateModelPanel() {
+  const ImageModelKind kind = ImageModelKindOf(document_->model().image_model);
+  digits_group_->setVisible(kind != ImageModelKind::kImage);
+  const bool sr3 = kind == ImageModelKind::kSr3;
+  sr3_input_->setEnabled(sr3);
+  digit_index_->setEnabled(sr3 && sr3_input_->currentIndex() == 0);
+  digit_samples_->setEnabled(kind == ImageModelKind::kDigitsDdpm);
+  if (sr3) {
+    digits_note_->setText(tr("Denoise makes the low-resolution view (area average), then refines pure noise into a "
+                             "20x20 image conditioned on its bicubic upsample. Runs on the timeline's schedule."));
+  } else if (kind == ImageModelKind::kDigitsDdpm) {
+    digits_note_->setText(tr("Denoise samples the digits from pure noise on the timeline's schedule; the open image "
+                             "is not used."));
+  }
+  denoise_button_->setText(sr3 ? tr("Super-resolve") : kind == ImageModelKind::kDigitsDdpm ? tr("Sample digits")
+                                                                                            : tr("Denoise"));
+}
 
 void ImageWorkspace::setShowPredictions(bool show) { show_predictions_->setChecked(show); }
 void ImageWorkspace::setShowNoise(bool show) { show_noise_->setChecked(show); }
@@ -368,9 +559,12 @@ void ImageWorkspace::updateSidePanels() {
 void ImageWorkspace::onImageChanged() {
   // The worker reads the image through a snapshot that lives as long as its jobs.
   snapshot_ = std::make_shared<const ImageData>(document_->image());
-  run_.reset();
+  if (!run_ || run_->kind == ImageModelKind::kImage) {  // a digits run does not depend on the image
+    run_.reset();
+    comparison_->setVisible(false);
+    run_label_->setText(tr("No reverse run yet."));
+  }
   shown_t_ = -1;
-  run_label_->setText(tr("No reverse run yet."));
   updateInfo();
   if (document_->image().empty()) {
     main_view_->setImage({});
@@ -469,6 +663,10 @@ void ImageWorkspace::showReverseFrame() {
 
 void ImageWorkspace::startReverse() {
   if (reverse_.running()) return;
+  if (ImageModelKindOf(document_->model().image_model) != ImageModelKind::kImage) {
+    startDigitsReverse();
+    return;
+  }
   if (document_->image().empty()) {
     emit errorOccurred(tr("Nothing to denoise"), tr("Open an image first (File > Open Image)."));
     return;
@@ -540,11 +738,113 @@ void ImageWorkspace::startReverse() {
   });
 }
 
+void ImageWorkspace::startDigitsReverse() {
+  const QString model_name = document_->model().image_model;
+  const ImageModelKind kind = ImageModelKindOf(model_name);
+  const bool from_image = kind == ImageModelKind::kSr3 && sr3_input_->currentIndex() == 1;
+  if (from_image && document_->image().empty()) {
+    emit errorOccurred(tr("Nothing to super-resolve"),
+                       tr("Open an image first (File > Open Image), or choose a held-out digit as the SR3 input."));
+    return;
+  }
+  auto image = snapshot_;
+  auto schedule = document_->schedule();
+  SamplerOptions options = document_->samplerOptions();
+  options.seed = document_->seed();
+  options.num_steps = std::min(options.num_steps, document_->numSteps());
+  const uint64_t seed = document_->seed();
+  const int held_out = digit_index_->value();
+  const int samples = kind == ImageModelKind::kSr3 ? 1 : digit_samples_->value();
+  const QString image_name = from_image ? QFileInfo(document_->image().path).fileName() : QString();
+
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  run_label_->setText(tr("Running the %1...").arg(ModelLabel(model_name)));
+  reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
+    QElapsedTimer clock;
+    clock.start();
+    progress(0, 1, "preparing");
+    OpenedModel opened = OpenModel(model_name.toStdString(), ModelContext{});
+    auto run = std::make_shared<ImageReverseRun>();
+    run->kind = kind;
+    run->samples = samples;
+    Batch condition, low, truth;
+    auto* sr3 = dynamic_cast<Sr3Model*>(opened.denoiser.get());
+    if (kind == ImageModelKind::kSr3) {
+      if (sr3 == nullptr) throw Error(model_name.toStdString() + " is not an SR3 digits model.");
+      Sr3Comparison comparison;
+      if (from_image) {
+        truth = DigitFromImage(*image, sr3->side());
+        comparison.truth_caption = image_name.isEmpty() ? QObject::tr("the open image") : image_name;
+      } else {
+        const DigitsSplit split = SplitDigits(LoadDigits());
+        if (held_out < 0 || held_out >= split.test.rows()) throw Error("No held-out digit with that number.");
+        truth = split.test.row(held_out);
+        comparison.truth_caption =
+            QObject::tr("held-out #%1 (a %2)").arg(held_out).arg(split.test_labels[static_cast<size_t>(held_out)]);
+      }
+      low = DownscaleArea(truth, sr3->low_side());
+      condition = sr3->Condition(low);
+      comparison.low_side = sr3->low_side();
+      run->sr3 = std::move(comparison);
+    } else if (dynamic_cast<DigitsDdpmModel*>(opened.denoiser.get()) == nullptr) {
+      throw Error(model_name.toStdString() + " is not a digits DDPM model.");
+    }
+    const int side = kDigitSide;
+    const int cols = std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(samples)))));
+    Sampler sampler(*schedule, *opened.denoiser, options, InitialNoise(samples, side * side, seed),
+                    condition.size() > 0 ? &condition : nullptr, 0);
+    const int total = sampler.steps_total();
+    run->start_t = sampler.timesteps().empty() ? 0 : sampler.timesteps().front();
+    ImageShape shape;
+    auto grid = [&](const Batch& rows, float gap) { return TileGrid(rows, side, cols, gap, &shape); };
+    for (int i = 0; !sampler.done(); ++i) {
+      if (stop()) throw Cancelled();
+      const Step& step = sampler.Next();
+      run->t.push_back(step.t);
+      run->x_t.push_back(ToQImage(ImageToFrame(grid(step.x_t, 0.0f), 0, shape)));
+      run->x0_hat.push_back(ToQImage(ImageToFrame(grid(step.x0_hat, 0.0f), 0, shape)));
+      run->eps_hat.push_back(ToQImage(FieldToFrame(grid(step.eps_hat, 0.0f), 0, shape, 3.0f)));
+      run->histogram.push_back(MakeHistogram(step.x_t.data(), step.x_t.size()));
+      progress(i + 1, total, "step");
+    }
+    const Batch& x0 = sampler.x();
+    run->sample = ToQImage(ImageToFrame(grid(x0, 0.0f), 0, shape));
+    run->sample_histogram = MakeHistogram(x0.data(), x0.size());
+    if (run->sr3) {
+      Sr3Comparison& c = *run->sr3;
+      const Batch output = x0.cwiseMax(-1.0f).cwiseMin(1.0f);
+      c.low = GreyImage(low, 0, c.low_side);
+      c.bicubic = GreyImage(condition, 0, side);
+      c.sr3 = GreyImage(output, 0, side);
+      c.truth = GreyImage(truth, 0, side);
+      const auto row = [](const Batch& b) { return std::span<const float>(b.data(), static_cast<size_t>(b.cols())); };
+      c.psnr_sr3 = Psnr(row(truth), row(output));
+      c.ssim_sr3 = Ssim(row(truth), row(output), side, side);
+      c.psnr_bicubic = Psnr(row(truth), row(condition));
+      c.ssim_bicubic = Ssim(row(truth), row(condition), side, side);
+    }
+    const std::string_view kind_name = SamplerKindName(options.kind);
+    run->description = QObject::tr("%1, %2 %3 steps from pure noise%4, %5 s")
+                           .arg(ModelLabel(model_name))
+                           .arg(QString::fromUtf8(kind_name.data(), kind_name.size()).toUpper())
+                           .arg(total)
+                           .arg(run->sr3 ? QObject::tr("; SR3 %1 dB, bicubic %2 dB")
+                                               .arg(run->sr3->psnr_sr3, 0, 'f', 2)
+                                               .arg(run->sr3->psnr_bicubic, 0, 'f', 2)
+                                         : QObject::tr("; %1 digits").arg(samples))
+                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+    return std::any(run);
+  });
+}
+
 void ImageWorkspace::cancelReverse() { reverse_.cancel(); }
 
 void ImageWorkspace::onReverseFinished(const std::any& result) {
   auto run = std::any_cast<std::shared_ptr<ImageReverseRun>>(result);
   run_ = std::make_unique<ImageReverseRun>(std::move(*run));
+  comparison_->setComparison(run_->sr3);
+  comparison_->setVisible(run_->sr3.has_value());
   run_label_->setText(tr("Done: %1. Scrub the timeline (direction: reverse p) to watch it.").arg(run_->description));
   emit statusMessage(tr("Reverse run done: %1").arg(run_->description));
   // Show the run: reverse direction, from its start.

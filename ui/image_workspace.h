@@ -1,6 +1,9 @@
 // The images workspace: x_t of the forward process at the timeline's t (computed off the GUI thread, newest
 // request wins), the model's x0_hat and eps_hat, the noise actually added, a histogram of x_t against N(0, 1),
 // and background reverse runs (posterior oracle or empirical model; DDPM / DDIM) that are then scrubbable.
+// With a digits model the reverse run works on 20x20 digits instead of the open image: SR3 super-resolves a
+// held-out digit (or the open image, made grey and 20x20) from its low-resolution view and shows
+// low-res | bicubic | SR3 | truth with PSNR / SSIM; the digits DDPM samples a grid of digits from pure noise.
 //
 //   ImageWorkspace images(&document, &timeline);
 //   images.startReverse();          // progress(), then reverseFinished(); cancelReverse() stops it
@@ -16,6 +19,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QCheckBox;
@@ -23,6 +27,8 @@ class QComboBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
+class QGroupBox;
 
 namespace diffuscope::ui {
 
@@ -35,6 +41,23 @@ inline constexpr long long kMaxImagePixels = 2048LL * 2048;
 /// user, ImageTooLarge when it exceeds kMaxImagePixels and downscale is false.
 ImageData LoadImageFile(const QString& path, bool downscale = false);
 
+/// What a model name means for the images workspace: a model of the open image, SR3 on 20x20 digits
+/// ("sr3-digits", "sr3-digits-5x5" or such a .dfm file) or the digits DDPM ("ddpm-digits...").
+enum class ImageModelKind { kImage, kSr3, kDigitsDdpm };
+ImageModelKind ImageModelKindOf(const QString& name);
+
+/// The SR3 input made from an image: grey (mean of the channels), the centred square, area-resized to
+/// side x side; 1 x side^2 in [-1, 1].
+Batch DigitFromImage(const ImageData& image, int side = 20);
+
+/// An SR3 result shown side by side, with its figures (PSNR in dB with data range 2, SSIM).
+struct Sr3Comparison {
+  QImage low, bicubic, sr3, truth;  // grey; low is low_side x low_side, the others 20 x 20
+  int low_side = 0;
+  QString truth_caption;            // "held-out digit 17 (a 3)" or the file name
+  double psnr_sr3 = 0, ssim_sr3 = 0, psnr_bicubic = 0, ssim_bicubic = 0;
+};
+
 /// A reverse run kept for scrubbing: display frames of (a thinned subset of) the steps.
 struct ImageReverseRun {
   int start_t = 0;                // t of x_start
@@ -44,7 +67,12 @@ struct ImageReverseRun {
   QImage sample;                  // the final x_0
   Histogram sample_histogram;
   QString description;            // "posterior oracle, DDIM 100 steps, 3.2 s"
+  ImageModelKind kind = ImageModelKind::kImage;
+  std::optional<Sr3Comparison> sr3;  // SR3 runs: the side-by-side view
+  int samples = 1;                   // digits DDPM: how many digits are in the grid
 };
+
+class Sr3ComparisonView;
 
 class ImageWorkspace : public QWidget {
   Q_OBJECT
@@ -59,6 +87,13 @@ class ImageWorkspace : public QWidget {
   const ImageReverseRun* reverseRun() const { return run_.get(); }
   /// The t of the frame shown in the main view, or -1 before the first.
   int shownT() const { return shown_t_; }
+
+  /// The SR3 input: a held-out digit (index 0..499 of SplitDigits' test rows) or the open image (-1).
+  void setSr3Input(int held_out_index);
+  /// How many digits the digits DDPM samples (1..64).
+  void setDigitSamples(int count);
+  /// The low | bicubic | SR3 | truth view (visible after an SR3 run).
+  QWidget* comparisonView() const;
 
   /// Shows or hides the side panels.
   void setShowPredictions(bool show);
@@ -87,6 +122,8 @@ class ImageWorkspace : public QWidget {
   void onReverseFinished(const std::any& result);
   void updateSidePanels();
   void updateInfo();
+  void updateModelPanel();
+  void startDigitsReverse();
 
   Document* document_;
   TimelineModel* timeline_;
@@ -113,6 +150,12 @@ class ImageWorkspace : public QWidget {
   QPushButton* cancel_button_;
   QProgressBar* progress_;
   QLabel* run_label_;
+  QGroupBox* digits_group_;
+  QComboBox* sr3_input_;
+  QSpinBox* digit_index_;
+  QSpinBox* digit_samples_;
+  QLabel* digits_note_;
+  Sr3ComparisonView* comparison_;
 };
 
 }  // namespace diffuscope::ui
