@@ -626,7 +626,10 @@ void ImageWorkspace::onFrame(quint64, const std::any& result) {
     x0_view_->setImage(frame->x0_hat);
     eps_view_->setImage(frame->eps_hat);
   }
-  if (show_noise_->isChecked()) noise_view_->setImage(frame->noise);
+  if (show_noise_->isChecked()) {
+    noise_view_->setPlaceholder(tr("t = 0: no noise"));
+    noise_view_->setImage(frame->noise);
+  }
   if (frame->has_histogram) histogram_view_->setHistogram(frame->histogram, tr("x_t at t = %1").arg(frame->t));
 }
 
@@ -655,7 +658,10 @@ void ImageWorkspace::showReverseFrame() {
     x0_view_->setImage(run.x0_hat[index]);
     eps_view_->setImage(run.eps_hat[index]);
   }
-  if (show_noise_->isChecked()) noise_view_->setImage({});
+  if (show_noise_->isChecked()) {
+    noise_view_->setPlaceholder(tr("A reverse run adds no known noise"));
+    noise_view_->setImage({});
+  }
   if (show_histogram_->isChecked()) {
     histogram_view_->setHistogram(run.histogram[index], tr("reverse x_t at t = %1").arg(run.t[index]));
   }

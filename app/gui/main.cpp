@@ -97,8 +97,17 @@ int main(int argc, char** argv) {
   const QCommandLineOption sample(QStringLiteral("sample"),
                                   QStringLiteral("Run the reverse process at start (after --train)."));
   const QCommandLineOption play(QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run)."));
+  const QCommandLineOption model_option(
+      QStringLiteral("model"),
+      QStringLiteral("Images: the model (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits or a .dfm)."),
+      QStringLiteral("name"));
+  const QCommandLineOption digit(QStringLiteral("digit"),
+                                 QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."),
+                                 QStringLiteral("N"));
+  const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps of reverse runs."),
+                                 QStringLiteral("N"));
   for (const auto& option : {workspace, schedule, dataset, t_option, seed, panels, field, trajectories, train, from_t,
-                             eta, sample, play}) {
+                             eta, sample, play, model_option, digit, steps}) {
     parser.addOption(option);
   }
   parser.process(app);
@@ -136,6 +145,20 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (parser.isSet(steps)) {
+    auto options = document->samplerOptions();
+    options.num_steps = parser.value(steps).toInt();
+    if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
+      std::fprintf(stderr, "diffuscope: --steps: %s\n", qPrintable(problem));
+      return 2;
+    }
+  }
+  if (parser.isSet(model_option)) {
+    auto model = document->model();
+    model.image_model = parser.value(model_option);
+    document->setModel(model);
+  }
+  if (parser.isSet(digit)) window.imageWorkspace()->setSr3Input(parser.value(digit).toInt());
   if (parser.isSet(from_t)) {
     auto model = document->model();
     model.from_current_t = true;
