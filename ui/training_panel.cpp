@@ -1,6 +1,8 @@
 #include "ui/training_panel.h"
 
 #include "core/models/ddpm2d.h"
+#include "core/sampling/sampler.h"
+#include "ui/scatter_view.h"
 #include "ui/settings.h"
 
 #include <QDoubleSpinBox>
@@ -15,6 +17,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTemporaryDir>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -23,6 +26,14 @@
 namespace diffuscope::ui {
 
 namespace {
+
+// Points drawn per preview, and the sampler they are drawn with (fast; deterministic).
+constexpr int kPreviewPoints = 400;
+
+struct Preview {
+  Batch samples;
+  long long step = 0;
+};
 
 // What the worker hands back: the trained model and its report.
 struct Trained {
@@ -109,6 +120,25 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
   view->setToolTip(tr("The training loss, live"));
   column->addWidget(view, 1);
 
+  preview_ = new ScatterView;
+  preview_->setMinimumHeight(160);
+  preview_->setHalfWidth(3.5);
+  preview_->setCaption(tr("samples while training"));
+  preview_->setToolTip(tr("Every few seconds while training: %1 samples (DDIM, 40 steps) of the model so far, with "
+                          "its averaged (EMA) weights; the data faint behind them")
+                           .arg(kPreviewPoints));
+  column->addWidget(preview_, 1);
+  preview_timer_.setInterval(2000);
+  connect(&preview_timer_, &QTimer::timeout, this, &TrainingPanel::requestPreview);
+  connect(&preview_jobs_, &LatestJob::ready, this, [this](quint64, const std::any& result) {
+    const auto preview = std::any_cast<std::shared_ptr<Preview>>(result);
+    preview_samples_ = preview->samples;
+    preview_->setParticles(preview_samples_);
+    preview_->setCaption(tr("samples after %1 updates").arg(preview->step));
+    ++preview_count_;
+    emit previewReady(preview->step);
+  });
+
   auto* files = new QHBoxLayout;
   load_ = new QPushButton(tr("Load model..."));
   load_->setToolTip(tr("Load a DDPM 2D model file (.dfm)"));
@@ -138,6 +168,8 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
     cancel_->setEnabled(running);
     load_->setEnabled(!running);
     if (!running) {
+      preview_timer_.stop();
+      requestPreview();  // the last checkpoint, written when the run ended
       pause_->setChecked(false);
       pause_->setText(tr("Pause"));
     }
@@ -185,6 +217,16 @@ void TrainingPanel::startTraining() {
   }
   const Batch points = document_->points().points;
   const QString source = document_->points().source;
+  // The trainer writes a checkpoint now and then; the preview timer samples the newest one.
+  checkpoint_dir_ = std::make_unique<QTemporaryDir>();
+  checkpoint_path_ = checkpoint_dir_->isValid() ? checkpoint_dir_->filePath(QStringLiteral("preview.dfm")) : QString();
+  checkpoint_time_ = {};
+  // About a second apart at the usual 1000-3000 updates/s.
+  if (!checkpoint_path_.isEmpty()) options.checkpoint_every = std::clamp<long long>(options.iterations / 20, 100, 1000);
+  const std::filesystem::path checkpoint = checkpoint_path_.toStdString();
+  preview_->setBackground(points);
+  preview_->setParticles(Batch());
+  preview_->setCaption(tr("samples while training"));
   loss_->clear();
   loss_min_ = 1e9;
   loss_max_ = 0;
@@ -200,6 +242,7 @@ void TrainingPanel::startTraining() {
   progress_->setRange(0, static_cast<int>(options.iterations));
   progress_->setValue(0);
   stats_->setText(tr("Training..."));
+  preview_timer_.start();
   QPointer<TrainingPanel> self(this);
   task_.start([=](const ProgressFn&, const StopFn& stop) -> std::any {
     auto model = std::make_shared<Ddpm2dModel>(model_options);
@@ -215,13 +258,36 @@ void TrainingPanel::startTraining() {
           Qt::QueuedConnection);
     };
     auto trained = std::make_shared<Trained>();
-    trained->report = TrainDdpm2d(*model, points, options, report, stop);
+    trained->report = TrainDdpm2d(*model, points, options, report, stop, checkpoint);
     trained->model = model;
     return std::any(trained);
   });
 }
 
 void TrainingPanel::cancelTraining() { task_.cancel(); }
+
+QWidget* TrainingPanel::previewView() const { return preview_; }
+
+void TrainingPanel::requestPreview() {
+  if (checkpoint_path_.isEmpty()) return;
+  const QFileInfo file(checkpoint_path_);
+  if (!file.exists() || file.lastModified() == checkpoint_time_) return;
+  checkpoint_time_ = file.lastModified();
+  const std::string path = checkpoint_path_.toStdString();
+  const uint64_t seed = document_->seed();
+  // The checkpoint is written atomically (renamed into place), so it is always a whole file.
+  preview_jobs_.request([path, seed] {
+    Ddpm2dModel model = Ddpm2dModel::Load(path);
+    SamplerOptions options;
+    options.kind = SamplerKind::kDdim;
+    options.num_steps = 40;
+    options.seed = seed;
+    auto preview = std::make_shared<Preview>();
+    preview->samples = Sample(model.schedule(), model, options, InitialNoise(kPreviewPoints, 2, seed));
+    preview->step = model.trained_steps();
+    return std::any(preview);
+  });
+}
 
 void TrainingPanel::onProgress(double step, double loss, double steps_per_second, double total) {
   progress_->setValue(static_cast<int>(step));

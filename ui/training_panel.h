@@ -1,6 +1,7 @@
 // The training panel of the 2D workspace: trains the core's DDPM 2D model (tiny-diffusion's MLP) on the current
 // points in the background, with a live loss curve, updates per second, Pause and Cancel; loads and saves model
-// files (.dfm).
+// files (.dfm). While training, samples of the model so far (its EMA weights, read from a checkpoint file the
+// trainer writes) are drawn every few seconds in a small preview.
 //
 //   TrainingPanel panel(&document);
 //   connect(&panel, &TrainingPanel::modelReady, ...);   // a trained or loaded model, ready to sample
@@ -10,11 +11,15 @@
 #include "ui/jobs.h"
 
 #include <QChartView>
+#include <QDateTime>
+#include <QTimer>
 #include <QLineSeries>
 #include <QValueAxis>
 #include <QWidget>
 
 #include <memory>
+
+class QTemporaryDir;
 
 class QLabel;
 class QProgressBar;
@@ -27,6 +32,8 @@ class Ddpm2dModel;
 }
 
 namespace diffuscope::ui {
+
+class ScatterView;
 
 class TrainingPanel : public QWidget {
   Q_OBJECT
@@ -43,6 +50,14 @@ class TrainingPanel : public QWidget {
   /// Number of points on the loss curve.
   int lossPoints() const;
   void setIterations(int iterations);
+  /// The preview of samples drawn while training (a ScatterView).
+  QWidget* previewView() const;
+  /// How many previews were drawn since the panel was made.
+  int previewCount() const { return preview_count_; }
+  /// Milliseconds between previews (default 2000).
+  void setPreviewInterval(int milliseconds) { preview_timer_.setInterval(milliseconds); }
+  /// The samples of the newest preview (n x 2; empty before the first).
+  const Batch& previewSamples() const { return preview_samples_; }
 
  public slots:
   void startTraining();
@@ -52,11 +67,14 @@ class TrainingPanel : public QWidget {
   void modelReady(std::shared_ptr<const diffuscope::Ddpm2dModel> model);
   void errorOccurred(const QString& title, const QString& message);
   void statusMessage(const QString& message);
+  /// A preview of the model after `step` updates was drawn.
+  void previewReady(long long step);
 
  private:
   void saveModel();
   void loadModelDialog();
   void onProgress(double step, double loss, double steps_per_second, double total);
+  void requestPreview();
   void setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how);
 
   Document* document_;
@@ -78,6 +96,14 @@ class TrainingPanel : public QWidget {
   QValueAxis* x_axis_;
   QValueAxis* y_axis_;
   double loss_min_ = 1e9, loss_max_ = 0;
+  ScatterView* preview_;
+  LatestJob preview_jobs_;
+  QTimer preview_timer_;
+  std::unique_ptr<QTemporaryDir> checkpoint_dir_;
+  QString checkpoint_path_;
+  QDateTime checkpoint_time_;
+  int preview_count_ = 0;
+  Batch preview_samples_;
 };
 
 }  // namespace diffuscope::ui

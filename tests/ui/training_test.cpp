@@ -52,6 +52,30 @@ class TrainingTest : public QObject {
     QVERIFY(panel.model() == nullptr);
   }
 
+  // While training, the preview draws samples of the model so far, more than once, from ever later updates.
+  void trainingRefreshesSamples() {
+    Document document;
+    document.setPoints(LoadPoints(QStringLiteral("dino"), 1000, 1));
+    TrainingPanel panel(&document);
+    panel.setIterations(1000000);
+    panel.setPreviewInterval(100);
+    std::vector<long long> steps;
+    connect(&panel, &TrainingPanel::previewReady, this, [&](long long step) {
+      if (panel.task()->running()) steps.push_back(step);
+    });
+    panel.startTraining();
+    QTRY_VERIFY_WITH_TIMEOUT(steps.size() >= 2, 120000);
+    panel.cancelTraining();
+    QTRY_VERIFY_WITH_TIMEOUT(!panel.task()->running(), 60000);
+    QVERIFY(steps[1] > steps[0]);
+    QVERIFY(steps[0] > 0 && steps.back() < 1000000);
+    const Batch& samples = panel.previewSamples();
+    QCOMPARE(samples.rows(), 400);
+    QCOMPARE(samples.cols(), 2);
+    QVERIFY(samples.allFinite());
+    QVERIFY(panel.previewView()->isVisibleTo(&panel));
+  }
+
   void learnedModelSamplesInTheWorkspace() {
     Document document;
     ScheduleOptions schedule;
