@@ -12,17 +12,13 @@
 #pragma once
 
 #include "core/common/types.h"
-#include "core/models/denoiser.h"
+#include "core/models/learned_model.h"
 #include "core/nn/network.h"
 #include "core/schedule/schedule.h"
-#include "core/train/model_file.h"
 #include "core/train/trainer.h"
 
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <string>
-#include <vector>
 
 namespace diffuscope {
 
@@ -48,7 +44,7 @@ struct Ddpm2dOptions {
   NetworkSpec network() const;
 };
 
-class Ddpm2dModel : public Denoiser {
+class Ddpm2dModel : public LearnedModel {
  public:
   /// An untrained model (weights from seed 0). Throws Error when options.Check() fails.
   explicit Ddpm2dModel(const Ddpm2dOptions& options = {});
@@ -56,12 +52,10 @@ class Ddpm2dModel : public Denoiser {
   /// (x, y, t) to 2 values.
   explicit Ddpm2dModel(ModelFile file);
   /// Loads a model file (Error names the file and the problem).
-  static Ddpm2dModel Load(const std::filesystem::path& path);
+  static Ddpm2dModel Load(const std::filesystem::path& path) { return LoadLearnedModel<Ddpm2dModel>(path); }
 
   /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  ModelFile ToModelFile(bool with_training_state = false) const;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
+  ModelFile ToModelFile(bool with_training_state = false) const override;
 
   std::string name() const override;
   /// Predicts eps for every row of x_t (n x 2). The network sees the timestep index t - 1 (0..T-1) of the
@@ -72,35 +66,11 @@ class Ddpm2dModel : public Denoiser {
   /// eps predicted for x_t (n x 2) at network timestep index t_index (0..T-1, fractional allowed).
   void PredictEps(const Batch& x_t, double t_index, Batch* eps);
   /// The network timestep index of a query (see Predict).
-  double TimestepIndex(const DenoiseQuery& query) const;
-
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const NetworkSpec& network_spec() const { return network_.spec(); }
-  /// The weights used for sampling (the EMA when trained with one).
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  /// Options of the training that made the weights (defaults for an untrained model).
-  const TrainOptions& training() const { return training_; }
-  /// True when the model holds a training state to resume from.
-  bool resumable() const { return train_state_.has_value(); }
-  /// Free text stored in the model file (e.g. "data": the data set's name).
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
+  double TimestepIndex(const DenoiseQuery& query) const { return ScheduleTimestepIndex(query, "DDPM 2D"); }
 
  private:
   friend TrainReport TrainDdpm2d(Ddpm2dModel&, const Batch&, const TrainOptions&, const TrainProgressFn&,
                                  const StopFn&, const std::filesystem::path&);
-  Network<float> network_;
-  NoiseSchedule schedule_;
-  std::vector<float> weights_;
-  std::vector<double> log_snr_;  // of the model's schedule, i = 0..T-1
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
-  // Scratch of Predict.
-  Network<float>::Matrix input_, output_;
-  std::vector<Network<float>::Workspace> pool_;
 };
 
 /// Trains model on data (n x 2 points, one per row) with MSE on eps: each update draws batch_size points

@@ -10,15 +10,6 @@
 namespace diffuscope {
 namespace {
 
-std::vector<double> LogSnrTable(const NoiseSchedule& schedule) {
-  std::vector<double> table(schedule.num_steps());
-  for (int i = 0; i < schedule.num_steps(); ++i) {
-    const double lam = schedule.log_snr(i + 1);
-    table[i] = std::isfinite(lam) ? lam : -46.0;
-  }
-  return table;
-}
-
 const DigitsDdpmOptions& Checked(const DigitsDdpmOptions& options) {
   if (std::string problem = options.Check(); !problem.empty()) throw Error("DDPM digits: " + problem);
   return options;
@@ -45,19 +36,7 @@ ScheduleOptions DigitsDdpmDefaultSchedule() {
 }
 
 TrainOptions DigitsDdpmDefaultTraining() {
-  TrainOptions options;
-  options.iterations = 24000;
-  options.batch_size = 128;
-  options.learning_rate = 1e-3;
-  options.weight_decay = 0.0;
-  options.warmup_steps = 500;
-  options.cosine_decay = true;
-  options.min_learning_rate = 1e-5;
-  options.grad_clip_norm = 1.0;
-  options.ema_decay = 0.999;
-  options.seed = 1;
-  options.report_every = 200;
-  return options;
+  return ShippedTrainingRecipe(/*iterations=*/24000, /*batch_size=*/128, /*report_every=*/200);
 }
 
 NetworkSpec PixelMlpSpec(int pixel_inputs, int embedding_size, double embedding_scale, int hidden_size,
@@ -73,14 +52,7 @@ NetworkSpec PixelMlpSpec(int pixel_inputs, int embedding_size, double embedding_
 }
 
 std::string DigitsDdpmOptions::Check() const {
-  if (embedding_size < 4 || embedding_size > 4096 || embedding_size % 2 != 0)
-    return "the embedding size must be an even number 4..4096 (got " + std::to_string(embedding_size) + ")";
-  if (hidden_size < 1 || hidden_size > 8192)
-    return "the hidden size must be 1..8192 (got " + std::to_string(hidden_size) + ")";
-  if (hidden_layers < 0 || hidden_layers > 64)
-    return "the number of hidden layers must be 0..64 (got " + std::to_string(hidden_layers) + ")";
-  if (std::string problem = schedule.Check(); !problem.empty()) return "schedule: " + problem;
-  return {};
+  return CheckMlpOptions(embedding_size, hidden_size, 8192, hidden_layers, schedule);
 }
 
 NetworkSpec DigitsDdpmOptions::network() const {
@@ -88,77 +60,23 @@ NetworkSpec DigitsDdpmOptions::network() const {
 }
 
 DigitsDdpmModel::DigitsDdpmModel(const DigitsDdpmOptions& options)
-    : network_(Checked(options).network()), schedule_(options.schedule), predict_x0_(options.predict_x0) {
-  network_.Initialize(0);
-  weights_ = network_.parameters();
-  log_snr_ = LogSnrTable(schedule_);
-}
+    : LearnedModel(Checked(options).network(), options.schedule), predict_x0_(options.predict_x0) {}
 
-DigitsDdpmModel::DigitsDdpmModel(ModelFile file) : network_(file.network), schedule_(file.schedule) {
-  Require(file.model_type == kDigitsDdpmModelType, "the model file holds a '" + file.model_type +
-                                                       "' model, not a digits DDPM model (" + kDigitsDdpmModelType +
-                                                       ")");
+DigitsDdpmModel::DigitsDdpmModel(ModelFile file) : LearnedModel(file, kDigitsDdpmModelType, "a digits DDPM model") {
   Require(network_.input_dim() == kDigitPixels + 1 && network_.output_dim() == kDigitPixels,
           "the model file's network maps " + std::to_string(network_.input_dim()) + " inputs to " +
               std::to_string(network_.output_dim()) + " outputs; a digits DDPM network maps 400 pixels and t to 400");
-  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
   auto target = file.settings.find("predict_x0");
   Require(target != file.settings.end() && (target->second == 0.0 || target->second == 1.0),
           "the digits DDPM model file must say what its network predicts (setting predict_x0 = 0 or 1)");
   predict_x0_ = target->second == 1.0;
-  weights_ = std::move(file.weights);
-  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
-  trained_steps_ = file.trained_steps;
-  training_ = file.training;
-  train_state_ = std::move(file.train_state);
-  info_ = std::move(file.info);
-  log_snr_ = LogSnrTable(schedule_);
-}
-
-DigitsDdpmModel DigitsDdpmModel::Load(const std::filesystem::path& path) {
-  ModelFile file = LoadModelFile(path);
-  try {
-    return DigitsDdpmModel(std::move(file));
-  } catch (const Error& e) {
-    throw Error("'" + path.string() + "': " + e.what());
-  }
 }
 
 ModelFile DigitsDdpmModel::ToModelFile(bool with_training_state) const {
-  ModelFile file;
-  file.model_type = kDigitsDdpmModelType;
-  file.network = network_.spec();
-  file.schedule = schedule_.options();
-  file.training = training_;
-  file.trained_steps = trained_steps_;
-  file.info = info_;
+  ModelFile file = BaseModelFile(kDigitsDdpmModelType, with_training_state);
   file.settings["side"] = kDigitSide;
   file.settings["predict_x0"] = predict_x0_ ? 1.0 : 0.0;
-  file.weights = weights_;
-  if (with_training_state) file.train_state = train_state_;
   return file;
-}
-
-void DigitsDdpmModel::Save(const std::filesystem::path& path, bool with_training_state) const {
-  SaveModelFile(ToModelFile(with_training_state), path);
-}
-
-double DigitsDdpmModel::TimestepIndex(const DenoiseQuery& query) const {
-  const int T = schedule_.num_steps();
-  if (query.schedule == nullptr || query.schedule == &schedule_ || query.schedule->options() == schedule_.options()) {
-    Require(query.t >= 1 && query.t <= T,
-            "DDPM digits: timestep t = " + std::to_string(query.t) + " is outside the model's 1.." + std::to_string(T));
-    return query.t - 1;
-  }
-  const double ab = query.alpha_bar;
-  Require(std::isfinite(ab) && ab >= 0.0 && ab <= 1.0, "DDPM digits: alpha_bar of the query must be in [0, 1]");
-  if (ab >= 1.0) return 0.0;
-  const double lam = ab > 0.0 ? std::log(ab) - std::log1p(-ab) : -1e300;
-  if (lam >= log_snr_.front()) return 0.0;
-  if (lam <= log_snr_.back()) return T - 1;
-  auto it = std::lower_bound(log_snr_.begin(), log_snr_.end(), lam, [](double a, double b) { return a > b; });
-  const int i1 = static_cast<int>(it - log_snr_.begin()), i0 = i1 - 1;
-  return i0 + (log_snr_[i0] - lam) / (log_snr_[i0] - log_snr_[i1]);
 }
 
 void DigitsDdpmModel::RunNetwork(const Batch& x_t, double t_index, Batch* out) {
@@ -167,7 +85,7 @@ void DigitsDdpmModel::RunNetwork(const Batch& x_t, double t_index, Batch* out) {
   input_.resize(x_t.rows(), kDigitPixels + 1);
   input_.leftCols(kDigitPixels) = x_t;
   input_.col(kDigitPixels).setConstant(static_cast<float>(t_index));
-  network_.Predict(input_, out, &pool_, weights_.data());
+  ApplyNetwork(input_, out);
 }
 
 Prediction DigitsDdpmModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
@@ -180,30 +98,13 @@ Prediction DigitsDdpmModel::Predict(const Batch& x_t, const DenoiseQuery& query)
 TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const TrainOptions& options,
                             const TrainProgressFn& progress, const StopFn& stop,
                             const std::filesystem::path& checkpoint_path) {
-  if (std::string problem = options.Check(); !problem.empty()) throw Error("training: " + problem);
-  Require(images.cols() == kDigitPixels, "training: the images have " + std::to_string(images.cols()) +
-                                             " columns; the digits DDPM trains on 20x20 images (400 pixels)");
-  Require(images.rows() >= 1, "training: the image set is empty");
-  Require(images.allFinite(), "training: the images hold NaN or infinite pixels");
-
-  Network<float> net(model.network_spec());
-  TrainState state;
-  if (model.train_state_) {
-    state = *model.train_state_;
-  } else {
-    Require(model.trained_steps_ == 0,
-            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
-            "train a new model, or keep the training state when saving");
-    net.Initialize(options.seed);
-  }
+  CheckTrainingInput(options, images, kDigitPixels, /*images=*/true,
+                     "the digits DDPM trains on 20x20 images (400 pixels)");
 
   const NoiseSchedule& schedule = model.schedule_;
   const int T = schedule.num_steps();
-  std::vector<float> sqrt_ab(T), sqrt_one_minus_ab(T);
-  for (int i = 0; i < T; ++i) {
-    sqrt_ab[i] = static_cast<float>(schedule.sqrt_alpha_bar(i + 1));
-    sqrt_one_minus_ab[i] = static_cast<float>(schedule.sqrt_one_minus_alpha_bar(i + 1));
-  }
+  std::vector<float> sqrt_ab, sqrt_one_minus_ab;  // index i = t - 1
+  ForwardCoefficients(schedule, &sqrt_ab, &sqrt_one_minus_ab);
   const int B = options.batch_size, D = kDigitPixels;
   const auto N = static_cast<uint64_t>(images.rows());
   Network<float>::Matrix input(B, D + 1), dy(B, D);
@@ -226,31 +127,12 @@ TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const T
       else
         target.row(b) = eps.row(b);
     }
-    const auto& out = n.Forward(input, ws);
-    dy = out - target;
-    const double loss = static_cast<double>(dy.squaredNorm()) / (static_cast<double>(B) * D);
-    dy *= 2.0f / static_cast<float>(B * D);
+    const double loss = MseLossGradient(n.Forward(input, ws), target, &dy);
     n.Backward(input, dy, ws);
     return loss;
   };
 
-  auto commit = [&](const TrainState& s) {
-    model.weights_ = SamplingWeights(s);
-    model.trained_steps_ = s.step;
-    model.training_ = options;
-    model.train_state_ = s;
-  };
-  TrainCallbacks callbacks;
-  callbacks.progress = progress;
-  callbacks.stop = stop;
-  callbacks.checkpoint = [&](const TrainState& s) {
-    commit(s);
-    if (!checkpoint_path.empty()) model.Save(checkpoint_path, /*with_training_state=*/true);
-  };
-  TrainReport report = RunTraining(net, state, options, loss_gradient, callbacks);
-  commit(state);
-  model.network_.parameters() = state.weights;
-  return report;
+  return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);
 }
 
 DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSplit& split, double copy_distance) {

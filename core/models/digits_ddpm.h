@@ -18,18 +18,14 @@
 
 #include "core/common/types.h"
 #include "core/data/digits.h"
-#include "core/models/denoiser.h"
+#include "core/models/learned_model.h"
 #include "core/nn/network.h"
 #include "core/schedule/schedule.h"
-#include "core/train/model_file.h"
 #include "core/train/trainer.h"
 
 #include <array>
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <string>
-#include <vector>
 
 namespace diffuscope {
 
@@ -61,7 +57,7 @@ struct DigitsDdpmOptions {
   NetworkSpec network() const;
 };
 
-class DigitsDdpmModel : public Denoiser {
+class DigitsDdpmModel : public LearnedModel {
  public:
   /// An untrained model (weights from seed 0). Throws Error when options.Check() fails.
   explicit DigitsDdpmModel(const DigitsDdpmOptions& options = {});
@@ -69,12 +65,10 @@ class DigitsDdpmModel : public Denoiser {
   /// file or its network does not map 400 pixels and t to 400 values.
   explicit DigitsDdpmModel(ModelFile file);
   /// Loads a model file (Error names the file and the problem).
-  static DigitsDdpmModel Load(const std::filesystem::path& path);
+  static DigitsDdpmModel Load(const std::filesystem::path& path) { return LoadLearnedModel<DigitsDdpmModel>(path); }
 
   /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  ModelFile ToModelFile(bool with_training_state = false) const;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
+  ModelFile ToModelFile(bool with_training_state = false) const override;
 
   std::string name() const override { return "DDPM digits (20x20)"; }
   /// Predicts x_0 (or eps, see prediction_kind) for every row of x_t (n x 400). The network sees the timestep index
@@ -89,35 +83,12 @@ class DigitsDdpmModel : public Denoiser {
   /// What the network predicts: PredictionKind::kX0 or kEps.
   PredictionKind prediction_kind() const { return predict_x0_ ? PredictionKind::kX0 : PredictionKind::kEps; }
   /// The network timestep index of a query (see Predict).
-  double TimestepIndex(const DenoiseQuery& query) const;
-
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const NetworkSpec& network_spec() const { return network_.spec(); }
-  /// The weights used for sampling (the EMA when trained with one).
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  /// Options of the training that made the weights (defaults for an untrained model).
-  const TrainOptions& training() const { return training_; }
-  /// True when the model holds a training state to resume from.
-  bool resumable() const { return train_state_.has_value(); }
-  /// Free text stored in the model file.
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
+  double TimestepIndex(const DenoiseQuery& query) const { return ScheduleTimestepIndex(query, "DDPM digits"); }
 
  private:
   friend TrainReport TrainDigitsDdpm(DigitsDdpmModel&, const Batch&, const TrainOptions&, const TrainProgressFn&,
                                      const StopFn&, const std::filesystem::path&);
-  Network<float> network_;
-  NoiseSchedule schedule_;
-  std::vector<float> weights_;
-  std::vector<double> log_snr_;  // of the model's schedule, i = 0..T-1
   bool predict_x0_ = true;
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
-  Network<float>::Matrix input_;
-  std::vector<Network<float>::Workspace> pool_;
 };
 
 /// Trains model on images (n x 400 rows in [-1, 1]; use SplitDigits(...).train so the held-out tenth stays out)

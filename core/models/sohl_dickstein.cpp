@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <numbers>
-#include <sstream>
 
 namespace diffuscope {
 namespace {
@@ -14,13 +13,6 @@ namespace {
 using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
-
-std::string Fmt(double x) {
-  std::ostringstream out;
-  out.precision(6);
-  out << x;
-  return out.str();
-}
 
 const SohlDicksteinOptions& Checked(const SohlDicksteinOptions& options) {
   if (std::string problem = options.Check(); !problem.empty()) throw Error("Sohl-Dickstein 2D: " + problem);
@@ -108,19 +100,7 @@ ScheduleOptions SohlDicksteinSchedule() {
 }
 
 TrainOptions SohlDicksteinDefaultTraining() {
-  TrainOptions options;
-  options.iterations = 30000;
-  options.batch_size = 256;
-  options.learning_rate = 1e-3;
-  options.weight_decay = 0.0;
-  options.warmup_steps = 500;
-  options.cosine_decay = true;
-  options.min_learning_rate = 1e-5;
-  options.grad_clip_norm = 1.0;
-  options.ema_decay = 0.999;
-  options.seed = 1;
-  options.report_every = 500;
-  return options;
+  return ShippedTrainingRecipe(/*iterations=*/30000, /*batch_size=*/256, /*report_every=*/500);
 }
 
 double NormalKl(double mean1, double log_variance1, double mean2, double log_variance2) {
@@ -135,16 +115,9 @@ double GaussianNegLogDensity(double x, double mean, double log_variance) {
 }
 
 std::string SohlDicksteinOptions::Check() const {
-  if (embedding_size < 4 || embedding_size > 4096 || embedding_size % 2 != 0)
-    return "the embedding size must be an even number 4..4096 (got " + std::to_string(embedding_size) + ")";
   if (!(std::isfinite(input_scale) && input_scale > 0.0 && input_scale < 1e6))
-    return "the input scale must be a positive number (got " + Fmt(input_scale) + ")";
-  if (hidden_size < 1 || hidden_size > 4096)
-    return "the hidden size must be 1..4096 (got " + std::to_string(hidden_size) + ")";
-  if (hidden_layers < 0 || hidden_layers > 64)
-    return "the number of hidden layers must be 0..64 (got " + std::to_string(hidden_layers) + ")";
-  if (std::string problem = schedule.Check(); !problem.empty()) return "schedule: " + problem;
-  return {};
+    return "the input scale must be a positive number (got " + ToSixDigits(input_scale) + ")";
+  return CheckMlpOptions(embedding_size, hidden_size, 4096, hidden_layers, schedule);
 }
 
 NetworkSpec SohlDicksteinOptions::network() const {
@@ -175,54 +148,21 @@ double SohlDicksteinLoss(const NoiseSchedule& schedule, const std::vector<int>& 
 }
 
 SohlDicksteinModel::SohlDicksteinModel(const SohlDicksteinOptions& options)
-    : network_(Checked(options).network()), schedule_(options.schedule) {
+    : LearnedModel(Checked(options).network(), options.schedule) {
   CheckSchedule(schedule_);
-  network_.Initialize(0);
-  weights_ = network_.parameters();
 }
 
-SohlDicksteinModel::SohlDicksteinModel(ModelFile file) : network_(file.network), schedule_(file.schedule) {
-  Require(file.model_type == kSohlDicksteinModelType, "the model file holds a '" + file.model_type +
-                                                          "' model, not a Sohl-Dickstein 2D model (" +
-                                                          kSohlDicksteinModelType + ")");
+SohlDicksteinModel::SohlDicksteinModel(ModelFile file)
+    : LearnedModel(file, kSohlDicksteinModelType, "a Sohl-Dickstein 2D model") {
   Require(network_.input_dim() == 3 && network_.output_dim() == 4,
           "the model file's network maps " + std::to_string(network_.input_dim()) + " inputs to " +
               std::to_string(network_.output_dim()) +
               " outputs; a Sohl-Dickstein 2D network maps (x, y, t) to 4 (mean and log variance terms)");
-  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
   CheckSchedule(schedule_);
-  weights_ = std::move(file.weights);
-  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
-  trained_steps_ = file.trained_steps;
-  training_ = file.training;
-  train_state_ = std::move(file.train_state);
-  info_ = std::move(file.info);
-}
-
-SohlDicksteinModel SohlDicksteinModel::Load(const std::filesystem::path& path) {
-  ModelFile file = LoadModelFile(path);
-  try {
-    return SohlDicksteinModel(std::move(file));
-  } catch (const Error& e) {
-    throw Error("'" + path.string() + "': " + e.what());
-  }
 }
 
 ModelFile SohlDicksteinModel::ToModelFile(bool with_training_state) const {
-  ModelFile file;
-  file.model_type = kSohlDicksteinModelType;
-  file.network = network_.spec();
-  file.schedule = schedule_.options();
-  file.training = training_;
-  file.trained_steps = trained_steps_;
-  file.info = info_;
-  file.weights = weights_;
-  if (with_training_state) file.train_state = train_state_;
-  return file;
-}
-
-void SohlDicksteinModel::Save(const std::filesystem::path& path, bool with_training_state) const {
-  SaveModelFile(ToModelFile(with_training_state), path);
+  return BaseModelFile(kSohlDicksteinModelType, with_training_state);
 }
 
 std::string SohlDicksteinModel::name() const {
@@ -240,7 +180,7 @@ void SohlDicksteinModel::ReverseKernel(const Batch& x_t, int t, Batch* mean, Bat
   input_.resize(x_t.rows(), 3);
   input_.leftCols<2>() = x_t;
   input_.col(2).setConstant(static_cast<float>(t - 1));
-  network_.Predict(input_, &output_, &pool_, weights_.data());
+  ApplyNetwork(input_, &output_);
   const double scale = 1.0 / std::sqrt(schedule_.alpha(t));
   const double mu_coef = schedule_.beta(t) / schedule_.sqrt_one_minus_alpha_bar(t);
   const double log_beta = std::log(schedule_.beta(t));
@@ -269,22 +209,7 @@ Prediction SohlDicksteinModel::Predict(const Batch& x_t, const DenoiseQuery& que
 TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data, const TrainOptions& options,
                                const TrainProgressFn& progress, const StopFn& stop,
                                const std::filesystem::path& checkpoint_path) {
-  if (std::string problem = options.Check(); !problem.empty()) throw Error("training: " + problem);
-  Require(data.cols() == 2, "training: the data has " + std::to_string(data.cols()) +
-                                " columns; a Sohl-Dickstein 2D model trains on 2D points (x, y)");
-  Require(data.rows() >= 1, "training: the data set is empty");
-  Require(data.allFinite(), "training: the data holds NaN or infinite coordinates");
-
-  Network<float> net(model.network_spec());
-  TrainState state;
-  if (model.train_state_) {
-    state = *model.train_state_;
-  } else {
-    Require(model.trained_steps_ == 0,
-            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
-            "train a new model, or keep the training state when saving");
-    net.Initialize(options.seed);
-  }
+  CheckTrainingInput(options, data, 2, /*images=*/false, "a Sohl-Dickstein 2D model trains on 2D points (x, y)");
 
   const NoiseSchedule& schedule = model.schedule_;
   const StepConstants c = Constants(schedule);
@@ -320,23 +245,7 @@ TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data, con
     return loss;
   };
 
-  auto commit = [&](const TrainState& s) {
-    model.weights_ = SamplingWeights(s);
-    model.trained_steps_ = s.step;
-    model.training_ = options;
-    model.train_state_ = s;
-  };
-  TrainCallbacks callbacks;
-  callbacks.progress = progress;
-  callbacks.stop = stop;
-  callbacks.checkpoint = [&](const TrainState& s) {
-    commit(s);
-    if (!checkpoint_path.empty()) model.Save(checkpoint_path, /*with_training_state=*/true);
-  };
-  TrainReport report = RunTraining(net, state, options, loss_gradient, callbacks);
-  commit(state);
-  model.network_.parameters() = state.weights;
-  return report;
+  return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);
 }
 
 SohlDicksteinBound EvaluateBound(SohlDicksteinModel& model, const Batch& points, uint64_t seed, int draws,

@@ -20,15 +20,12 @@
 #pragma once
 
 #include "core/common/types.h"
-#include "core/models/denoiser.h"
+#include "core/models/learned_model.h"
 #include "core/nn/network.h"
 #include "core/schedule/schedule.h"
-#include "core/train/model_file.h"
 #include "core/train/trainer.h"
 
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,7 +66,7 @@ double SohlDicksteinLoss(const NoiseSchedule& schedule, const std::vector<int>& 
                          const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& output,
                          Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>* d_output = nullptr);
 
-class SohlDicksteinModel : public Denoiser {
+class SohlDicksteinModel : public LearnedModel {
  public:
   /// An untrained model (weights from seed 0). Throws Error when options.Check() fails.
   explicit SohlDicksteinModel(const SohlDicksteinOptions& options = {});
@@ -77,12 +74,12 @@ class SohlDicksteinModel : public Denoiser {
   /// (x, y, t) to 4 values.
   explicit SohlDicksteinModel(ModelFile file);
   /// Loads a model file (Error names the file and the problem).
-  static SohlDicksteinModel Load(const std::filesystem::path& path);
+  static SohlDicksteinModel Load(const std::filesystem::path& path) {
+    return LoadLearnedModel<SohlDicksteinModel>(path);
+  }
 
   /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  ModelFile ToModelFile(bool with_training_state = false) const;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
+  ModelFile ToModelFile(bool with_training_state = false) const override;
 
   std::string name() const override;
   /// The reverse kernel's mean (kMean) and log variance (kLearnedLog) for every row of x_t (n x 2). The query must
@@ -93,28 +90,10 @@ class SohlDicksteinModel : public Denoiser {
   /// Mean and log variance of p(x_{t-1} | x_t) for x_t (n x 2) at paper timestep t (1..T).
   void ReverseKernel(const Batch& x_t, int t, Batch* mean, Batch* log_variance);
 
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const NetworkSpec& network_spec() const { return network_.spec(); }
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  const TrainOptions& training() const { return training_; }
-  bool resumable() const { return train_state_.has_value(); }
-  /// Free text stored in the model file (e.g. "data": the data set's name).
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
-
  private:
   friend TrainReport TrainSohlDickstein(SohlDicksteinModel&, const Batch&, const TrainOptions&, const TrainProgressFn&,
                                         const StopFn&, const std::filesystem::path&);
-  Network<float> network_;
-  NoiseSchedule schedule_;
-  std::vector<float> weights_;
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
-  Network<float>::Matrix input_, output_;
-  std::vector<Network<float>::Workspace> pool_;
+  Batch output_;  // scratch of ReverseKernel: the network's 4 outputs (f_mu, f_Sigma)
 };
 
 /// Trains model on data (n x 2 points) on the variational bound: each update draws batch_size points (with

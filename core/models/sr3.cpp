@@ -5,17 +5,9 @@
 #include "core/random/random.h"
 
 #include <cmath>
-#include <sstream>
 
 namespace diffuscope {
 namespace {
-
-std::string Fmt(double x) {
-  std::ostringstream out;
-  out.precision(6);
-  out << x;
-  return out.str();
-}
 
 const Sr3Options& Checked(const Sr3Options& options) {
   if (std::string problem = options.Check(); !problem.empty()) throw Error("SR3: " + problem);
@@ -66,16 +58,9 @@ std::string Sr3Options::Check() const {
   if (low_side < 1 || low_side >= side || side % low_side != 0)
     return "the low-resolution side must divide the output side and be smaller (got " + std::to_string(low_side) +
            " for " + std::to_string(side) + ")";
-  if (embedding_size < 4 || embedding_size > 4096 || embedding_size % 2 != 0)
-    return "the embedding size must be an even number 4..4096 (got " + std::to_string(embedding_size) + ")";
   if (!(std::isfinite(noise_level_scale) && noise_level_scale > 0.0 && noise_level_scale <= 1e6))
-    return "the noise level scale must be a positive number up to 1e6 (got " + Fmt(noise_level_scale) + ")";
-  if (hidden_size < 1 || hidden_size > 8192)
-    return "the hidden size must be 1..8192 (got " + std::to_string(hidden_size) + ")";
-  if (hidden_layers < 0 || hidden_layers > 64)
-    return "the number of hidden layers must be 0..64 (got " + std::to_string(hidden_layers) + ")";
-  if (std::string problem = schedule.Check(); !problem.empty()) return "schedule: " + problem;
-  return {};
+    return "the noise level scale must be a positive number up to 1e6 (got " + ToSixDigits(noise_level_scale) + ")";
+  return CheckMlpOptions(embedding_size, hidden_size, 8192, hidden_layers, schedule);
 }
 
 NetworkSpec Sr3Options::network() const {
@@ -83,19 +68,13 @@ NetworkSpec Sr3Options::network() const {
 }
 
 Sr3Model::Sr3Model(const Sr3Options& options)
-    : network_(Checked(options).network()),
-      schedule_(options.schedule),
+    : LearnedModel(Checked(options).network(), options.schedule),
       low_side_(options.low_side),
       side_(options.side),
       noise_level_scale_(options.noise_level_scale),
-      predict_x0_(options.predict_x0) {
-  network_.Initialize(0);
-  weights_ = network_.parameters();
-}
+      predict_x0_(options.predict_x0) {}
 
-Sr3Model::Sr3Model(ModelFile file) : network_(file.network), schedule_(file.schedule) {
-  Require(file.model_type == kSr3DigitsModelType, "the model file holds a '" + file.model_type +
-                                                      "' model, not an SR3 digits model (" + kSr3DigitsModelType + ")");
+Sr3Model::Sr3Model(ModelFile file) : LearnedModel(file, kSr3DigitsModelType, "an SR3 digits model") {
   side_ = IntSetting(file, "side");
   low_side_ = IntSetting(file, "low_side");
   noise_level_scale_ = Setting(file, "noise_level_scale");
@@ -113,43 +92,15 @@ Sr3Model::Sr3Model(ModelFile file) : network_(file.network), schedule_(file.sche
               std::to_string(network_.output_dim()) + " outputs; an SR3 network of " + std::to_string(side_) + "x" +
               std::to_string(side_) + " images maps " + std::to_string(2 * pixels + 1) + " to " +
               std::to_string(pixels));
-  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
-  weights_ = std::move(file.weights);
-  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
-  trained_steps_ = file.trained_steps;
-  training_ = file.training;
-  train_state_ = std::move(file.train_state);
-  info_ = std::move(file.info);
-}
-
-Sr3Model Sr3Model::Load(const std::filesystem::path& path) {
-  ModelFile file = LoadModelFile(path);
-  try {
-    return Sr3Model(std::move(file));
-  } catch (const Error& e) {
-    throw Error("'" + path.string() + "': " + e.what());
-  }
 }
 
 ModelFile Sr3Model::ToModelFile(bool with_training_state) const {
-  ModelFile file;
-  file.model_type = kSr3DigitsModelType;
-  file.network = network_.spec();
-  file.schedule = schedule_.options();
-  file.training = training_;
-  file.trained_steps = trained_steps_;
-  file.info = info_;
+  ModelFile file = BaseModelFile(kSr3DigitsModelType, with_training_state);
   file.settings["side"] = side_;
   file.settings["low_side"] = low_side_;
   file.settings["noise_level_scale"] = noise_level_scale_;
   file.settings["predict_x0"] = predict_x0_ ? 1.0 : 0.0;
-  file.weights = weights_;
-  if (with_training_state) file.train_state = train_state_;
   return file;
-}
-
-void Sr3Model::Save(const std::filesystem::path& path, bool with_training_state) const {
-  SaveModelFile(ToModelFile(with_training_state), path);
 }
 
 std::string Sr3Model::name() const {
@@ -172,7 +123,7 @@ void Sr3Model::RunNetwork(const Batch& x_t, const Batch& condition, double sqrt_
   input_.leftCols(pixels) = x_t;
   input_.middleCols(pixels, pixels) = condition;
   input_.col(2 * pixels).setConstant(static_cast<float>(sqrt_gamma));
-  network_.Predict(input_, out, &pool_, weights_.data());
+  ApplyNetwork(input_, out);
 }
 
 Prediction Sr3Model::Predict(const Batch& x_t, const DenoiseQuery& query) {
@@ -204,25 +155,11 @@ Batch Sr3Model::SuperResolve(const Batch& low, const SamplerOptions& options, ui
 TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& options,
                      const TrainProgressFn& progress, const StopFn& stop,
                      const std::filesystem::path& checkpoint_path) {
-  if (std::string problem = options.Check(); !problem.empty()) throw Error("training: " + problem);
   const int D = model.side_ * model.side_;
-  Require(images.cols() == D, "training: the images have " + std::to_string(images.cols()) + " columns; this SR3 " +
-                                  "model trains on " + std::to_string(model.side_) + "x" +
-                                  std::to_string(model.side_) + " images (" + std::to_string(D) + ")");
-  Require(images.rows() >= 1, "training: the image set is empty");
-  Require(images.allFinite(), "training: the images hold NaN or infinite pixels");
+  CheckTrainingInput(options, images, D, /*images=*/true,
+                     "this SR3 model trains on " + std::to_string(model.side_) + "x" + std::to_string(model.side_) +
+                         " images (" + std::to_string(D) + ")");
   const Batch conditions = LowResolutionCondition(images, model.low_side_);
-
-  Network<float> net(model.network_spec());
-  TrainState state;
-  if (model.train_state_) {
-    state = *model.train_state_;
-  } else {
-    Require(model.trained_steps_ == 0,
-            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
-            "train a new model, or keep the training state when saving");
-    net.Initialize(options.seed);
-  }
 
   const NoiseSchedule& schedule = model.schedule_;
   const int T = schedule.num_steps();
@@ -255,31 +192,12 @@ TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& o
       else
         target.row(b) = eps.row(b);
     }
-    const auto& out = n.Forward(input, ws);
-    dy = out - target;
-    const double loss = static_cast<double>(dy.squaredNorm()) / (static_cast<double>(B) * D);
-    dy *= 2.0f / static_cast<float>(B * D);
+    const double loss = MseLossGradient(n.Forward(input, ws), target, &dy);
     n.Backward(input, dy, ws);
     return loss;
   };
 
-  auto commit = [&](const TrainState& s) {
-    model.weights_ = SamplingWeights(s);
-    model.trained_steps_ = s.step;
-    model.training_ = options;
-    model.train_state_ = s;
-  };
-  TrainCallbacks callbacks;
-  callbacks.progress = progress;
-  callbacks.stop = stop;
-  callbacks.checkpoint = [&](const TrainState& s) {
-    commit(s);
-    if (!checkpoint_path.empty()) model.Save(checkpoint_path, /*with_training_state=*/true);
-  };
-  TrainReport report = RunTraining(net, state, options, loss_gradient, callbacks);
-  commit(state);
-  model.network_.parameters() = state.weights;
-  return report;
+  return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);
 }
 
 Sr3Evaluation EvaluateSr3(Sr3Model& model, const Batch& truth, const SamplerOptions& sampler, uint64_t seed,

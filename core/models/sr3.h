@@ -19,18 +19,14 @@
 
 #include "core/common/types.h"
 #include "core/data/digits.h"
-#include "core/models/denoiser.h"
+#include "core/models/learned_model.h"
 #include "core/nn/network.h"
 #include "core/sampling/sampler.h"
 #include "core/schedule/schedule.h"
-#include "core/train/model_file.h"
 #include "core/train/trainer.h"
 
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <string>
-#include <vector>
 
 namespace diffuscope {
 
@@ -62,7 +58,7 @@ struct Sr3Options {
   NetworkSpec network() const;
 };
 
-class Sr3Model : public Denoiser {
+class Sr3Model : public LearnedModel {
  public:
   /// An untrained model (weights from seed 0). Throws Error when options.Check() fails.
   explicit Sr3Model(const Sr3Options& options = {});
@@ -70,12 +66,10 @@ class Sr3Model : public Denoiser {
   /// an SR3 digits file or its network does not fit those settings.
   explicit Sr3Model(ModelFile file);
   /// Loads a model file (Error names the file and the problem).
-  static Sr3Model Load(const std::filesystem::path& path);
+  static Sr3Model Load(const std::filesystem::path& path) { return LoadLearnedModel<Sr3Model>(path); }
 
   /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  ModelFile ToModelFile(bool with_training_state = false) const;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
+  ModelFile ToModelFile(bool with_training_state = false) const override;
 
   /// "SR3 digits 10x10 -> 20x20".
   std::string name() const override;
@@ -99,31 +93,13 @@ class Sr3Model : public Denoiser {
   int low_side() const { return low_side_; }
   int side() const { return side_; }
   double noise_level_scale() const { return noise_level_scale_; }
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const NetworkSpec& network_spec() const { return network_.spec(); }
-  /// The weights used for sampling (the EMA when trained with one).
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  const TrainOptions& training() const { return training_; }
-  bool resumable() const { return train_state_.has_value(); }
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
 
  private:
   friend TrainReport TrainSr3(Sr3Model&, const Batch&, const TrainOptions&, const TrainProgressFn&, const StopFn&,
                               const std::filesystem::path&);
-  Network<float> network_;
-  NoiseSchedule schedule_;
   int low_side_ = 10, side_ = kDigitSide;
   double noise_level_scale_ = 1000;
   bool predict_x0_ = true;
-  std::vector<float> weights_;
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
-  Network<float>::Matrix input_;
-  std::vector<Network<float>::Workspace> pool_;
 };
 
 /// Trains model on high-resolution images (n x side^2 in [-1, 1]; use SplitDigits(...).train) with the MSE on x_0 or eps

@@ -1,0 +1,180 @@
+#include "core/models/learned_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace diffuscope {
+namespace {
+
+std::vector<double> LogSnrTable(const NoiseSchedule& schedule) {
+  std::vector<double> table(schedule.num_steps());
+  for (int i = 0; i < schedule.num_steps(); ++i) {
+    const double lam = schedule.log_snr(i + 1);
+    table[i] = std::isfinite(lam) ? lam : -46.0;  // alpha_bar_T = 0: log(1e-20)
+  }
+  return table;
+}
+
+}  // namespace
+
+std::string ToSixDigits(double x) {
+  std::ostringstream out;
+  out.precision(6);
+  out << x;
+  return out.str();
+}
+
+std::string CheckMlpOptions(int embedding_size, int hidden_size, int max_hidden_size, int hidden_layers,
+                            const ScheduleOptions& schedule) {
+  if (embedding_size < 4 || embedding_size > 4096 || embedding_size % 2 != 0)
+    return "the embedding size must be an even number 4..4096 (got " + std::to_string(embedding_size) + ")";
+  if (hidden_size < 1 || hidden_size > max_hidden_size)
+    return "the hidden size must be 1.." + std::to_string(max_hidden_size) + " (got " + std::to_string(hidden_size) +
+           ")";
+  if (hidden_layers < 0 || hidden_layers > 64)
+    return "the number of hidden layers must be 0..64 (got " + std::to_string(hidden_layers) + ")";
+  if (std::string problem = schedule.Check(); !problem.empty()) return "schedule: " + problem;
+  return {};
+}
+
+TrainOptions ShippedTrainingRecipe(long long iterations, int batch_size, long long report_every) {
+  TrainOptions options;
+  options.iterations = iterations;
+  options.batch_size = batch_size;
+  options.learning_rate = 1e-3;
+  options.weight_decay = 0.0;
+  options.warmup_steps = 500;
+  options.cosine_decay = true;
+  options.min_learning_rate = 1e-5;
+  options.grad_clip_norm = 1.0;
+  options.ema_decay = 0.999;
+  options.seed = 1;
+  options.report_every = report_every;
+  return options;
+}
+
+void CheckTrainingInput(const TrainOptions& options, const Batch& data, int columns, bool images,
+                        const std::string& trains_on) {
+  if (std::string problem = options.Check(); !problem.empty()) throw Error("training: " + problem);
+  Require(data.cols() == columns, std::string(images ? "training: the images have " : "training: the data has ") +
+                                      std::to_string(data.cols()) + " columns; " + trains_on);
+  Require(data.rows() >= 1, images ? "training: the image set is empty" : "training: the data set is empty");
+  Require(data.allFinite(), images ? "training: the images hold NaN or infinite pixels"
+                                   : "training: the data holds NaN or infinite coordinates");
+}
+
+double MseLossGradient(const Network<float>::Matrix& output, const Batch& target, Network<float>::Matrix* dy) {
+  const Eigen::Index B = output.rows(), D = output.cols();
+  *dy = output - target;
+  const double loss = static_cast<double>(dy->squaredNorm()) / (static_cast<double>(B) * static_cast<double>(D));
+  *dy *= 2.0f / static_cast<float>(B * D);
+  return loss;
+}
+
+void ForwardCoefficients(const NoiseSchedule& schedule, std::vector<float>* sqrt_alpha_bar,
+                         std::vector<float>* sqrt_one_minus_alpha_bar) {
+  const int T = schedule.num_steps();
+  sqrt_alpha_bar->resize(T);
+  sqrt_one_minus_alpha_bar->resize(T);
+  for (int i = 0; i < T; ++i) {
+    (*sqrt_alpha_bar)[i] = static_cast<float>(schedule.sqrt_alpha_bar(i + 1));
+    (*sqrt_one_minus_alpha_bar)[i] = static_cast<float>(schedule.sqrt_one_minus_alpha_bar(i + 1));
+  }
+}
+
+LearnedModel::LearnedModel(const NetworkSpec& spec, const ScheduleOptions& schedule)
+    : network_(spec), schedule_(schedule) {
+  network_.Initialize(0);
+  weights_ = network_.parameters();
+  log_snr_ = LogSnrTable(schedule_);
+}
+
+LearnedModel::LearnedModel(ModelFile& file, const char* model_type, const std::string& model_name)
+    : network_(file.network), schedule_(file.schedule) {
+  Require(file.model_type == model_type, "the model file holds a '" + file.model_type + "' model, not " + model_name +
+                                             " (" + model_type + ")");
+  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
+  weights_ = std::move(file.weights);
+  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
+  trained_steps_ = file.trained_steps;
+  training_ = file.training;
+  train_state_ = std::move(file.train_state);
+  info_ = std::move(file.info);
+  log_snr_ = LogSnrTable(schedule_);
+}
+
+void LearnedModel::Save(const std::filesystem::path& path, bool with_training_state) const {
+  SaveModelFile(ToModelFile(with_training_state), path);
+}
+
+ModelFile LearnedModel::BaseModelFile(const char* model_type, bool with_training_state) const {
+  ModelFile file;
+  file.model_type = model_type;
+  file.network = network_.spec();
+  file.schedule = schedule_.options();
+  file.training = training_;
+  file.trained_steps = trained_steps_;
+  file.info = info_;
+  file.weights = weights_;
+  if (with_training_state) file.train_state = train_state_;
+  return file;
+}
+
+void LearnedModel::ApplyNetwork(const Network<float>::Matrix& input, Batch* output) {
+  network_.Predict(input, output, &pool_, weights_.data());
+}
+
+double LearnedModel::ScheduleTimestepIndex(const DenoiseQuery& query, const std::string& model_name) const {
+  const int T = schedule_.num_steps();
+  if (query.schedule == nullptr || query.schedule == &schedule_ || query.schedule->options() == schedule_.options()) {
+    Require(query.t >= 1 && query.t <= T,
+            model_name + ": timestep t = " + std::to_string(query.t) + " is outside the model's 1.." + std::to_string(T));
+    return query.t - 1;
+  }
+  // Another schedule: the index of the model's schedule with the same log-SNR, interpolated.
+  const double ab = query.alpha_bar;
+  Require(std::isfinite(ab) && ab >= 0.0 && ab <= 1.0, model_name + ": alpha_bar of the query must be in [0, 1]");
+  if (ab >= 1.0) return 0.0;
+  const double lam = ab > 0.0 ? std::log(ab) - std::log1p(-ab) : -1e300;
+  if (lam >= log_snr_.front()) return 0.0;
+  if (lam <= log_snr_.back()) return T - 1;
+  // log_snr_ decreases: find i with log_snr_[i] >= lam > log_snr_[i + 1].
+  auto it = std::lower_bound(log_snr_.begin(), log_snr_.end(), lam, [](double a, double b) { return a > b; });
+  const int i1 = static_cast<int>(it - log_snr_.begin()), i0 = i1 - 1;
+  return i0 + (log_snr_[i0] - lam) / (log_snr_[i0] - log_snr_[i1]);
+}
+
+TrainReport LearnedModel::TrainNetwork(const TrainOptions& options, const LossGradientFn& loss_gradient,
+                                       const TrainProgressFn& progress, const StopFn& stop,
+                                       const std::filesystem::path& checkpoint_path) {
+  Network<float> net(network_.spec());
+  TrainState state;
+  if (train_state_) {
+    state = *train_state_;
+  } else {
+    Require(trained_steps_ == 0,
+            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
+            "train a new model, or keep the training state when saving");
+    net.Initialize(options.seed);
+  }
+  auto commit = [&](const TrainState& s) {
+    weights_ = SamplingWeights(s);
+    trained_steps_ = s.step;
+    training_ = options;
+    train_state_ = s;
+  };
+  TrainCallbacks callbacks;
+  callbacks.progress = progress;
+  callbacks.stop = stop;
+  callbacks.checkpoint = [&](const TrainState& s) {
+    commit(s);
+    if (!checkpoint_path.empty()) Save(checkpoint_path, /*with_training_state=*/true);
+  };
+  TrainReport report = RunTraining(net, state, options, loss_gradient, callbacks);
+  commit(state);
+  network_.parameters() = state.weights;
+  return report;
+}
+
+}  // namespace diffuscope
