@@ -5,6 +5,7 @@
 #include "core/metrics/distance2d.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
+#include "core/models/registry.h"
 #include "core/sampling/sampler.h"
 #include "ui/sampler_controls.h"
 #include "ui/settings.h"
@@ -46,11 +47,16 @@ constexpr uint64_t kDataSeed = 1;        // data sets do not change with the noi
 // The exact mixture of the built-in "8gaussians" set (see MakeEightGaussians).
 GaussianMixture EightGaussiansTarget() { return GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1); }
 
+// The shipped model of Sohl-Dickstein et al. 2015 (learned reverse mean and variance, T = 40, swiss roll).
+constexpr const char* kSohlDicksteinName = "sohl-dickstein-swissroll";
+
 bool IsEightGaussians(const QString& source) { return source == QLatin1String("dataset:8gaussians"); }
 
 QString ModelLabel(const QString& name) {
   if (name == QLatin1String("mixture")) return QObject::tr("exact Gaussian mixture");
   if (name == QLatin1String("learned")) return QObject::tr("learned DDPM");
+  if (name == QLatin1String(kSohlDicksteinName)) return QObject::tr("Sohl-Dickstein 2015 (swiss roll)");
+  if (name != QLatin1String("empirical")) return QFileInfo(name).completeBaseName();
   return QObject::tr("exact empirical");
 }
 
@@ -63,6 +69,7 @@ std::unique_ptr<Denoiser> MakePointsModel(const QString& name, const Batch& data
     Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
     return std::make_unique<Ddpm2dModel>(learned->ToModelFile());  // an instance of its own (Predict has scratch)
   }
+  if (name != QLatin1String("empirical")) return OpenModel(name.toStdString(), ModelContext{}).denoiser;
   return std::make_unique<EmpiricalDenoiser>(data);
 }
 
@@ -315,6 +322,14 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   for (const char* name : {"empirical", "mixture", "learned"}) {
     model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
+  if (ShippedModelPath(kSohlDicksteinName)) {
+    model_box_->addItem(ModelLabel(QString::fromLatin1(kSohlDicksteinName)), QString::fromLatin1(kSohlDicksteinName));
+    model_box_->setItemData(model_box_->count() - 1,
+                            tr("Sohl-Dickstein et al. 2015: an MLP that predicts the reverse kernel's mean and "
+                               "variance, trained on the swiss roll with T = 40. Choosing it switches to its data, "
+                               "its schedule and DDPM steps of 1."),
+                            Qt::ToolTipRole);
+  }
   model_box_->setToolTip(tr("Exact empirical: the optimal denoiser of the data points (it reproduces them).\n"
                             "Exact Gaussian mixture: the analytic target of the 8gaussians set.\n"
                             "Learned: the DDPM trained in the panel on the right (or loaded)."));
@@ -397,6 +412,7 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
     ModelChoice model = document_->model();
     model.points_model = model_box_->currentData().toString();
     document_->setModel(model);
+    if (model.points_model == QLatin1String(kSohlDicksteinName)) useSohlDickstein();
   });
   connect(particles_box_, &QSpinBox::valueChanged, this, [this](int n) {
     ModelChoice model = document_->model();
@@ -561,6 +577,28 @@ void PointsWorkspace::updateModelBox() {
   const int index = model_box_->findData(document_->model().points_model);
   if (index >= 0) model_box_->setCurrentIndex(index);
   particles_box_->setValue(document_->model().num_particles);
+}
+
+void PointsWorkspace::setModelName(const QString& name) {
+  const int index = model_box_->findData(name);
+  if (index >= 0) model_box_->setCurrentIndex(index);
+}
+
+void PointsWorkspace::useSohlDickstein() {
+  // The model learned one reverse kernel per step of its own schedule: sample on it, every step, on its data.
+  try {
+    const OpenedModel opened = OpenModel(kSohlDicksteinName, ModelContext{});
+    if (opened.schedule && !(document_->scheduleOptions() == *opened.schedule)) {
+      document_->setScheduleOptions(*opened.schedule);
+    }
+    SamplerOptions options = document_->samplerOptions();
+    options.kind = SamplerKind::kDdpm;
+    options.num_steps = document_->numSteps();
+    document_->setSamplerOptions(options);
+    if (snapshot_ && snapshot_->source != QLatin1String("dataset:swiss_roll")) setDataset(QStringLiteral("swiss_roll"));
+  } catch (const Error& error) {
+    emit errorOccurred(tr("Could not open the Sohl-Dickstein model"), QString::fromUtf8(error.what()));
+  }
 }
 
 void PointsWorkspace::onModelReady(std::shared_ptr<const Ddpm2dModel> model) {

@@ -60,6 +60,8 @@ class PointsWorkspace : public QWidget {
   const PointsReverseRun* reverseRun() const { return run_.get(); }
   /// Chooses a built-in data set (by name) and regenerates the points.
   void setDataset(const QString& name);
+  /// Selects a model by its name in the Denoiser box ("empirical", "mixture", "learned", "sohl-dickstein-swissroll").
+  void setModelName(const QString& name);
   /// Field shown: 0 none, 1 score direction, 2 reverse drift.
   void setField(int field);
   void setTrajectories(bool on);
@@ -83,6 +85,7 @@ class PointsWorkspace : public QWidget {
   void openSilhouette();
   void setDrawing(bool on);
   void onModelReady(std::shared_ptr<const Ddpm2dModel> model);
+  void useSohlDickstein();
   void updateModelBox();
 
   Document* document_;

@@ -36,6 +36,7 @@ class ScatterView : public QWidget {
   /// Polylines of a few particles, in data units.
   void setTrajectories(std::vector<std::vector<QPointF>> paths);
   void setFields(std::vector<FieldArrows> fields);
+  const std::vector<FieldArrows>& fields() const { return fields_; }
   void setCaption(const QString& caption);
   /// The square of data space shown: [-half_width, half_width]^2 (aspect kept).
   void setHalfWidth(double half_width);

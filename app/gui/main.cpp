@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   const QCommandLineOption play(QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run)."));
   const QCommandLineOption model_option(
       QStringLiteral("model"),
-      QStringLiteral("Images: the model (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits or a .dfm)."),
+      QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
+                     "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
       QStringLiteral("name"));
   const QCommandLineOption digit(QStringLiteral("digit"),
                                  QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."),
@@ -153,7 +154,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (parser.isSet(model_option)) {
+  if (parser.isSet(model_option) && document->workspace() == 1) {
+    window.pointsWorkspace()->setModelName(parser.value(model_option));
+  } else if (parser.isSet(model_option)) {
     auto model = document->model();
     model.image_model = parser.value(model_option);
     document->setModel(model);
