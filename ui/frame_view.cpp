@@ -9,6 +9,22 @@
 
 namespace diffuscope::ui {
 
+QIcon ThemedIcon(QStyle::StandardPixmap which, const QWidget* widget) {
+  const QIcon icon = widget->style()->standardIcon(which, nullptr, widget);
+  if (widget->palette().window().color().lightness() >= 128) return icon;
+  QIcon themed;
+  for (const int size : {16, 22, 24, 32, 48}) {
+    QPixmap pixmap = icon.pixmap(size, size);
+    if (pixmap.isNull()) continue;
+    QPainter painter(&pixmap);
+    painter.setCompositionMode(QPainter::CompositionMode_SourceIn);
+    painter.fillRect(pixmap.rect(), widget->palette().color(QPalette::WindowText));
+    painter.end();
+    themed.addPixmap(pixmap);
+  }
+  return themed.isNull() ? icon : themed;
+}
+
 QImage ToQImage(Frame frame) {
   if (frame.empty()) return {};
   auto* owned = new Frame(std::move(frame));

@@ -8,7 +8,9 @@
 #include "core/forward/forward.h"
 #include "core/render/frame.h"
 
+#include <QIcon>
 #include <QImage>
+#include <QStyle>
 #include <QWidget>
 
 #include <vector>
@@ -19,6 +21,10 @@ namespace diffuscope::ui {
 QImage ToQImage(Frame frame);
 /// Wraps a core DisplayImage (grey or RGB) as a QImage without copying.
 QImage ToQImage(DisplayImage image);
+
+/// A monochrome standard icon (play, seek, ...) drawn in the palette's text colour when the palette is dark (the
+/// styles draw them dark grey, unreadable on a dark window); otherwise the style's icon as it is.
+QIcon ThemedIcon(QStyle::StandardPixmap which, const QWidget* widget);
 
 class FrameView : public QWidget {
   Q_OBJECT

@@ -261,7 +261,7 @@ void MainWindow::createActions() {
   playback->addSeparator();
   auto* run = make(tr("&Run Reverse"), QKeySequence(Qt::CTRL | Qt::Key_R),
                    tr("Denoise the image / sample the particles in the background"),
-                   s->standardIcon(QStyle::SP_MediaPlay));
+                   ThemedIcon(QStyle::SP_MediaPlay, this));
   connect(run, &QAction::triggered, this, [this] {
     if (tabs_->currentIndex() == 0) image_workspace_->startReverse();
     else points_workspace_->startReverse();

@@ -119,6 +119,11 @@ void ScatterView::paintEvent(QPaintEvent*) {
   painter.setClipRect(square.adjusted(1, 1, -1, -1));  // particles far out (x_T tails) stay inside the frame
   draw_points(background_, dark ? QColor(120, 120, 120, 170) : QColor(170, 170, 170, 190), 3.5);
 
+  // A dark colour on a dark palette is lightened so that it stays visible.
+  auto readable = [dark](const QColor& colour) {
+    return dark && colour.lightness() < 128 ? colour.lighter(260) : colour;
+  };
+
   // Field arrows, scaled so the longest is one grid cell.
   painter.setRenderHint(QPainter::Antialiasing, true);
   for (const FieldArrows& field : fields_) {
@@ -128,7 +133,7 @@ void ScatterView::paintEvent(QPaintEvent*) {
     const double cells = std::sqrt(static_cast<double>(field.tails.size()));
     const double cell = 2 * half_width_ / std::max(1.0, cells);
     const double k = 0.9 * cell / longest;
-    painter.setPen(QPen(field.colour, 1.2));
+    painter.setPen(QPen(readable(field.colour), 1.2));
     for (size_t i = 0; i < field.tails.size() && i < field.vectors.size(); ++i) {
       const QPointF tail = map(field.tails[i]);
       const QPointF head = map(field.tails[i] + field.vectors[i] * k);
@@ -161,10 +166,10 @@ void ScatterView::paintEvent(QPaintEvent*) {
   // Legend of the fields and the caption.
   painter.setClipping(false);
   painter.setRenderHint(QPainter::Antialiasing, false);
-  int y = static_cast<int>(square.top()) + 4;
+  int y = static_cast<int>(square.top()) + 4 + (caption_.isEmpty() ? 0 : text_h);  // below the caption
   for (const FieldArrows& field : fields_) {
     if (field.label.isEmpty()) continue;
-    painter.setPen(field.colour);
+    painter.setPen(readable(field.colour));
     painter.drawText(QRectF(square.left() + 8, y, square.width() - 16, text_h), Qt::AlignLeft, field.label);
     y += text_h;
   }

@@ -1,4 +1,5 @@
 #include "ui/timeline.h"
+#include "ui/frame_view.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -123,17 +124,17 @@ TimelineWidget::TimelineWidget(TimelineModel* model, QWidget* parent) : QWidget(
     action->setShortcutContext(Qt::WindowShortcut);
     return action;
   };
-  play_ = make(s->standardIcon(QStyle::SP_MediaPlay), tr("Play"), QKeySequence(Qt::Key_Space),
+  play_ = make(ThemedIcon(QStyle::SP_MediaPlay, this), tr("Play"), QKeySequence(Qt::Key_Space),
                tr("Play or pause the trajectory"));
-  step_back_ = make(s->standardIcon(QStyle::SP_MediaSeekBackward), tr("Step back"), QKeySequence(Qt::Key_Left),
+  step_back_ = make(ThemedIcon(QStyle::SP_MediaSeekBackward, this), tr("Step back"), QKeySequence(Qt::Key_Left),
                     tr("t - 1"));
-  step_forward_ = make(s->standardIcon(QStyle::SP_MediaSeekForward), tr("Step forward"),
+  step_forward_ = make(ThemedIcon(QStyle::SP_MediaSeekForward, this), tr("Step forward"),
                        QKeySequence(Qt::Key_Right), tr("t + 1"));
   back10_ = make(QIcon(), tr("Back 10 steps"), QKeySequence(Qt::SHIFT | Qt::Key_Left), tr("t - 10"));
   forward10_ = make(QIcon(), tr("Forward 10 steps"), QKeySequence(Qt::SHIFT | Qt::Key_Right), tr("t + 10"));
-  home_ = make(s->standardIcon(QStyle::SP_MediaSkipBackward), tr("Go to t = 0"), QKeySequence(Qt::Key_Home),
+  home_ = make(ThemedIcon(QStyle::SP_MediaSkipBackward, this), tr("Go to t = 0"), QKeySequence(Qt::Key_Home),
                tr("Jump to t = 0 (the data)"));
-  end_ = make(s->standardIcon(QStyle::SP_MediaSkipForward), tr("Go to t = T"), QKeySequence(Qt::Key_End),
+  end_ = make(ThemedIcon(QStyle::SP_MediaSkipForward, this), tr("Go to t = T"), QKeySequence(Qt::Key_End),
               tr("Jump to t = T (pure noise)"));
   loop_ = make(s->standardIcon(QStyle::SP_BrowserReload), tr("Loop"), QKeySequence(Qt::Key_L),
                tr("Loop playback"));
@@ -218,7 +219,7 @@ void TimelineWidget::syncFromModel() {
   const int speed_index = speed_box_->findData(model_->speed());
   if (speed_index >= 0) speed_box_->setCurrentIndex(speed_index);
   direction_box_->setCurrentIndex(model_->direction() == TimelineModel::Direction::kForward ? 0 : 1);
-  play_->setIcon(style()->standardIcon(model_->playing() ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
+  play_->setIcon(ThemedIcon(model_->playing() ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay, this));
   play_->setText(model_->playing() ? tr("Pause") : tr("Play"));
 }
 

@@ -9,6 +9,7 @@
 #include "ui/training_panel.h"
 
 #include <QApplication>
+#include <QPalette>
 #include <QCommandLineParser>
 #include <QIcon>
 #include <QTimer>
@@ -57,8 +58,40 @@ void StartReverse(MainWindow* window, bool play, int show_t) {
 
 }  // namespace
 
+// A dark Fusion palette (DIFFUSCOPE_PALETTE=dark), for desktops whose dark theme Qt does not pick up.
+QPalette DarkPalette() {
+  QPalette p;
+  const QColor window(45, 45, 48), base(30, 30, 32), text(220, 220, 220), disabled(127, 127, 127);
+  p.setColor(QPalette::Window, window);
+  p.setColor(QPalette::WindowText, text);
+  p.setColor(QPalette::Base, base);
+  p.setColor(QPalette::AlternateBase, window);
+  p.setColor(QPalette::ToolTipBase, base);
+  p.setColor(QPalette::ToolTipText, text);
+  p.setColor(QPalette::Text, text);
+  p.setColor(QPalette::Button, window);
+  p.setColor(QPalette::ButtonText, text);
+  p.setColor(QPalette::BrightText, Qt::red);
+  p.setColor(QPalette::Link, QColor(90, 160, 255));
+  p.setColor(QPalette::Highlight, QColor(42, 130, 218));
+  p.setColor(QPalette::HighlightedText, Qt::black);
+  p.setColor(QPalette::PlaceholderText, disabled);
+  p.setColor(QPalette::Light, QColor(80, 80, 84));
+  p.setColor(QPalette::Midlight, QColor(64, 64, 68));
+  p.setColor(QPalette::Mid, QColor(90, 90, 94));
+  p.setColor(QPalette::Dark, QColor(25, 25, 27));
+  for (const auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText}) {
+    p.setColor(QPalette::Disabled, role, disabled);
+  }
+  return p;
+}
+
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
+  if (qEnvironmentVariable("DIFFUSCOPE_PALETTE") == QLatin1String("dark")) {
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    QApplication::setPalette(DarkPalette());
+  }
   QApplication::setOrganizationName(QStringLiteral("Diffuscope"));
   QApplication::setApplicationName(QStringLiteral("diffuscope"));
   QApplication::setApplicationDisplayName(QStringLiteral("Diffuscope"));
