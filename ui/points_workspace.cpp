@@ -312,7 +312,11 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   field_box_->setToolTip(tr("Arrows of the model at t: the predicted score direction, or the mean move of one "
                             "reverse step"));
   show_form->addRow(show_data_);
+  show_contours_ = new QCheckBox(tr("Density contours"));
+  show_contours_->setToolTip(tr("Iso-lines of a kernel density estimate of the particles at t (10, 30, 50, 70 and "
+                                "90 % of its peak)"));
   show_form->addRow(show_trajectories_);
+  show_form->addRow(show_contours_);
   show_form->addRow(tr("Field"), field_box_);
   column->addWidget(show_box);
 
@@ -398,7 +402,13 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
     show_data_->setChecked(settings.value("points/show_data", true).toBool());
     show_trajectories_->setChecked(settings.value("points/show_trajectories", false).toBool());
     field_box_->setCurrentIndex(std::clamp(settings.value("points/field", 0).toInt(), 0, 2));
+    show_contours_->setChecked(settings.value("points/show_contours", false).toBool());
+    view_->setContours(show_contours_->isChecked());
   }
+  connect(show_contours_, &QCheckBox::toggled, this, [this](bool on) {
+    QSettings().setValue("points/show_contours", on);
+    view_->setContours(on);
+  });
   connect(show_data_, &QCheckBox::toggled, this, [](bool on) { QSettings().setValue("points/show_data", on); });
   connect(show_trajectories_, &QCheckBox::toggled, this, [this](bool on) {
     QSettings().setValue("points/show_trajectories", on);
@@ -493,6 +503,7 @@ void PointsWorkspace::setDataset(const QString& name) {
 
 void PointsWorkspace::setField(int field) { field_box_->setCurrentIndex(field); }
 void PointsWorkspace::setTrajectories(bool on) { show_trajectories_->setChecked(on); }
+void PointsWorkspace::setContours(bool on) { show_contours_->setChecked(on); }
 
 void PointsWorkspace::openCsv() {
   const QString path = QFileDialog::getOpenFileName(this, tr("Open points"), Settings::LastFolder("points"),

@@ -65,6 +65,8 @@ class PointsWorkspace : public QWidget {
   /// Field shown: 0 none, 1 score direction, 2 reverse drift.
   void setField(int field);
   void setTrajectories(bool on);
+  /// Density contours of the particles on or off.
+  void setContours(bool on);
 
  public slots:
   void startReverse();
@@ -104,6 +106,7 @@ class PointsWorkspace : public QWidget {
   QPushButton* draw_button_;
   QCheckBox* show_data_;
   QCheckBox* show_trajectories_;
+  QCheckBox* show_contours_;
   QComboBox* field_box_;
   QComboBox* model_box_;
   QSpinBox* particles_box_;

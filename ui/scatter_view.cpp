@@ -4,6 +4,8 @@
 #include <QPainter>
 #include <QPainterPath>
 
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
 #include <cmath>
 
@@ -32,10 +34,86 @@ void ScatterView::setBackground(const Batch& points) {
   update();
 }
 
+std::vector<QPolygonF> DensityContours(const Batch& points, double half_width, double level_fraction) {
+  constexpr int kGrid = 96;
+  std::vector<QPolygonF> lines;
+  const long n = points.rows();
+  if (n < 2 || points.cols() != 2 || !(half_width > 0)) return lines;
+  const double cell = 2 * half_width / kGrid;
+  cv::Mat density(kGrid, kGrid, CV_32F, cv::Scalar(0));
+  double mean[2] = {0, 0}, square[2] = {0, 0};
+  for (long i = 0; i < n; ++i) {
+    const double x = points(i, 0), y = points(i, 1);
+    if (!std::isfinite(x) || !std::isfinite(y)) continue;
+    mean[0] += x, mean[1] += y, square[0] += x * x, square[1] += y * y;
+    const int col = static_cast<int>(std::floor((x + half_width) / cell));
+    const int row = static_cast<int>(std::floor((y + half_width) / cell));
+    if (col >= 0 && col < kGrid && row >= 0 && row < kGrid) density.at<float>(row, col) += 1.0f;
+  }
+  double spread = 0;
+  for (int d = 0; d < 2; ++d) spread += std::sqrt(std::max(0.0, square[d] / n - (mean[d] / n) * (mean[d] / n))) / 2;
+  const double bandwidth = std::max(cell, std::pow(static_cast<double>(n), -1.0 / 6.0) * spread);  // Scott's rule
+  cv::GaussianBlur(density, density, cv::Size(0, 0), bandwidth / cell, bandwidth / cell, cv::BORDER_CONSTANT);
+  double max = 0;
+  cv::minMaxLoc(density, nullptr, &max);
+  if (!(max > 0)) return lines;
+  cv::Mat above = density > max * level_fraction;
+  cv::copyMakeBorder(above, above, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));  // closed at the edges
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(above, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+  for (auto& contour : contours) {
+    // The boundary of the cells above the level, along every cell edge, then smoothed (closed moving average of
+    // 3, twice) so the staircase becomes a curve.
+    const std::vector<cv::Point>& dense = contour;  // every boundary cell (CHAIN_APPROX_NONE)
+    std::vector<QPointF> line(dense.size());
+    for (size_t i = 0; i < dense.size(); ++i) line[i] = QPointF(dense[i].x, dense[i].y);
+    for (int pass = 0; pass < 2 && line.size() >= 3; ++pass) {
+      std::vector<QPointF> smooth(line.size());
+      for (size_t i = 0; i < line.size(); ++i) {
+        smooth[i] = (line[(i + line.size() - 1) % line.size()] + line[i] + line[(i + 1) % line.size()]) / 3.0;
+      }
+      line.swap(smooth);
+    }
+    QPolygonF polygon;
+    for (const QPointF& p : line) {
+      polygon << QPointF(-half_width + (p.x() - 0.5) * cell, -half_width + (p.y() - 0.5) * cell);
+    }
+    if (!polygon.isEmpty()) polygon << polygon.front();
+    lines.push_back(std::move(polygon));
+  }
+  return lines;
+}
+
 void ScatterView::setParticles(const Batch& points) {
   particles_ = ToPoints(points);
+  if (contours_on_) particle_batch_ = points;
   ++frame_count_;
+  updateContours();
   update();
+}
+
+void ScatterView::setContours(bool on) {
+  contours_on_ = on;
+  if (!on) particle_batch_ = Batch();
+  else {
+    particle_batch_.resize(static_cast<long>(particles_.size()), 2);
+    for (size_t i = 0; i < particles_.size(); ++i) {
+      particle_batch_(static_cast<long>(i), 0) = static_cast<float>(particles_[i].x());
+      particle_batch_(static_cast<long>(i), 1) = static_cast<float>(particles_[i].y());
+    }
+  }
+  updateContours();
+  update();
+}
+
+void ScatterView::updateContours() {
+  contour_lines_.clear();
+  if (!contours_on_) return;
+  for (const double level : {0.1, 0.3, 0.5, 0.7, 0.9}) {
+    for (QPolygonF& line : DensityContours(particle_batch_, half_width_, level)) {
+      contour_lines_.push_back(std::move(line));
+    }
+  }
 }
 
 void ScatterView::setTrajectories(std::vector<std::vector<QPointF>> paths) {
@@ -55,6 +133,7 @@ void ScatterView::setCaption(const QString& caption) {
 
 void ScatterView::setHalfWidth(double half_width) {
   half_width_ = std::max(0.1, half_width);
+  updateContours();
   update();
 }
 
@@ -145,6 +224,18 @@ void ScatterView::paintEvent(QPaintEvent*) {
       const double h = std::min(5.0, 0.35 * length);
       painter.drawLine(head, head - u * h + n * h * 0.5);
       painter.drawLine(head, head - u * h - n * h * 0.5);
+    }
+  }
+
+  // Density iso-lines of the particles.
+  if (!contour_lines_.empty()) {
+    painter.setPen(QPen(dark ? QColor(255, 190, 90, 220) : QColor(200, 90, 0, 220), 1.2));
+    painter.setBrush(Qt::NoBrush);
+    for (const QPolygonF& line : contour_lines_) {
+      QPolygonF mapped;
+      mapped.reserve(line.size());
+      for (const QPointF& p : line) mapped << map(p);
+      painter.drawPolyline(mapped);
     }
   }
 

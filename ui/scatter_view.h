@@ -11,6 +11,7 @@
 
 #include <QColor>
 #include <QPointF>
+#include <QPolygonF>
 #include <QVector>
 #include <QWidget>
 
@@ -25,6 +26,11 @@ struct FieldArrows {
   QString label;
 };
 
+/// Iso-lines of a kernel density estimate of points (n x 2) over [-half_width, half_width]^2 at level_fraction of
+/// its maximum: a 96 x 96 histogram smoothed by a Gaussian of Scott's bandwidth n^(-1/6) std. Closed polygons in
+/// data units; empty for fewer than 2 points.
+std::vector<QPolygonF> DensityContours(const Batch& points, double half_width, double level_fraction);
+
 class ScatterView : public QWidget {
   Q_OBJECT
 
@@ -38,6 +44,11 @@ class ScatterView : public QWidget {
   void setFields(std::vector<FieldArrows> fields);
   const std::vector<FieldArrows>& fields() const { return fields_; }
   void setCaption(const QString& caption);
+  /// Draws iso-lines of a kernel density estimate of the particles (at 10, 30, 50, 70, 90 % of its maximum).
+  void setContours(bool on);
+  bool contours() const { return contours_on_; }
+  /// The iso-lines drawn now (data units).
+  const std::vector<QPolygonF>& contourLines() const { return contour_lines_; }
   /// The square of data space shown: [-half_width, half_width]^2 (aspect kept).
   void setHalfWidth(double half_width);
   double halfWidth() const { return half_width_; }
@@ -69,6 +80,10 @@ class ScatterView : public QWidget {
   std::vector<QPointF> background_, particles_;
   std::vector<std::vector<QPointF>> trajectories_;
   std::vector<FieldArrows> fields_;
+  void updateContours();
+  Batch particle_batch_;
+  bool contours_on_ = false;
+  std::vector<QPolygonF> contour_lines_;
   QVector<QPointF> drawn_;
   QString caption_;
   double half_width_ = 3.5;
