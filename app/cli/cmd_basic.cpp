@@ -10,6 +10,16 @@
 
 namespace diffuscope::cli {
 
+void WriteScheduleCsv(const NoiseSchedule& s, std::ostream& out) {
+  out << "t,beta,alpha_bar,posterior_variance,snr\n";
+  char line[160];
+  for (int t = 1; t <= s.num_steps(); ++t) {
+    std::snprintf(line, sizeof line, "%d,%.17g,%.17g,%.17g,%.17g\n", t, s.beta(t), s.alpha_bar(t),
+                  s.posterior_variance(t), s.snr(t));
+    out << line;
+  }
+}
+
 Runner AddScheduleCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("schedule", "print a noise schedule as CSV: t,beta,alpha_bar,posterior_variance,snr");
   auto args = std::make_shared<ScheduleArgs>();
@@ -19,22 +29,13 @@ Runner AddScheduleCommand(CLI::App& app) {
   cmd->footer("Rows are t = 1..T (paper indexing; row t is the code's index t - 1), 17 significant digits.");
   return [args, output] {
     const NoiseSchedule s(args->ToOptions());
-    auto write = [&](std::ostream& out) {
-      out << "t,beta,alpha_bar,posterior_variance,snr\n";
-      char line[160];
-      for (int t = 1; t <= s.num_steps(); ++t) {
-        std::snprintf(line, sizeof line, "%d,%.17g,%.17g,%.17g,%.17g\n", t, s.beta(t), s.alpha_bar(t),
-                      s.posterior_variance(t), s.snr(t));
-        out << line;
-      }
-    };
     if (output->empty()) {
-      write(std::cout);
+      WriteScheduleCsv(s, std::cout);
       std::cout.flush();
       Require(std::cout.good(), "writing to standard output failed");
     } else {
       AtomicFile file(*output);
-      write(file.stream());
+      WriteScheduleCsv(s, file.stream());
       file.Commit();
     }
     return 0;

@@ -122,21 +122,6 @@ Runner AddExportCommand(CLI::App& app) {
 }  // namespace diffuscope::cli
 
 namespace diffuscope::cli {
-namespace {
-
-void SavePng(const std::string& path, const Frame& frame) {
-  Image image;
-  image.channels = 3;
-  image.height = frame.height;
-  image.width = frame.width;
-  image.pixels.resize(1, 3LL * frame.width * frame.height);
-  const size_t plane = static_cast<size_t>(frame.width) * frame.height;
-  for (size_t p = 0; p < plane; ++p)
-    for (int c = 0; c < 3; ++c) image.pixels(0, c * plane + p) = frame.rgb[p * 3 + c] / 127.5f - 1.0f;
-  SaveImage(path, image);
-}
-
-}  // namespace
 
 Runner AddFigureCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("figure", "still figures: strips of x_t, and the schedule plot (PNG or SVG)");
@@ -173,14 +158,10 @@ Runner AddFigureCommand(CLI::App& app) {
         file.Commit();
       } else if (ext == ".csv") {
         AtomicFile file(a->output);
-        file.stream() << "t,beta,alpha_bar,posterior_variance,snr\n";
-        file.stream().precision(17);
-        for (int t = 1; t <= schedule.num_steps(); ++t)
-          file.stream() << t << "," << schedule.beta(t) << "," << schedule.alpha_bar(t) << ","
-                        << schedule.posterior_variance(t) << "," << schedule.snr(t) << "\n";
+        WriteScheduleCsv(schedule, file.stream());
         file.Commit();
       } else {
-        SavePng(a->output, SchedulePlot(schedule, {.width = 640, .height = 260}).background());
+        SaveImage(a->output, FrameToImage(SchedulePlot(schedule, {.width = 640, .height = 260}).background()));
       }
       std::cerr << "schedule plot -> " << a->output << "\n";
       return 0;
@@ -204,7 +185,7 @@ Runner AddFigureCommand(CLI::App& app) {
         throw Error("--times: '" + item + "' is not a timestep");
       }
     }
-    SavePng(a->output, StripFigure(spec, times));
+    SaveImage(a->output, FrameToImage(StripFigure(spec, times)));
     std::cerr << times.size() << "-panel " << a->direction << " strip -> " << a->output << "\n";
     return 0;
   };

@@ -15,21 +15,6 @@
 namespace diffuscope::cli {
 namespace fs = std::filesystem;
 
-namespace {
-
-Image FrameToImage(const Frame& frame) {
-  Image image;
-  image.channels = 3;
-  image.height = frame.height;
-  image.width = frame.width;
-  image.pixels.resize(1, 3LL * frame.width * frame.height);
-  const size_t plane = static_cast<size_t>(frame.width) * frame.height;
-  for (size_t p = 0; p < plane; ++p)
-    for (int c = 0; c < 3; ++c) image.pixels(0, c * plane + p) = frame.rgb[p * 3 + c] / 127.5f - 1.0f;
-  return image;
-}
-
-}  // namespace
 
 Runner AddSampleCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "sample images from an image model (e.g. ddpm-digits)");

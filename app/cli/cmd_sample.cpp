@@ -22,17 +22,6 @@
 #include <iostream>
 
 namespace diffuscope::cli {
-namespace {
-
-void SaveFrame(const std::filesystem::path& path, const Frame& frame) {
-  cv::Mat bgr;
-  cv::cvtColor(AsMat(frame), bgr, cv::COLOR_RGB2BGR);
-  WriteAtomically(path, [&](const std::filesystem::path& temp) {
-    Require(cv::imwrite(temp.string(), bgr), "cannot write '" + path.string() + "'");
-  });
-}
-
-}  // namespace
 
 Runner AddSample2dCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample2d", "sample 2D points with the reverse process p(x_{t-1} | x_t)");
@@ -134,7 +123,7 @@ Runner AddDemoCommand(CLI::App& app) {
       Paste(plot.Render(t), 0, frame.height, &with_plot);
       char name[64];
       std::snprintf(name, sizeof name, "forward_%03d.png", k);
-      SaveFrame(fs::path(a->output) / name, with_plot);
+      SaveImage((fs::path(a->output) / name).string(), FrameToImage(with_plot));
     }
     // Reverse: 2,000 particles flowing onto the dino under the exact denoiser, cosine T = 50, DDPM.
     ScheduleOptions cosine_options;
@@ -155,7 +144,7 @@ Runner AddDemoCommand(CLI::App& app) {
       content.background = &data;
       char name[64];
       std::snprintf(name, sizeof name, "reverse_%03d.png", index++);
-      SaveFrame(fs::path(a->output) / name, RenderScatter(content, view));
+      SaveImage((fs::path(a->output) / name).string(), FrameToImage(RenderScatter(content, view)));
     };
     Batch x_T = InitialNoise(2000, 2, a->seed);
     write(x_T);

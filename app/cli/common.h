@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ostream>
 #include <string>
 
 namespace diffuscope::cli {
@@ -36,6 +37,9 @@ struct SamplerArgs {
   SamplerOptions ToOptions(uint64_t seed) const;
 };
 void AddSamplerOptions(CLI::App* app, SamplerArgs* args);
+
+/// The schedule as CSV: header t,beta,alpha_bar,posterior_variance,snr and rows t = 1..T, 17 significant digits.
+void WriteScheduleCsv(const NoiseSchedule& schedule, std::ostream& out);
 
 /// A progress line on stderr when it is a terminal ("\r  step 12/50 ..."), nothing otherwise.
 ProgressFn TerminalProgress(const std::string& what);

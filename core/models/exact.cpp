@@ -119,13 +119,19 @@ Eigen::VectorXd GaussianMixtureDenoiser::LogDensity(const Batch& x_t, double a) 
   return m.array() + (lr.colwise() - m).array().exp().rowwise().sum().log();
 }
 
-Batch GaussianMixtureDenoiser::PosteriorMean(const Batch& x_t, double a) const {
+void GaussianMixtureDenoiser::Responsibilities(const Batch& x_t, double a, Eigen::MatrixXd* resp,
+                                               std::vector<Eigen::MatrixXd>* whitened) const {
   Eigen::MatrixXd lr;
-  std::vector<Eigen::MatrixXd> w;
-  Components(x_t, a, &lr, &w);
+  Components(x_t, a, &lr, whitened);
   const Eigen::VectorXd m = lr.rowwise().maxCoeff();
-  Eigen::MatrixXd resp = (lr.colwise() - m).array().exp();
-  resp.array().colwise() /= resp.rowwise().sum().array();
+  *resp = (lr.colwise() - m).array().exp();
+  resp->array().colwise() /= resp->rowwise().sum().array();
+}
+
+Batch GaussianMixtureDenoiser::PosteriorMean(const Batch& x_t, double a) const {
+  Eigen::MatrixXd resp;
+  std::vector<Eigen::MatrixXd> w;
+  Responsibilities(x_t, a, &resp, &w);
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(x_t.rows(), x_t.cols());
   for (size_t k = 0; k < w.size(); ++k) {
     // E[x0 | x_t, k] = mu_k + sqrt(a) S_k C_k^{-1} (x_t - sqrt(a) mu_k)
@@ -137,12 +143,9 @@ Batch GaussianMixtureDenoiser::PosteriorMean(const Batch& x_t, double a) const {
 }
 
 Batch GaussianMixtureDenoiser::Score(const Batch& x_t, double a) const {
-  Eigen::MatrixXd lr;
+  Eigen::MatrixXd resp;
   std::vector<Eigen::MatrixXd> w;
-  Components(x_t, a, &lr, &w);
-  const Eigen::VectorXd m = lr.rowwise().maxCoeff();
-  Eigen::MatrixXd resp = (lr.colwise() - m).array().exp();
-  resp.array().colwise() /= resp.rowwise().sum().array();
+  Responsibilities(x_t, a, &resp, &w);
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(x_t.rows(), x_t.cols());
   for (size_t k = 0; k < w.size(); ++k) out.array() -= w[k].array().colwise() * resp.col(k).array();
   return out.cast<float>();

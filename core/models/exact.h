@@ -55,6 +55,9 @@ class GaussianMixtureDenoiser : public Denoiser {
   // Responsibilities (rows x K) and per-component x_t - sqrt(a) mu_k precision-weighted, shared by all three.
   void Components(const Batch& x_t, double alpha_bar, Eigen::MatrixXd* log_resp,
                   std::vector<Eigen::MatrixXd>* whitened) const;
+  // Posterior component probabilities (rows x K), normalised with log-sum-exp.
+  void Responsibilities(const Batch& x_t, double alpha_bar, Eigen::MatrixXd* resp,
+                        std::vector<Eigen::MatrixXd>* whitened) const;
   GaussianMixture mixture_;
 };
 

@@ -1,5 +1,7 @@
 #include "core/render/frame.h"
 
+#include "core/data/image_io.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -246,6 +248,20 @@ Frame AddCaption(const Frame& frame, std::string_view text, const TextStyle& sty
   const int y = frame.height + (strip + size.height) / 2;
   DrawText(&out, text, x, y, style);
   return out;
+}
+
+Image FrameToImage(const Frame& frame) {
+  Require(!frame.empty() && frame.rgb.size() == static_cast<size_t>(frame.width) * frame.height * 3,
+          "the frame is empty or its size does not match its pixels");
+  Image image;
+  image.channels = 3;
+  image.height = frame.height;
+  image.width = frame.width;
+  const size_t plane = static_cast<size_t>(frame.width) * frame.height;
+  image.pixels.resize(1, static_cast<Eigen::Index>(3 * plane));
+  for (size_t p = 0; p < plane; ++p)
+    for (int c = 0; c < 3; ++c) image.pixels(0, c * plane + p) = frame.rgb[p * 3 + c] / 127.5f - 1.0f;
+  return image;
 }
 
 }  // namespace diffuscope

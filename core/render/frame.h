@@ -49,6 +49,10 @@ cv::Mat AsMat(Frame* frame);
 const cv::Mat AsMat(const Frame& frame);
 /// A deep copy of a CV_8UC3 (R, G, B) or CV_8UC1 (grey) matrix into a Frame. Throws Error for other types.
 Frame FrameFromMat(const cv::Mat& mat);
+/// A frame as an RGB Image (pixels in [-1, 1]), e.g. to save it with SaveImage.
+struct Image;
+Image FrameToImage(const Frame& frame);
+
 /// True when every pixel has R == G == B (a GIF then gets the exact 256-grey palette).
 bool IsGrey(const Frame& frame);
 
