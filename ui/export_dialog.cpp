@@ -123,7 +123,8 @@ AnimationSpec SpecFromDocument(const Document& document) {
   } else {
     const ImageData& image = document.image();
     spec.image = image.path.toStdString();
-    if (!image.empty()) spec.max_image_side = std::clamp(std::max(image.width, image.height), 8, 4096);
+    // The image's own size, but at most kDefaultExportSide a side (a 2048-pixel photo makes huge videos).
+    if (!image.empty()) spec.max_image_side = std::clamp(std::max(image.width, image.height), 8, kDefaultExportSide);
     spec.render.layout = Layout::kImage;
     spec.model = model.image_model == QLatin1String("empirical") ? "empirical" : "oracle";
   }
@@ -219,7 +220,7 @@ void ExportDialog::buildWidgets() {
   format_->setObjectName(QStringLiteral("format"));
   format_->addItem(tr("GIF animation (.gif)"), static_cast<int>(ExportFormat::kGif));
   format_->addItem(tr("MP4 video, H.264 (.mp4)"), static_cast<int>(ExportFormat::kMp4));
-  format_->addItem(tr("WebM video, VP8 (.webm)"), static_cast<int>(ExportFormat::kWebm));
+  format_->addItem(tr("WebM video, VP9 (.webm)"), static_cast<int>(ExportFormat::kWebm));
   format_->addItem(tr("PNG frames (a folder)"), static_cast<int>(ExportFormat::kPngFrames));
   format_->setToolTip(tr("GIF: plays everywhere, exact greys, at most 50 fps. MP4 / WebM: small files for slides "
                          "and the web. PNG frames: lossless, numbered frame_0000.png ... (changes the extension)"));
@@ -250,6 +251,19 @@ void ExportDialog::buildWidgets() {
   dither_->setToolTip(tr("Floyd-Steinberg error diffusion when colour frames are reduced to a 256-colour palette "
                          "(grey frames are always exact)"));
   output_form->addRow(QString(), dither_);
+  crf_ = new QSpinBox(output_box);
+  crf_->setObjectName(QStringLiteral("crf"));
+  crf_->setRange(-1, 63);
+  crf_->setSpecialValueText(tr("auto"));
+  crf_->setKeyboardTracking(false);
+  crf_->setToolTip(tr("Video quality as a constant rate factor: lower is better and larger. auto = %1 for MP4 "
+                      "(H.264, 0..51), %2 for WebM (VP9, 0..63), which keep pure-noise frames noise")
+                       .arg(kDefaultH264Crf)
+                       .arg(kDefaultVp9Crf));
+  auto* crf_row = new QHBoxLayout;
+  crf_row->addWidget(crf_);
+  crf_row->addStretch(1);
+  output_form->addRow(tr("Video quality (CRF)"), crf_row);
 
   // The run.
   auto* run_box = new QGroupBox(tr("Run"), this);
@@ -422,6 +436,7 @@ void ExportDialog::buildWidgets() {
   fps_->setValue(initial_.output.fps);
   hold_->setValue(initial_.output.final_hold_s);
   dither_->setChecked(initial_.output.gif_dither);
+  crf_->setValue(std::clamp(initial_.output.video_crf, -1, 63));
   layout_->setCurrentIndex(layout_->findData(static_cast<int>(initial_.render.layout)));
   size_->setValue(initial_.render.layout == Layout::kScatter ? initial_.render.scatter.width
                                                             : std::clamp(initial_.render.min_cell, 16, 4096));
@@ -433,7 +448,7 @@ void ExportDialog::buildWidgets() {
   for (QComboBox* box : {direction_, path_, spacing_, layout_})
     connect(box, &QComboBox::currentIndexChanged, this, &ExportDialog::optionsChanged);
   connect(model_, &QComboBox::currentTextChanged, this, &ExportDialog::optionsChanged);
-  for (QSpinBox* box : {from_t_, to_t_, frames_, size_})
+  for (QSpinBox* box : {from_t_, to_t_, frames_, size_, crf_})
     connect(box, &QSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
   for (QDoubleSpinBox* box : {fps_, hold_}) connect(box, &QDoubleSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
   for (QCheckBox* box : {caption_, dither_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
@@ -445,8 +460,9 @@ void ExportDialog::buildWidgets() {
 void ExportDialog::loadSettings() {
   QSettings settings;
   settings.beginGroup(QStringLiteral("export"));
-  const QSignalBlocker b1(layout_), b2(frames_), b3(fps_), b4(format_), b5(output_);
+  const QSignalBlocker b1(layout_), b2(frames_), b3(fps_), b4(format_), b5(output_), b6(crf_);
   if (settings.contains(QStringLiteral("fps"))) fps_->setValue(settings.value(QStringLiteral("fps")).toDouble());
+  if (settings.contains(QStringLiteral("crf"))) crf_->setValue(settings.value(QStringLiteral("crf")).toInt());
   if (settings.contains(QStringLiteral("frames"))) frames_->setValue(settings.value(QStringLiteral("frames")).toInt());
   // The remembered layout only where it suits the input (2D data is shown as a scatter, images never are).
   if (auto layout = ParseLayout(settings.value(QStringLiteral("layout")).toString().toStdString())) {
@@ -478,6 +494,7 @@ void ExportDialog::saveSettings() const {
   settings.setValue(QStringLiteral("format"), Qs(ExportFormatName(format())));
   settings.setValue(QStringLiteral("fps"), fps_->value());
   settings.setValue(QStringLiteral("frames"), frames_->value());
+  settings.setValue(QStringLiteral("crf"), crf_->value());
   settings.setValue(QStringLiteral("layout"),
                     Qs(LayoutName(static_cast<Layout>(layout_->currentData().toInt()))));
   settings.endGroup();
@@ -505,6 +522,7 @@ AnimationSpec ExportDialog::spec() const {
   spec.output.fps = fps_->value();
   spec.output.final_hold_s = hold_->value();
   spec.output.gif_dither = dither_->isChecked();
+  spec.output.video_crf = crf_->value();
   // A codec chosen for one container does not carry over to another.
   const ExportFormat f = format();
   const VideoCodec codec = spec.output.video_codec;
@@ -617,6 +635,9 @@ void ExportDialog::updateEnabled() {
   path_->setEnabled(s.direction == Direction::kForward);
   model_->setEnabled(s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions);
   dither_->setEnabled(format() == ExportFormat::kGif);
+  const bool video = format() == ExportFormat::kMp4 || format() == ExportFormat::kWebm;
+  crf_->setEnabled(video);
+  crf_->setMaximum(format() == ExportFormat::kMp4 ? 51 : 63);  // H.264's CRF stops at 51, VP9's at 63
   spacing_->setEnabled(s.frames > 2);
   const bool scatter = s.render.layout == Layout::kScatter;
   size_->setToolTip(scatter ? tr("Width and height of the scatter plot in pixels")

@@ -135,6 +135,7 @@ class ExportDialog : public QDialog {
   QComboBox* layout_;
   QCheckBox* caption_;
   QCheckBox* dither_;
+  QSpinBox* crf_;  // video quality; -1 = the codec's default
   QLabel* input_label_;
   QLabel* problem_label_;
   QLabel* preview_label_[2];

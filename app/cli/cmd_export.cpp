@@ -54,7 +54,8 @@ Runner AddExportCommand(CLI::App& app) {
   cmd->add_option("--layout", a->layout, layout_help)->capture_default_str();
   cmd->add_flag("--caption", s.render.caption, "a caption with t, alpha_bar_t and SNR on each frame");
   cmd->add_option("--size", s.render.min_cell, "images: smallest size in pixels of one image panel")->capture_default_str();
-  cmd->add_option("--max-side", s.max_image_side, "images: shrink the input to at most this many pixels a side")
+  cmd->add_option("--max-side", s.max_image_side,
+                  "images: shrink the input to at most this many pixels a side (smaller images keep their size)")
       ->capture_default_str();
   cmd->add_option("--samples", s.samples, "images: samples in the batch (the grid layout shows them)")->capture_default_str();
   cmd->add_option("--points", s.points, "2D: particles")->capture_default_str();
@@ -63,7 +64,13 @@ Runner AddExportCommand(CLI::App& app) {
   cmd->add_option("--data-points", s.data_points, "2D: data points given to the exact denoisers")->capture_default_str();
   cmd->add_option("--gif-palette", a->palette, "GIF palette: auto|grey|colour")->capture_default_str();
   cmd->add_flag("--no-dither", a->no_dither, "GIF: no Floyd-Steinberg dithering of colour frames");
-  cmd->add_option("--codec", a->codec, "video codec: auto|h264|mpeg4|vp8|vp9")->capture_default_str();
+  cmd->add_option("--codec", a->codec, "video codec: auto (MP4: h264, WebM: vp9)|h264|mpeg4|vp8|vp9")
+      ->capture_default_str();
+  cmd->add_option("--crf", s.output.video_crf,
+                  "video quality, a constant rate factor (lower: better and larger): H.264 0..51, VP9 0..63; "
+                  "default " + std::to_string(kDefaultH264Crf) + " for MP4, " + std::to_string(kDefaultVp9Crf) +
+                      " for WebM")
+      ->check(CLI::Range(0, 63));
   cmd->add_option("--seed", s.seed, "random seed (input noise, x_T and every step)");
   cmd->add_option("-o,--output", a->output, "OUT.gif, OUT.mp4, OUT.webm or FOLDER/ (numbered PNG frames)");
   AddScheduleOptions(cmd, &a->schedule);

@@ -144,7 +144,8 @@ json SpecJson(const AnimationSpec& s) {
       {"output",
        {{"fps", s.output.fps}, {"final_hold_s", s.output.final_hold_s}, {"loop", s.output.loop},
         {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
-        {"gif_colours", s.output.gif_colours}, {"video_codec", VideoCodecName(s.output.video_codec)}}},
+        {"gif_colours", s.output.gif_colours}, {"video_codec", VideoCodecName(s.output.video_codec)},
+        {"video_crf", s.output.video_crf}, {"video_threads", s.output.video_threads}}},
   };
 }
 
@@ -216,6 +217,9 @@ AnimationSpec SpecFromJson(const json& j) {
   s.output.gif_dither = out.at("gif_dither").get<bool>();
   s.output.gif_colours = out.at("gif_colours").get<int>();
   s.output.video_codec = ParseName<VideoCodec>(out, "video_codec", ParseVideoCodec);
+  // Bundles written before the libavcodec writer have no quality fields: they get today's defaults.
+  s.output.video_crf = out.value("video_crf", s.output.video_crf);
+  s.output.video_threads = out.value("video_threads", s.output.video_threads);
   return s;
 }
 

@@ -22,6 +22,9 @@ namespace diffuscope {
 
 enum class Direction { kForward, kReverse };
 
+/// Exports show an image at its own size, up to this many pixels on its longer side.
+inline constexpr int kDefaultExportSide = 1024;
+
 /// Render options of an animation: the renderer's defaults, without trajectories (they clutter a long run).
 inline RenderOptions DefaultAnimationRender() {
   RenderOptions options;
@@ -34,7 +37,9 @@ struct AnimationSpec {
   // Input: an image file, or a 2D data set (built-in name, CSV or silhouette image).
   std::string image;
   std::string data;
-  int max_image_side = 256;  // images are shrunk (area average) to at most this many pixels a side
+  int max_image_side = kDefaultExportSide;  // larger images are shrunk (area average) to this many pixels a side;
+                                            // smaller ones keep their size (the renderer's min_cell enlarges
+                                            // tiny ones by an integer scale)
   int points = 2000;         // 2D: particles shown
   int data_points = 8000;    // 2D: points of the data set given to the exact denoisers
   int samples = 1;           // images: samples (rows) in the batch, > 1 for the grid layout

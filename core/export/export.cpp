@@ -34,6 +34,9 @@ void CheckRequest(const fs::path& out, int frame_count, const ExportOptions& opt
   Require(frame_count <= kMaxExportFrames, "an animation of " + std::to_string(frame_count) +
                                                " frames is too long: at most " + std::to_string(kMaxExportFrames));
   Require(!out.empty(), "no output path given");
+  // Before minutes of rendering: H.264's (and MPEG-4's) scale stops at 51, VP9's at 63.
+  Require(options.video_crf <= 51 || LowerExtension(out) != ".mp4",
+          "an MP4 takes a CRF of 0..51, not " + std::to_string(options.video_crf) + " (WebM's VP9 goes to 63)");
 }
 
 void FrameChecker::Check(const Frame& frame, int index) {
@@ -133,6 +136,8 @@ std::string ExportOptions::Check() const {
   if (gif_palette_frames < 0) return "gif_palette_frames must be >= 0 (0 = every frame)";
   if (GifPaletteName(gif_palette) == "?") return "unknown GIF palette";
   if (VideoCodecName(video_codec) == "?") return "unknown video codec";
+  if (video_crf < -1 || video_crf > 63) return "video_crf must be in 0..63 (H.264 0..51), or -1 for the default";
+  if (video_threads < 1 || video_threads > 64) return "video_threads must be in 1..64";
   return {};
 }
 

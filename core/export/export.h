@@ -1,4 +1,4 @@
-// Animation writers: GIF (giflib), MP4 / WebM (OpenCV's FFmpeg video writer) and numbered PNG frames.
+// Animation writers: GIF (giflib), MP4 (H.264) / WebM (VP9) through FFmpeg's libavcodec, and numbered PNG frames.
 // Frames come one at a time from a callback, so long animations never sit in memory; every writer is atomic:
 // a cancelled or failed export leaves no partial file and no temporary file, and an existing output is replaced
 // only on success.
@@ -30,7 +30,7 @@ namespace diffuscope {
 enum class ExportFormat {
   kGif,        // .gif
   kMp4,        // .mp4 (H.264 when available, else MPEG-4 part 2)
-  kWebm,       // .webm (VP8, or VP9 on request)
+  kWebm,       // .webm (VP9, or VP8 on request)
   kPngFrames,  // a folder of frame_0000.png, frame_0001.png, ...
 };
 
@@ -41,12 +41,22 @@ enum class GifPalette {
 };
 
 enum class VideoCodec {
-  kAuto,   // MP4: H.264 ('avc1'), falling back to MPEG-4 part 2 ('mp4v'); WebM: VP8
-  kH264,   // MP4 only; an Error when the FFmpeg build has no H.264 encoder
-  kMpeg4,  // MP4 only: MPEG-4 part 2 ('mp4v')
+  kAuto,   // MP4: H.264 (libx264), falling back to MPEG-4 part 2; WebM: VP9
+  kH264,   // MP4 only; an Error when the FFmpeg build has no libx264
+  kMpeg4,  // MP4 only: MPEG-4 part 2 (a fixed quantiser as fine as H.264's at QP = crf)
   kVp8,    // WebM only
-  kVp9,    // WebM only (about 5x slower than VP8)
+  kVp9,    // WebM only (libvpx-vp9)
 };
+
+/// Video quality defaults: constant rate factors that keep pure-noise frames noise, not blotches (measured in
+/// tests/core/export_test.cpp), and the fast encoder settings. ffmpeg equivalents (scripts/bench-export.sh):
+/// -c:v libx264 -preset veryfast -crf 18, and -c:v libvpx-vp9 -crf 30 -b:v 0 -deadline good -cpu-used 5 -row-mt 1.
+inline constexpr int kDefaultH264Crf = 18;
+inline constexpr int kDefaultVp9Crf = 30;
+inline constexpr const char* kH264Preset = "veryfast";
+inline constexpr int kVp9CpuUsed = 5;
+/// The CRF used when ExportOptions::video_crf is -1.
+int DefaultCrf(VideoCodec codec);
 
 /// Longest side (pixels) and most frames an export accepts.
 inline constexpr int kMaxExportSide = 8192;
@@ -72,6 +82,9 @@ struct ExportOptions {
   int gif_palette_frames = 24;  // frames sampled evenly (first and last included) for the global colour palette;
                                 // 0 = every frame
   VideoCodec video_codec = VideoCodec::kAuto;
+  int video_crf = -1;       // video quality, constant rate factor: lower is better and larger; H.264 0..51,
+                            // VP9 / VP8 0..63; -1 = DefaultCrf (H.264 18, VP9 30)
+  int video_threads = 4;    // encoder threads, 1..64; fixed, not the machine's count, since the bytes depend on it
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -83,8 +96,8 @@ struct ExportResult {
   int frames = 0;              // distinct frames written (the hold is not counted)
   int width = 0, height = 0;   // as written (videos are padded to even sizes)
   double duration_s = 0.0;     // playing time including the final hold (0 for PNG frames)
-  std::string codec;           // "GIF89a", "H.264 (avc1)", "MPEG-4 part 2 (mp4v)", "VP8", "VP9", "PNG"
-  std::string note;            // what the user should know: palette, fallbacks, padding
+  std::string codec;           // "GIF89a", "H.264 (libx264)", "MPEG-4 part 2", "VP9 (libvpx)", "VP8 (libvpx)", "PNG"
+  std::string note;            // what the user should know: palette, CRF, fallbacks, padding
   // GIF only:
   bool grey_palette = false;   // the exact 256-grey palette was used (lossless for grey frames)
   int palette_size = 0;        // colours in the global palette
@@ -109,8 +122,10 @@ ExportResult ExportAnimation(const std::filesystem::path& out, const std::vector
 /// right) and the final hold added to the last frame's delay.
 ExportResult WriteGif(const std::filesystem::path& out, int frame_count, const FrameSource& frames,
                       const ExportOptions& options = {}, const ProgressFn& progress = {}, const StopFn& stop = {});
-/// An MP4 or WebM (chosen by the extension) through cv::VideoWriter's FFmpeg backend; odd sizes are padded by one
-/// replicated row / column; the hold repeats the last frame round(final_hold_s * fps) times.
+/// An MP4 or WebM (chosen by the extension) through libavcodec / libavformat: YUV 4:2:0 (BT.601, limited range) at
+/// video_crf; odd sizes are padded by one replicated row / column; the hold repeats the last frame
+/// round(final_hold_s * fps) times. The same frames and options give the same bytes. Throws Error when the encoder
+/// is missing or refuses the options, or the file cannot be written.
 ExportResult WriteVideo(const std::filesystem::path& out, int frame_count, const FrameSource& frames,
                         const ExportOptions& options = {}, const ProgressFn& progress = {}, const StopFn& stop = {});
 /// frame_0000.png ... (lossless RGB; 4 digits, more when there are more than 10000 frames) in folder `out`. The

@@ -13,6 +13,14 @@ small=(--max-side 48 --size 48 --frames 8 --seed 4)
 check "gif" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --layout schedule --caption -o "$dir/a.gif" && [ -s "$dir/a.gif" ] && [ -s "$dir/a.gif.json" ]'
 check "mp4" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --path markov -o "$dir/a.mp4" && [ -s "$dir/a.mp4" ]'
 check "webm" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" -o "$dir/a.webm" && [ -s "$dir/a.webm" ]'
+check "webm is vp9" 'grep -q "VP9" "$dir/err"'
+check "mp4 at a chosen crf" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --crf 30 -o "$dir/q.mp4" && grep -q "CRF 30" "$dir/err" && grep -q "\"video_crf\": 30" "$dir/q.mp4.json"'
+check "crf out of range is usage" 'expect_rc 2 "$cli" export --image "$img" "${small[@]}" --crf 70 -o "$dir/z.mp4"'
+check "h264 crf over 51 is an error" 'expect_rc 1 "$cli" export --image "$img" "${small[@]}" --crf 60 -o "$dir/z.mp4" && grep -q "0..51" "$dir/err"'
+# By default an export shows the image at its own size (butterfly.jpg is 493 x 356), at most 1024 a side.
+check "default size is the image's" 'expect_rc 0 "$cli" export --image "$img" --frames 2 --seed 1 -o "$dir/full.gif" && grep -q "493 x 356" "$dir/err"'
+ffmpeg -v error -y -f lavfi -i testsrc=size=1500x900 -frames:v 1 "$dir/big.png"
+check "large images are capped at 1024" 'expect_rc 0 "$cli" export --image "$dir/big.png" --frames 1 --seed 1 -o "$dir/big.gif" && grep -q "1024 x 614" "$dir/err"'
 check "png frames" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --direction reverse --model oracle --sampler ddim --sampling-steps 8 --layout predictions -o "$dir/frames/" && [ -f "$dir/frames/bundle.json" ] && [ "$(ls "$dir/frames" | grep -c png)" -ge 2 ]'
 check "grid" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --layout grid --samples 4 -o "$dir/grid.gif"'
 check "2d reverse" 'expect_rc 0 "$cli" export --data moons --points 300 --data-points 600 --direction reverse --frames 6 --seed 2 -o "$dir/moons.gif"'

@@ -90,6 +90,39 @@ TEST(Animation, BundleRoundTripReproducesFramesBitForBit) {
   EXPECT_EQ(Sha256Hex(f2.frames.back().rgb.data(), f2.frames.back().rgb.size()), b2.frame_sha256.back());
 }
 
+TEST(Animation, BundlesKeepTheVideoQualityAndOlderBundlesStillRead) {
+  Bundle bundle;
+  bundle.spec = SmallImageSpec();
+  bundle.spec.output.video_crf = 23;
+  bundle.spec.output.video_threads = 2;
+  const Bundle back = ParseBundle(BundleToJson(bundle));
+  EXPECT_EQ(back.spec.output.video_crf, 23);
+  EXPECT_EQ(back.spec.output.video_threads, 2);
+  // A bundle from before the quality option: no video_crf / video_threads; it reads with the defaults.
+  std::string old_json = BundleToJson(bundle);
+  for (const std::string key : {"\"video_crf\": 23,", "\"video_threads\": 2"}) {
+    const size_t at = old_json.find(key);
+    ASSERT_NE(at, std::string::npos) << key;
+    old_json.erase(at, key.size());
+  }
+  const size_t comma = old_json.find("\"video_codec\": \"auto\",");  // now the last field of "output"
+  ASSERT_NE(comma, std::string::npos);
+  old_json.erase(comma + std::string("\"video_codec\": \"auto\"").size(), 1);
+  const Bundle older = ParseBundle(old_json);
+  EXPECT_EQ(older.spec.output.video_crf, ExportOptions{}.video_crf);
+  EXPECT_EQ(older.spec.output.video_threads, ExportOptions{}.video_threads);
+  // The default export size: the image's own, at most kDefaultExportSide a side.
+  EXPECT_EQ(AnimationSpec{}.max_image_side, 1024);
+  AnimationSpec full;
+  full.image = SampleImage();  // 493 x 356
+  full.frames = 1;
+  full.seed = 1;
+  const AnimationFrames frames = RenderAnimation(full);
+  ASSERT_EQ(frames.frames.size(), 1u);
+  EXPECT_EQ(frames.frames[0].width, 493);
+  EXPECT_EQ(frames.frames[0].height, 356);
+}
+
 TEST(Animation, BadSpecsAndBundlesAreClearErrors) {
   AnimationSpec spec = SmallImageSpec();
   spec.frames = 0;

@@ -94,6 +94,9 @@ class ExportDialogTest : public QObject {
     Child<QCheckBox>(&dialog, "caption")->setChecked(true);
     Child<QCheckBox>(&dialog, "dither")->setChecked(false);
     Choose(Child<QComboBox>(&dialog, "format"), static_cast<int>(ExportFormat::kMp4));
+    QVERIFY(Child<QSpinBox>(&dialog, "crf")->isEnabled());
+    QCOMPARE(Child<QSpinBox>(&dialog, "crf")->maximum(), 51);  // H.264
+    Child<QSpinBox>(&dialog, "crf")->setValue(23);
 
     const AnimationSpec spec = dialog.spec();
     QCOMPARE(spec.image, kImage);  // the input, schedule and seed come from the caller
@@ -112,6 +115,7 @@ class ExportDialogTest : public QObject {
     QVERIFY(spec.render.layout == Layout::kPredictions);
     QVERIFY(spec.render.caption);
     QVERIFY(!spec.output.gif_dither);
+    QCOMPARE(spec.output.video_crf, 23);
     // The format box rewrote the extension; typing an extension picks the format.
     QCOMPARE(dialog.outputPath(), dir.filePath(QStringLiteral("run.mp4")));
     QVERIFY(dialog.format() == ExportFormat::kMp4);
@@ -119,6 +123,7 @@ class ExportDialogTest : public QObject {
     QCOMPARE(dialog.outputPath(), dir.filePath(QStringLiteral("run/")));
     dialog.setOutputPath(dir.filePath(QStringLiteral("other.WEBM")));
     QVERIFY(dialog.format() == ExportFormat::kWebm);
+    QCOMPARE(Child<QSpinBox>(&dialog, "crf")->maximum(), 63);  // VP9
     QVERIFY2(dialog.problem().isEmpty(), qPrintable(dialog.problem()));
     QVERIFY(dialog.exportEnabled());
     // The forward path only matters forward; the model only for reverse runs and predictions.
@@ -150,12 +155,18 @@ class ExportDialogTest : public QObject {
     const AnimationSpec spec = SpecFromDocument(document);
     QCOMPARE(spec.image, kImage);
     QVERIFY(spec.data.empty());
-    QCOMPARE(spec.max_image_side, 30);
+    QCOMPARE(spec.max_image_side, 30);  // the image's own size
     QCOMPARE(spec.seed, uint64_t{42});
     QVERIFY(spec.markov);
     QCOMPARE(spec.schedule.num_steps, document.scheduleOptions().num_steps);
     QCOMPARE(spec.model, std::string("oracle"));
     QVERIFY2(spec.Check().empty(), spec.Check().c_str());
+
+    // A large image is exported at most kDefaultExportSide pixels a side.
+    image.width = 1600;
+    image.pixels = Batch::Zero(1, 3 * 20 * 1600);
+    document.setImage(image);
+    QCOMPARE(SpecFromDocument(document).max_image_side, 1024);
 
     PointsData points;
     points.source = QStringLiteral("dataset:moons");
@@ -177,6 +188,8 @@ class ExportDialogTest : public QObject {
     ExportDialog dialog(SmallSpec());
     dialog.setOutputPath(out);
     Child<QDoubleSpinBox>(&dialog, "fps")->setValue(12);
+    Child<QSpinBox>(&dialog, "crf")->setValue(26);
+    QVERIFY(!Child<QSpinBox>(&dialog, "crf")->isEnabled());  // a GIF has no CRF
     QVERIFY2(dialog.exportEnabled(), qPrintable(dialog.problem()));
     QSignalSpy done(&dialog, &ExportDialog::exportFinished);
     QSignalSpy failed(&dialog, &ExportDialog::exportFailed);
@@ -208,6 +221,8 @@ class ExportDialogTest : public QObject {
     QCOMPARE(QFileInfo(again.outputPath()).absolutePath(), QFileInfo(out).absolutePath());
     QVERIFY(again.format() == ExportFormat::kGif);
     QCOMPARE(Child<QDoubleSpinBox>(&again, "fps")->value(), 12.0);
+    QCOMPARE(Child<QSpinBox>(&again, "crf")->value(), 26);
+    QCOMPARE(again.spec().output.video_crf, 26);
   }
 
   void failedExportKeepsTheDialogOpen() {
