@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 
@@ -231,9 +232,17 @@ struct State {
 
 }  // namespace
 
-AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
+namespace {
+
+// A rendered frame and its t, handed on as soon as it is rendered.
+using FrameSink = std::function<void(Frame&& frame, int t)>;
+
+// Computes the job's trajectory and renders its frames in order into `emit`; fills `result` but its frames and t.
+// Forward frames are emitted as each x_t is computed, so that a video encoder codes one while the next is made.
+void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop, AnimationFrames* out,
+                  const FrameSink& emit) {
   if (std::string problem = spec.Check(); !problem.empty()) throw Error("export: " + problem);
-  AnimationFrames result;
+  AnimationFrames& result = *out;
   const bool points = !spec.data.empty();
 
   // Input.
@@ -278,6 +287,26 @@ AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& pro
   const int T = schedule.num_steps();
   Require(spec.from_t <= T && spec.to_t <= T, "export: from_t and to_t must be at most T = " + std::to_string(T));
 
+  FrameRenderer renderer(spec.render, shape, &schedule);
+  std::vector<Batch> history;  // 2D: earlier states, for trajectories
+  long long rendered = 0;
+  auto render = [&](const State& s, long long total) {
+    if (stop && stop()) throw Cancelled();
+    FrameInput input;
+    input.x_t = &s.x;
+    input.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
+    input.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
+    input.t = s.t;
+    input.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
+    if (points) {
+      input.data = &data;
+      input.history = history;
+    }
+    emit(renderer.Render(input), s.t);
+    if (points) history.push_back(s.x);
+    if (progress) progress(++rendered, total, "rendering");
+  };
+
   std::vector<State> states;
   auto predict = [&](State& state) {
     if (!needs_model || state.t == 0) return;
@@ -296,8 +325,8 @@ AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& pro
       if (stop && stop()) throw Cancelled();
       State state{times[k], spec.markov ? forward.Markov(times[k]) : forward.Closed(times[k]), {}, {}};
       predict(state);
-      states.push_back(std::move(state));
       if (progress) progress(static_cast<long long>(k + 1), static_cast<long long>(times.size()), "computing x_t");
+      render(state, static_cast<long long>(times.size()));
     }
   } else {
     const int from = spec.from_t < 0 ? T : spec.from_t, to = spec.to_t < 0 ? 0 : spec.to_t;
@@ -345,27 +374,18 @@ AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& pro
     if (!states.empty() && states.back().t == 0) states.back().x0_hat = states.back().x;
   }
 
-  // Render.
-  FrameRenderer renderer(spec.render, shape, &schedule);
-  std::vector<Batch> history;
-  for (size_t k = 0; k < states.size(); ++k) {
-    if (stop && stop()) throw Cancelled();
-    const State& s = states[k];
-    FrameInput input;
-    input.x_t = &s.x;
-    input.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
-    input.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
-    input.t = s.t;
-    input.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
-    if (points) {
-      input.data = &data;
-      input.history = history;
-    }
-    result.frames.push_back(renderer.Render(input));
-    result.t.push_back(s.t);
-    if (points) history.push_back(s.x);
-    if (progress) progress(static_cast<long long>(k + 1), static_cast<long long>(states.size()), "rendering");
-  }
+  // Reverse: a state's predictions arrive with the next step, so its frame is rendered once the run is done.
+  for (const State& s : states) render(s, static_cast<long long>(states.size()));
+}
+
+}  // namespace
+
+AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
+  AnimationFrames result;
+  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t) {
+    result.frames.push_back(std::move(frame));
+    result.t.push_back(t);
+  });
   return result;
 }
 
@@ -416,15 +436,27 @@ ExportResult ExportAnimationJob(const AnimationSpec& spec, const fs::path& out, 
                                 const StopFn& stop) {
   const ExportFormat format = FormatForPath(out);
   export_detail::CheckRequest(out, std::max(1, spec.frames), spec.output);  // fail early: bad target, before minutes of work
-  AnimationFrames frames = RenderAnimation(spec, progress, stop);
   Bundle bundle;
   bundle.spec = spec;
   bundle.output = out.string();
+  bundle.version = DIFFUSCOPE_VERSION;
+  ExportResult result;
+  AnimationFrames frames;
+  if (format == ExportFormat::kMp4 || format == ExportFormat::kWebm) {
+    // Streamed: each frame is encoded (on the encoder's threads) while the next is computed and rendered.
+    VideoWriter video(out, spec.output);
+    RenderFrames(spec, progress, stop, &frames, [&](Frame&& frame, int) {
+      bundle.frame_sha256.push_back(Sha256Hex(frame.rgb.data(), frame.rgb.size()));
+      video.Add(frame);
+    });
+    result = video.Finish(stop);
+  } else {  // the GIF palette needs every frame first; PNG frames are compressed in parallel batches
+    frames = RenderAnimation(spec, progress, stop);
+    for (const Frame& f : frames.frames) bundle.frame_sha256.push_back(Sha256Hex(f.rgb.data(), f.rgb.size()));
+    result = ExportAnimation(out, frames.frames, spec.output, progress, stop);
+  }
   bundle.input_sha256 = frames.input_sha256;
   bundle.model_sha256 = frames.model_sha256;
-  bundle.version = DIFFUSCOPE_VERSION;
-  for (const Frame& f : frames.frames) bundle.frame_sha256.push_back(Sha256Hex(f.rgb.data(), f.rgb.size()));
-  ExportResult result = ExportAnimation(out, frames.frames, spec.output, progress, stop);
   // The PNG folder exists only now; the bundle goes beside (or into) what was written.
   AtomicFile file(BundlePathFor(out, format));
   file.stream() << BundleToJson(bundle);

@@ -20,6 +20,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +129,30 @@ ExportResult WriteGif(const std::filesystem::path& out, int frame_count, const F
 /// is missing or refuses the options, or the file cannot be written.
 ExportResult WriteVideo(const std::filesystem::path& out, int frame_count, const FrameSource& frames,
                         const ExportOptions& options = {}, const ProgressFn& progress = {}, const StopFn& stop = {});
+/// The same writer fed one frame at a time, for callers that render as they go: each frame is encoded (on the
+/// encoder's threads) while the caller renders the next. Atomic like WriteVideo: the file appears at Finish();
+/// a writer destroyed before that (a Cancel, an Error) leaves no file and no temporary file.
+///
+///   diffuscope::VideoWriter video("run.mp4", options);   // throws Error for bad options or an unwritable folder
+///   for (int i = 0; i < count; ++i) video.Add(Render(i));
+///   diffuscope::ExportResult result = video.Finish();
+class VideoWriter {
+ public:
+  explicit VideoWriter(const std::filesystem::path& out, const ExportOptions& options = {});
+  ~VideoWriter();
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+  /// Encodes the next frame; every frame must have the size of the first. Throws Error.
+  void Add(const Frame& frame);
+  /// Adds the final hold, finishes the file and renames it over `out`. stop() is asked between hold frames.
+  ExportResult Finish(const StopFn& stop = {});
+  int frames() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 /// frame_0000.png ... (lossless RGB; 4 digits, more when there are more than 10000 frames) in folder `out`. The
 /// frames are written into a temporary sibling folder that is renamed into place on success. An existing `out`
 /// is replaced only when it is empty or holds only frame_*.png files (a previous export); otherwise Error.

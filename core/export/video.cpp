@@ -5,7 +5,7 @@
 // Frames are rendered while the previous ones encode: the encoders run their own frame / row threads and return
 // from avcodec_send_frame before the frame is coded, so the core starts no thread itself. The thread count is fixed
 // by the options, not by the machine, so the same spec gives the same bytes everywhere.
-#include "core/common/atomic_file.h"
+#include "core/common/atomic_file.h"  // TempPathBeside
 #include "core/export/export.h"
 #include "core/export/export_detail.h"
 
@@ -160,169 +160,225 @@ int DefaultCrf(VideoCodec codec) {
   return kDefaultH264Crf;
 }
 
-ExportResult WriteVideo(const fs::path& out, int frame_count, const FrameSource& frames, const ExportOptions& options,
-                        const ProgressFn& progress_fn, const StopFn& stop) {
-  export_detail::CheckRequest(out, frame_count, options);
-  Require(static_cast<bool>(frames), "no frame source given");
+// Everything an open video holds. Members are destroyed in reverse order: the scaler, packet and encoder, then
+// the container (which closes the file), before ~VideoWriter removes the temporary file.
+struct VideoWriter::State {
+  fs::path out, temp;
+  ExportOptions options;
+  ExportFormat format = ExportFormat::kMp4;
+  const AVCodec* encoder = nullptr;
+  CodecChoice choice = kH264;
+  int crf = 0;
+  ExportResult result;
+  FrameChecker checker;
+  int width = 0, height = 0, even_w = 0, even_h = 0;
+  int64_t next_pts = 0;
+  bool finished = false;
+  Frame last, padded;
+  std::unique_ptr<AVFormatContext, FormatContextFree> container;
+  std::unique_ptr<AVCodecContext, CodecContextFree> codec;
+  AVStream* stream = nullptr;
+  std::unique_ptr<SwsContext, SwsFree> scaler;
+  std::unique_ptr<AVPacket, PacketFree> packet;
+
+  void Open(int frame_width, int frame_height);
+  void Send(const Frame& frame);
+};
+
+void VideoWriter::State::Open(int frame_width, int frame_height) {
+  width = frame_width;
+  height = frame_height;
+  even_w = (width + 1) & ~1;
+  even_h = (height + 1) & ~1;
+  temp = TempPathBeside(out);
+  AVFormatContext* raw_format = nullptr;
+  int rc = avformat_alloc_output_context2(&raw_format, nullptr, format == ExportFormat::kMp4 ? "mp4" : "webm",
+                                          temp.c_str());
+  Require(rc >= 0 && raw_format != nullptr,
+          "FFmpeg cannot write " + std::string(ExportFormatName(format)) + ": " + AvError(rc));
+  container.reset(raw_format);
+  container->flags |= AVFMT_FLAG_BITEXACT;  // no library version in the file: the same bytes on every build
+
+  codec.reset(avcodec_alloc_context3(encoder));
+  Require(codec != nullptr, "out of memory for the video encoder");
+  const AVRational rate = av_d2q(options.fps, 100000);
+  codec->width = even_w;
+  codec->height = even_h;
+  codec->time_base = av_inv_q(rate);
+  codec->framerate = rate;
+  codec->pix_fmt = AV_PIX_FMT_YUV420P;
+  codec->colorspace = AVCOL_SPC_SMPTE170M;  // what swscale's RGB -> YUV below computes (BT.601, limited range)
+  codec->color_range = AVCOL_RANGE_MPEG;
+  codec->gop_size = 250;
+  codec->flags |= AV_CODEC_FLAG_BITEXACT;
+  if (container->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  Configure(choice, crf, options.video_threads, codec.get());
+  rc = avcodec_open2(codec.get(), encoder, nullptr);
+  Require(rc >= 0, std::string("cannot start the ") + choice.name + " encoder at " + std::to_string(even_w) + "x" +
+                       std::to_string(even_h) + ": " + AvError(rc));
+
+  stream = avformat_new_stream(container.get(), nullptr);
+  Require(stream != nullptr, "out of memory for the video stream");
+  stream->time_base = codec->time_base;
+  stream->avg_frame_rate = rate;
+  rc = avcodec_parameters_from_context(stream->codecpar, codec.get());
+  Require(rc >= 0, "cannot describe the video stream: " + AvError(rc));
+
+  const fs::path folder = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  rc = avio_open(&container->pb, temp.c_str(), AVIO_FLAG_WRITE);
+  Require(rc >= 0, "cannot write '" + out.string() + "': folder '" + folder.string() + "' is not writable (" +
+                       AvError(rc) + ")");
+  AVDictionary* muxer_options = nullptr;
+  // MP4: the index up front, so a browser plays the video before it has all of it.
+  if (format == ExportFormat::kMp4) av_dict_set(&muxer_options, "movflags", "+faststart", 0);
+  rc = avformat_write_header(container.get(), &muxer_options);
+  av_dict_free(&muxer_options);
+  Require(rc >= 0, "cannot write the video header: " + AvError(rc));
+
+  // RGB -> YUV 4:2:0 with the bicubic filter FFmpeg's own command line uses, so the two compare like for like.
+  scaler.reset(sws_getContext(even_w, even_h, AV_PIX_FMT_RGB24, even_w, even_h, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
+                              nullptr, nullptr, nullptr));
+  Require(scaler != nullptr, "cannot convert frames to YUV 4:2:0");
+  packet.reset(av_packet_alloc());
+  Require(packet != nullptr, "out of memory for video packets");
+  if (even_w != width || even_h != height) padded = Frame(even_w, even_h);
+}
+
+void VideoWriter::State::Send(const Frame& frame) {
+  // The encoder may still read the previous picture: each frame gets its own buffer.
+  std::unique_ptr<AVFrame, FrameFree> picture(av_frame_alloc());
+  Require(picture != nullptr, "out of memory for a video frame");
+  picture->format = AV_PIX_FMT_YUV420P;
+  picture->width = even_w;
+  picture->height = even_h;
+  picture->colorspace = codec->colorspace;
+  picture->color_range = codec->color_range;
+  Require(av_frame_get_buffer(picture.get(), 0) >= 0, "out of memory for a video frame");
+  const Frame* source = &frame;
+  if (even_w != width || even_h != height) {  // odd sizes: one replicated row / column
+    for (int y = 0; y < even_h; ++y) {
+      const uint8_t* row = frame.pixel(0, std::min(y, height - 1));
+      uint8_t* to = padded.pixel(0, y);
+      std::copy_n(row, 3 * width, to);
+      if (even_w != width) std::copy_n(row + 3 * (width - 1), 3, to + 3 * width);
+    }
+    source = &padded;
+  }
+  const uint8_t* planes[1] = {source->rgb.data()};
+  const int strides[1] = {3 * even_w};
+  sws_scale(scaler.get(), planes, strides, 0, even_h, picture->data, picture->linesize);
+  picture->pts = next_pts++;
+  Encode(container.get(), codec.get(), stream, picture.get(), packet.get());
+}
+
+VideoWriter::VideoWriter(const fs::path& out, const ExportOptions& options) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  export_detail::CheckRequest(out, 1, options);
   const std::string ext = export_detail::LowerExtension(out);
   Require(ext == ".mp4" || ext == ".webm",
           "a video export needs a file name ending in .mp4 or .webm, not '" + out.string() + "'");
-  const ExportFormat format = ext == ".mp4" ? ExportFormat::kMp4 : ExportFormat::kWebm;
-  const std::vector<CodecChoice> candidates = Candidates(format, options.video_codec);
+  s.out = out;
+  s.options = options;
+  s.format = ext == ".mp4" ? ExportFormat::kMp4 : ExportFormat::kWebm;
+  const std::vector<CodecChoice> candidates = Candidates(s.format, options.video_codec);
   export_detail::CheckOutputFolder(out);
   std::error_code ec;
   Require(!fs::is_directory(out, ec), "cannot write '" + out.string() + "': it is a folder");
   QuietFfmpegLog();
 
   // The first available encoder of the candidates.
-  const AVCodec* encoder = nullptr;
-  CodecChoice choice = candidates.front();
   std::string tried;
   for (const CodecChoice& candidate : candidates) {
-    encoder = avcodec_find_encoder_by_name(candidate.encoder);
-    if (encoder != nullptr) {
-      choice = candidate;
+    s.encoder = avcodec_find_encoder_by_name(candidate.encoder);
+    if (s.encoder != nullptr) {
+      s.choice = candidate;
       break;
     }
     tried += std::string(tried.empty() ? "" : ", ") + candidate.encoder;
   }
-  Require(encoder != nullptr, "this FFmpeg build has no " + tried + " encoder for " +
-                                  std::string(ExportFormatName(format)) +
-                                  " (on Debian: apt install libavcodec59); export a GIF or PNG frames instead");
-  const int crf = options.video_crf >= 0 ? options.video_crf : DefaultCrf(choice.codec);
-  const int max_crf = choice.codec == VideoCodec::kVp9 || choice.codec == VideoCodec::kVp8 ? 63 : 51;
-  Require(crf <= max_crf, std::string(choice.name) + " takes a CRF of 0.." + std::to_string(max_crf) + ", not " +
-                              std::to_string(crf));
+  Require(s.encoder != nullptr, "this FFmpeg build has no " + tried + " encoder for " +
+                                    std::string(ExportFormatName(s.format)) +
+                                    " (on Debian: apt install libavcodec59); export a GIF or PNG frames instead");
+  s.crf = options.video_crf >= 0 ? options.video_crf : DefaultCrf(s.choice.codec);
+  const int max_crf = s.choice.codec == VideoCodec::kVp9 || s.choice.codec == VideoCodec::kVp8 ? 63 : 51;
+  Require(s.crf <= max_crf, std::string(s.choice.name) + " takes a CRF of 0.." + std::to_string(max_crf) +
+                                ", not " + std::to_string(s.crf));
+  s.result.format = s.format;
+  s.result.path = out;
+  s.result.codec = s.choice.name;
+  if (s.choice.codec != candidates.front().codec)
+    s.result.note = std::string(candidates.front().name) + " is not available in this FFmpeg build; wrote " +
+                    s.choice.name;
+}
 
-  const int hold_frames = static_cast<int>(std::lround(options.final_hold_s * options.fps));
-  Progress progress(progress_fn, frame_count);
-  FrameChecker checker;
-  ExportResult result;
-  result.format = format;
-  result.path = out;
-  result.frames = frame_count;
-  result.codec = choice.name;
-  if (choice.codec != candidates.front().codec)
-    result.note = std::string(candidates.front().name) + " is not available in this FFmpeg build; wrote " +
-                  choice.name;
+VideoWriter::~VideoWriter() {
+  if (state_ == nullptr || state_->finished || state_->temp.empty()) return;
+  const fs::path temp = state_->temp;
+  state_.reset();  // closes the file first
+  std::error_code ignore;
+  fs::remove(temp, ignore);
+}
 
-  CheckStop(stop);
-  Frame first = frames(0);
-  checker.Check(first, 0);
-  const int width = checker.width(), height = checker.height();
-  const int even_w = (width + 1) & ~1, even_h = (height + 1) & ~1;
+void VideoWriter::Add(const Frame& frame) {
+  State& s = *state_;
+  Require(!s.finished, "the video is already finished");
+  const int index = s.result.frames;
+  Require(index < kMaxExportFrames, "an animation is at most " + std::to_string(kMaxExportFrames) + " frames");
+  s.checker.Check(frame, index);
+  if (index == 0) s.Open(frame.width, frame.height);
+  s.Send(frame);
+  s.last = frame;
+  ++s.result.frames;
+}
 
-  WriteAtomically(out, [&](const fs::path& temp) {
-    AVFormatContext* raw_format = nullptr;
-    int rc = avformat_alloc_output_context2(&raw_format, nullptr, format == ExportFormat::kMp4 ? "mp4" : "webm",
-                                            temp.c_str());
-    Require(rc >= 0 && raw_format != nullptr, "FFmpeg cannot write " + std::string(ExportFormatName(format)) +
-                                                  ": " + AvError(rc));
-    std::unique_ptr<AVFormatContext, FormatContextFree> container(raw_format);
-    container->flags |= AVFMT_FLAG_BITEXACT;  // no library version in the file: the same bytes on every build
+ExportResult VideoWriter::Finish(const StopFn& stop) {
+  State& s = *state_;
+  Require(!s.finished, "the video is already finished");
+  Require(s.result.frames > 0, "nothing to export: the animation has no frames");
+  const int hold_frames = static_cast<int>(std::lround(s.options.final_hold_s * s.options.fps));
+  for (int k = 0; k < hold_frames; ++k) {
+    CheckStop(stop);
+    s.Send(s.last);
+  }
+  Encode(s.container.get(), s.codec.get(), s.stream, nullptr, s.packet.get());
+  int rc = av_write_trailer(s.container.get());
+  Require(rc >= 0, "writing '" + s.out.string() + "' failed (disk full?): " + AvError(rc));
+  rc = avio_closep(&s.container->pb);  // reports the last write's error (a full disk)
+  Require(rc >= 0, "writing '" + s.out.string() + "' failed (disk full?): " + AvError(rc));
+  std::error_code ec;
+  const auto size = fs::file_size(s.temp, ec);
+  Require(!ec && size > 0, "writing '" + s.out.string() + "' failed (disk full or not writable)");
+  fs::rename(s.temp, s.out, ec);
+  Require(!ec, "cannot replace '" + s.out.string() + "': " + ec.message());  // ~VideoWriter removes the temp
+  s.finished = true;
 
-    std::unique_ptr<AVCodecContext, CodecContextFree> codec(avcodec_alloc_context3(encoder));
-    Require(codec != nullptr, "out of memory for the video encoder");
-    const AVRational rate = av_d2q(options.fps, 100000);
-    codec->width = even_w;
-    codec->height = even_h;
-    codec->time_base = av_inv_q(rate);
-    codec->framerate = rate;
-    codec->pix_fmt = AV_PIX_FMT_YUV420P;
-    codec->colorspace = AVCOL_SPC_SMPTE170M;  // what swscale's RGB -> YUV below computes (BT.601, limited range)
-    codec->color_range = AVCOL_RANGE_MPEG;
-    codec->gop_size = 250;
-    codec->flags |= AV_CODEC_FLAG_BITEXACT;
-    if (container->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    Configure(choice, crf, options.video_threads, codec.get());
-    rc = avcodec_open2(codec.get(), encoder, nullptr);
-    Require(rc >= 0, std::string("cannot start the ") + choice.name + " encoder at " + std::to_string(even_w) +
-                         "x" + std::to_string(even_h) + ": " + AvError(rc));
-
-    AVStream* stream = avformat_new_stream(container.get(), nullptr);
-    Require(stream != nullptr, "out of memory for the video stream");
-    stream->time_base = codec->time_base;
-    stream->avg_frame_rate = rate;
-    rc = avcodec_parameters_from_context(stream->codecpar, codec.get());
-    Require(rc >= 0, "cannot describe the video stream: " + AvError(rc));
-
-    rc = avio_open(&container->pb, temp.c_str(), AVIO_FLAG_WRITE);
-    Require(rc >= 0, "cannot write '" + out.string() + "': folder '" + out.parent_path().string() +
-                         "' is not writable (" + AvError(rc) + ")");
-    AVDictionary* muxer_options = nullptr;
-    // MP4: the index up front, so a browser plays the video before it has all of it.
-    if (format == ExportFormat::kMp4) av_dict_set(&muxer_options, "movflags", "+faststart", 0);
-    rc = avformat_write_header(container.get(), &muxer_options);
-    av_dict_free(&muxer_options);
-    Require(rc >= 0, "cannot write the video header: " + AvError(rc));
-
-    // RGB -> YUV 4:2:0 with the bicubic filter FFmpeg's own command line uses, so the two compare like for like.
-    std::unique_ptr<SwsContext, SwsFree> scaler(sws_getContext(even_w, even_h, AV_PIX_FMT_RGB24, even_w, even_h,
-                                                               AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr, nullptr,
-                                                               nullptr));
-    Require(scaler != nullptr, "cannot convert frames to YUV 4:2:0");
-    std::unique_ptr<AVPacket, PacketFree> packet(av_packet_alloc());
-    Require(packet != nullptr, "out of memory for video packets");
-    Frame padded(even_w, even_h);
-    auto send = [&](const Frame& frame, int64_t pts) {
-      // The encoder may still read the previous picture: each frame gets its own buffer.
-      std::unique_ptr<AVFrame, FrameFree> picture(av_frame_alloc());
-      Require(picture != nullptr, "out of memory for a video frame");
-      picture->format = AV_PIX_FMT_YUV420P;
-      picture->width = even_w;
-      picture->height = even_h;
-      picture->colorspace = codec->colorspace;
-      picture->color_range = codec->color_range;
-      Require(av_frame_get_buffer(picture.get(), 0) >= 0, "out of memory for a video frame");
-      const Frame* source = &frame;
-      if (even_w != width || even_h != height) {  // odd sizes: one replicated row / column
-        for (int y = 0; y < even_h; ++y) {
-          const uint8_t* row = frame.pixel(0, std::min(y, height - 1));
-          uint8_t* to = padded.pixel(0, y);
-          std::copy_n(row, 3 * width, to);
-          if (even_w != width) std::copy_n(row + 3 * (width - 1), 3, to + 3 * width);
-        }
-        source = &padded;
-      }
-      const uint8_t* planes[1] = {source->rgb.data()};
-      const int strides[1] = {3 * even_w};
-      sws_scale(scaler.get(), planes, strides, 0, even_h, picture->data, picture->linesize);
-      picture->pts = pts;
-      Encode(container.get(), codec.get(), stream, picture.get(), packet.get());
-    };
-
-    Frame last;
-    for (int i = 0; i < frame_count; ++i) {
-      CheckStop(stop);
-      Frame frame = i == 0 ? std::move(first) : frames(i);
-      checker.Check(frame, i);
-      send(frame, i);
-      progress.Report("writing video frames");
-      if (i == frame_count - 1) last = std::move(frame);
-    }
-    for (int k = 0; k < hold_frames; ++k) {
-      CheckStop(stop);
-      send(last, frame_count + k);
-    }
-    Encode(container.get(), codec.get(), stream, nullptr, packet.get());
-    rc = av_write_trailer(container.get());
-    Require(rc >= 0, "writing '" + out.string() + "' failed (disk full?): " + AvError(rc));
-    rc = avio_closep(&container->pb);  // reports the last write's error (a full disk)
-    Require(rc >= 0, "writing '" + out.string() + "' failed (disk full?): " + AvError(rc));
-    std::error_code size_ec;
-    const auto size = fs::file_size(temp, size_ec);
-    Require(!size_ec && size > 0, "writing '" + out.string() + "' failed (disk full or not writable)");
-  });
-
-  result.width = even_w;
-  result.height = even_h;
-  result.duration_s = (frame_count + hold_frames) / options.fps;
+  ExportResult result = s.result;
+  result.width = s.even_w;
+  result.height = s.even_h;
+  result.duration_s = (result.frames + hold_frames) / s.options.fps;
   if (!result.note.empty()) result.note += "; ";
-  result.note += "CRF " + std::to_string(crf);
-  if (even_w != width || even_h != height)
-    result.note += "; padded from " + std::to_string(width) + "x" + std::to_string(height) + " to the even size " +
-                   std::to_string(even_w) + "x" + std::to_string(even_h) + " the codec needs";
+  result.note += "CRF " + std::to_string(s.crf);
+  if (s.even_w != s.width || s.even_h != s.height)
+    result.note += "; padded from " + std::to_string(s.width) + "x" + std::to_string(s.height) +
+                   " to the even size " + std::to_string(s.even_w) + "x" + std::to_string(s.even_h) +
+                   " the codec needs";
   return result;
+}
+
+int VideoWriter::frames() const { return state_->result.frames; }
+
+ExportResult WriteVideo(const fs::path& out, int frame_count, const FrameSource& frames, const ExportOptions& options,
+                        const ProgressFn& progress_fn, const StopFn& stop) {
+  export_detail::CheckRequest(out, frame_count, options);
+  Require(static_cast<bool>(frames), "no frame source given");
+  VideoWriter writer(out, options);
+  Progress progress(progress_fn, frame_count);
+  for (int i = 0; i < frame_count; ++i) {
+    CheckStop(stop);
+    writer.Add(frames(i));
+    progress.Report("writing video frames");
+  }
+  return writer.Finish(stop);
 }
 
 }  // namespace diffuscope

@@ -155,6 +155,24 @@ TEST(Animation, BadSpecsAndBundlesAreClearErrors) {
   EXPECT_THROW(ExportAnimationJob(SmallImageSpec(), out, {}, [&] { return ++calls > 3; }), Cancelled);
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out.string() + ".json"));
+  // A video is encoded while it is rendered: cancelled halfway, neither it, its bundle nor a temporary file stays.
+  const fs::path folder = fs::path(::testing::TempDir()) / "cancelled_video";
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  for (const char* name : {"a.mp4", "a.webm"}) {
+    int asked = 0;
+    EXPECT_THROW(ExportAnimationJob(SmallImageSpec(), folder / name, {}, [&] { return ++asked > 4; }), Cancelled);
+    EXPECT_TRUE(fs::is_empty(folder)) << name;
+  }
+  // And finished, it has every frame, hashed in the bundle as RenderAnimation makes them.
+  const ExportResult video = ExportAnimationJob(SmallImageSpec(), folder / "a.mp4");
+  EXPECT_EQ(video.frames, 6);
+  const Bundle bundle = ReadBundle(folder / "a.mp4.json");
+  const AnimationFrames frames = RenderAnimation(SmallImageSpec());
+  ASSERT_EQ(bundle.frame_sha256.size(), frames.frames.size());
+  for (size_t k = 0; k < frames.frames.size(); ++k)
+    EXPECT_EQ(bundle.frame_sha256[k], Sha256Hex(frames.frames[k].rgb.data(), frames.frames[k].rgb.size()));
+  fs::remove_all(folder);
 }
 
 }  // namespace

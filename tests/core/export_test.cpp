@@ -525,9 +525,24 @@ TEST_F(ExportTest, VideoCancelledHalfwayOrUnwritableLeavesNoFile) {
     int progressed = 0;
     const ProgressFn progress = [&](long long, long long, const std::string&) { ++progressed; };
     EXPECT_THROW(ExportAnimation(dir_ / name, animation.count(), animation.source(), {}, progress, stop), Cancelled);
-    EXPECT_EQ(progressed, 3) << name;  // asked before frame 0 is fetched, then before each frame
+    EXPECT_EQ(progressed, 4) << name;  // stop is asked before each frame
     EXPECT_TRUE(Listing().empty()) << name << ": neither the video nor a temporary file";
   }
+  // Frames pushed one by one: the file appears only at Finish; a writer dropped before leaves nothing.
+  {
+    VideoWriter video(dir_ / "pushed.mp4");
+    for (int i = 0; i < 3; ++i) video.Add(animation(i));
+    EXPECT_EQ(video.frames(), 3);
+    EXPECT_FALSE(fs::exists(dir_ / "pushed.mp4")) << "only a temporary file until Finish";
+  }
+  EXPECT_TRUE(Listing().empty());
+  VideoWriter video(dir_ / "pushed.mp4", {.final_hold_s = 0});
+  for (int i = 0; i < animation.count(); ++i) video.Add(animation(i));
+  EXPECT_THROW(video.Add(Frame(10, 10)), Error);  // another size
+  const ExportResult pushed = video.Finish();
+  EXPECT_EQ(pushed.frames, animation.count());
+  EXPECT_EQ(DecodeVideo(dir_ / "pushed.mp4").size(), static_cast<size_t>(animation.count()));
+  EXPECT_EQ(Listing(), std::set<std::string>{"pushed.mp4"});
   // A folder nobody may write in (even root: /proc holds no files of ours): a clear error, nothing written.
   try {
     ExportAnimation("/proc/diffuscope_export_test.mp4", animation.count(), animation.source());
