@@ -65,17 +65,14 @@ Runner AddEvaluateCommand(CLI::App& app) {
       return 0;
     }
     Require(opened.denoiser->dimension() == 2, "evaluate does not know models of type '" + file.model_type + "'");
-    std::string data = a->data;
-    if (data.empty()) {
-      auto it = file.info.find("data");
-      data = it != file.info.end() ? it->second : (file.model_type == kSohlDicksteinModelType ? "swiss_roll" : "");
-      Require(!data.empty(), "the model file does not say its data set; give --data");
-    }
+    const std::string data = a->data.empty() ? ModelData(opened, a->model) : a->data;
     Require(a->n >= 10 && a->n <= 100000, "--n must be in 10..100000");
     const NoiseSchedule schedule(*opened.schedule);
-    const Batch samples = Sample(schedule, *opened.denoiser, a->sampler.ToOptions(a->seed), InitialNoise(a->n, 2, a->seed));
-    const Batch fresh = GenerateDataset(data, a->n, a->seed + 1000);
-    const Batch train_like = GenerateDataset(data, 20000, a->seed + 2000);
+    // The run lives in the model's normalised space; the samples and the data are compared in the data's units.
+    const Batch samples = opened.normalization.ToData(
+        Sample(schedule, *opened.denoiser, a->sampler.ToOptions(a->seed), InitialNoise(a->n, 2, a->seed)));
+    const Batch fresh = GenerateDataset(data, a->n, a->seed + 1000, InDataUnits());
+    const Batch train_like = GenerateDataset(data, 20000, a->seed + 2000, InDataUnits());
     const double model_distance = EnergyDistance(samples, fresh);
     const double gaussian_distance = EnergyDistance(FitGaussian(train_like, a->n, a->seed + 3000), fresh);
     std::printf("data: %s; %d samples (%s, %d steps) against %d fresh data points\n", data.c_str(), a->n,

@@ -11,12 +11,22 @@
 #include "core/models/registry.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <iostream>
 #include <unistd.h>
 
 namespace diffuscope::cli {
 namespace {
+
+// What a model file names as its data: a built-in name as typed, a file by its absolute path (so sample2d and
+// evaluate find it from any folder).
+std::string DataName(const std::string& data) {
+  if (!CanonicalDatasetName(data).empty()) return data;
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(data, ec);
+  return ec ? data : absolute.lexically_normal().string();
+}
 
 // "iteration 1200/50000  loss 0.412 (ema 0.398)  1834 steps/s  0:24 left" on a terminal.
 TrainProgressFn TrainLine() {
@@ -56,8 +66,9 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
     if (steps > 0) options.schedule.num_steps = steps;
     SohlDicksteinModel model = resume.empty() ? SohlDicksteinModel(options) : SohlDicksteinModel::Load(resume);
     if (data_name == "dino") data_name = "swiss_roll";  // the paper's data set unless asked otherwise
-    const Batch data = GenerateDataset(data_name, 50000, seed);
-    model.info()["data"] = data_name;
+    const Batch data = GenerateDataset(data_name, 50000, seed, InDataUnits());
+    if (resume.empty()) model.set_normalization(DatasetNormalization(data_name));
+    model.info()["data"] = DataName(data_name);
     report = TrainSohlDickstein(model, data, apply(SohlDicksteinDefaultTraining()), TrainLine(), {}, checkpoint_path);
     model.Save(output, checkpoint);
   } else if (kind == "ddpm-digits") {
@@ -135,9 +146,11 @@ Runner AddTrainCommand(CLI::App& app) {
     Ddpm2dModel model = a->resume.empty() ? Ddpm2dModel(options) : Ddpm2dModel::Load(a->resume);
     Require(a->resume.empty() || model.resumable(),
             "'" + a->resume + "' holds no training state; train it with --checkpoint to resume it later");
-    // Data sets, CSV files and silhouettes come standardised to unit scale, the scale the network expects.
-    const Batch data = GenerateDataset(a->data, 20000, a->seed);
-    model.info()["data"] = a->data;
+    // Data in its own units; the model stores the shift and scale that take it to the unit scale the network and the
+    // schedule's noise expect (a resumed run keeps the space its weights were trained in).
+    const Batch data = GenerateDataset(a->data, 20000, a->seed, InDataUnits());
+    if (a->resume.empty()) model.set_normalization(DatasetNormalization(a->data));
+    model.info()["data"] = DataName(a->data);
     const TrainReport report = TrainDdpm2d(model, data, train, TrainLine(), {}, *checkpoint ? a->output : std::string());
     model.Save(a->output, *checkpoint);
     std::fprintf(stderr, "%lld updates in %.1f s (%.0f steps/s), final loss %.4f -> %s\n", report.steps, report.seconds,
@@ -176,7 +189,7 @@ Runner AddDenoiseCommand(CLI::App& app) {
     load.max_pixels = static_cast<long long>(a->max_side) * a->max_side;
     Image image = LoadImage(a->input, load);
     ModelContext context{.x0 = &image.pixels, .data = nullptr, .channels = image.channels, .height = image.height,
-                         .width = image.width, .x0_file = a->input, .seed = a->seed};
+                         .width = image.width, .x0_file = a->input, .seed = a->seed, .normalization = {}};
     OpenedModel model = OpenModel(a->model, context);
     const NoiseSchedule schedule(model.schedule ? *model.schedule : s.options());
     SamplerOptions options = a->sampler.ToOptions(a->seed);

@@ -26,7 +26,7 @@ namespace diffuscope::cli {
 Runner AddSample2dCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample2d", "sample 2D points with the reverse process p(x_{t-1} | x_t)");
   struct Args {
-    std::string denoiser = "exact", data = "dino", output, model;
+    std::string denoiser = "exact", data, output, model;
     int n = 2000, data_n = 8000;
     uint64_t seed = 0;
     ScheduleArgs schedule{.kind = "cosine", .steps = 50};
@@ -39,8 +39,9 @@ Runner AddSample2dCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"exact", "empirical", "mixture"}));
   cmd->add_option("--model", a->model, "a trained 2D model: a model file or a shipped name (instead of --denoiser)");
-  cmd->add_option("--data", a->data, "built-in data set name, CSV file of x,y points, or silhouette image")
-      ->capture_default_str();
+  cmd->add_option("--data", a->data,
+                  "built-in data set name, CSV file of x,y points, or silhouette image (default: the data the --model "
+                  "names, else dino); samples come out in its units");
   cmd->add_option("--data-n", a->data_n, "points drawn from the data set for the denoiser")->capture_default_str();
   cmd->add_option("--n", a->n, "number of samples")->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed (data, x_T and every step's noise)")->required();
@@ -52,37 +53,50 @@ Runner AddSample2dCommand(CLI::App& app) {
     Require(a->data_n >= 1 && a->data_n <= 1'000'000, "--data-n must be in 1..1000000");
     NoiseSchedule s(a->schedule.ToOptions());
     const SamplerOptions options = a->sampler.ToOptions(a->seed);
-    const Batch data = GenerateDataset(a->data, a->data_n, a->seed);
     std::unique_ptr<Denoiser> model;
+    PointNormalization normalization;  // the space the run lives in
+    std::string data_name = a->data;
+    Batch data;
     if (!a->model.empty()) {
-      OpenedModel opened = OpenModel(a->model, ModelContext{.data = &data});
+      OpenedModel opened = OpenModel(a->model, {});
       Require(opened.denoiser->dimension() == 2, "--model: '" + a->model + "' is not a 2D model");
       if (opened.schedule) s = NoiseSchedule(*opened.schedule);  // sample on the schedule it was trained on
+      normalization = opened.normalization;
+      if (data_name.empty()) data_name = ModelData(opened, a->model);
       model = std::move(opened.denoiser);
-    } else if (a->denoiser == "mixture") {
-      Require(CanonicalDatasetName(a->data) == "8gaussians",
+    } else {
+      if (data_name.empty()) data_name = "dino";
+      normalization = DatasetNormalization(data_name);
+    }
+    // The data in its own units: the samples are compared with it there.
+    data = GenerateDataset(data_name, a->data_n, a->seed, InDataUnits());
+    if (!model && a->denoiser == "mixture") {
+      Require(CanonicalDatasetName(data_name) == "8gaussians",
               "--denoiser mixture knows the law of --data 8gaussians only (use exact for other data)");
       // MakeEightGaussians: centres on the circle of radius sqrt(2), noise 0.1 (the set's default).
       model = std::make_unique<GaussianMixtureDenoiser>(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
-    } else {
-      model = std::make_unique<EmpiricalDenoiser>(data);
+    } else if (!model) {
+      model = std::make_unique<EmpiricalDenoiser>(normalization.ToModel(data));
     }
     const auto start = std::chrono::steady_clock::now();
     auto progress = TerminalProgress("sampling");
+    // x_T ~ N(0, I) in the normalised space, where the schedule adds its unit-scale noise.
     Sampler sampler(s, *model, options, InitialNoise(a->n, 2, a->seed));
     while (!sampler.done()) {
       const Step& step = sampler.Next();
       if (progress) progress(sampler.steps_done(), sampler.steps_total(), "t = " + std::to_string(step.t));
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    SavePointsCsv(a->output, sampler.x());
+    const Batch samples_all = normalization.ToData(sampler.x());
+    SavePointsCsv(a->output, samples_all);
     // Quality against fresh data (a different seed than the denoiser's points), and the Gaussian baseline.
-    const Batch fresh = GenerateDataset(a->data, std::min(a->n, 2000), a->seed + 1);
-    const Batch samples = sampler.x().topRows(std::min<Eigen::Index>(a->n, 2000));
+    const Batch fresh = GenerateDataset(data_name, std::min(a->n, 2000), a->seed + 1, InDataUnits());
+    const Batch samples = samples_all.topRows(std::min<Eigen::Index>(a->n, 2000));
     std::fprintf(stderr,
-                 "%d samples in %.2f s (%d steps) -> %s\nenergy distance to fresh data: %.5f (a Gaussian fitted to the "
-                 "data: %.5f)\n",
-                 a->n, seconds, sampler.steps_total(), a->output.c_str(), EnergyDistance(samples, fresh),
+                 "%d samples in %.2f s (%d steps) -> %s\nenergy distance to fresh data of %s: %.5f (a Gaussian fitted "
+                 "to the data: %.5f)\n",
+                 a->n, seconds, sampler.steps_total(), a->output.c_str(), data_name.c_str(),
+                 EnergyDistance(samples, fresh),
                  EnergyDistance(FitGaussian(data, static_cast<int>(samples.rows()), a->seed + 2), fresh));
     return 0;
   };

@@ -4,6 +4,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -73,6 +74,16 @@ void AddSamplerOptions(CLI::App* app, SamplerArgs* a) {
   app->add_option("--variance", a->variance, "DDPM variance: fixed-small|fixed-large|learned")->capture_default_str();
   app->add_flag("--clip", a->clip, "clip x0_hat to [-1, 1] at every step");
   app->add_flag("--dynamic-threshold", a->dynamic_threshold, "Imagen's dynamic thresholding of x0_hat");
+}
+
+std::string ModelData(const OpenedModel& opened, const std::string& model) {
+  Require(!opened.data.empty(), "the model '" + model + "' does not say which data it was trained on; give --data");
+  if (CanonicalDatasetName(opened.data).empty()) {
+    std::error_code ec;
+    Require(std::filesystem::exists(opened.data, ec), "the model '" + model + "' was trained on '" + opened.data +
+                                                          "', which is not there any more; give --data");
+  }
+  return opened.data;
 }
 
 ProgressFn TerminalProgress(const std::string& what) {

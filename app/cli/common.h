@@ -2,6 +2,8 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/data/points2d.h"
+#include "core/models/registry.h"
 #include "core/schedule/schedule.h"
 #include "core/sampling/sampler.h"
 
@@ -40,6 +42,16 @@ void AddSamplerOptions(CLI::App* app, SamplerArgs* args);
 
 /// The schedule as CSV: header t,beta,alpha_bar,posterior_variance,snr and rows t = 1..T, 17 significant digits.
 void WriteScheduleCsv(const NoiseSchedule& schedule, std::ostream& out);
+
+/// Data set options that keep a CSV's or a silhouette's own units (the models normalise, not the loader).
+inline Dataset2DOptions InDataUnits() {
+  Dataset2DOptions options;
+  options.standardize = false;
+  return options;
+}
+/// The data set a 2D model names (OpenedModel::data); throws Error, naming the model, when it names none or a file
+/// that is not there, asking for --data.
+std::string ModelData(const OpenedModel& opened, const std::string& model);
 
 /// A progress line on stderr when it is a terminal ("\r  step 12/50 ..."), nothing otherwise.
 ProgressFn TerminalProgress(const std::string& what);

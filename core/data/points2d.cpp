@@ -388,6 +388,13 @@ Batch StandardizePoints(const Batch& points) {
   return Standardize(points, nullptr);
 }
 
+namespace {
+bool IsPointsFile(const fs::path& path) {
+  const std::string extension = Lower(path.extension().string());
+  return extension == ".csv" || extension == ".tsv" || extension == ".txt" || extension == ".dat";
+}
+}  // namespace
+
 Batch GenerateDataset(std::string_view name_or_file, int n, uint64_t seed, const Dataset2DOptions& options) {
   Require(options.Check().empty(), options.Check());
   CheckCount(n);
@@ -400,8 +407,7 @@ Batch GenerateDataset(std::string_view name_or_file, int n, uint64_t seed, const
   Require(!name_or_file.empty() && fs::exists(path, ec), "unknown data set '" + std::string(name_or_file) +
                                                              "': not a built-in name (" + JoinNames(DatasetNames()) +
                                                              ") and no such file");
-  const std::string extension = Lower(path.extension().string());
-  if (extension == ".csv" || extension == ".tsv" || extension == ".txt" || extension == ".dat") {
+  if (IsPointsFile(path)) {
     Batch points = LoadPointsCsv(path);
     if (options.standardize) points = Standardize(points, nullptr);
     return ResamplePoints(points, n, seed, std::max(options.noise, 0.0), StreamIndex("csv"));
@@ -508,9 +514,17 @@ void SavePointsCsv(const fs::path& path, const Batch& points) {
 
 // ---- Silhouettes ---------------------------------------------------------------------------------------
 
-Batch SilhouettePoints(const cv::Mat& image, int n, uint64_t seed, const Dataset2DOptions& options) {
+namespace {
+
+// The selected pixels of a silhouette (index r * cols + c) and their bounding box.
+struct SilhouetteSelection {
+  int rows = 0, cols = 0;
+  std::vector<int32_t> selected;
+  int min_col = 0, max_col = -1, min_row = 0, max_row = -1;
+};
+
+SilhouetteSelection SelectSilhouette(const cv::Mat& image, const Dataset2DOptions& options) {
   Require(options.Check().empty(), options.Check());
-  CheckCount(n);
   Require(!image.empty(), "the silhouette image is empty");
   Require(image.dims == 2, "the silhouette must be a 2D image");
   const int channels = image.channels();
@@ -575,31 +589,15 @@ Batch SilhouettePoints(const cv::Mat& image, int n, uint64_t seed, const Dataset
                                  (options.image_invert ? "light" : "dark") + " enough (threshold " +
                                  std::to_string(threshold) + "); nothing to draw points from");
 
-  // Pixel (c, r) covers [c, c + 1) x [r, r + 1); y grows upwards.
-  double centre_x = 0, centre_y = 0, half = 1;
-  if (options.standardize) {
-    centre_x = 0.5 * (min_col + max_col + 1);
-    centre_y = 0.5 * (min_row + max_row + 1);
-    half = 0.5 * std::max(max_col + 1 - min_col, max_row + 1 - min_row);
-  } else {
-    centre_y = grey.rows;  // y = rows - row: the bottom edge is y = 0
-  }
-  const double noise = std::max(options.noise, 0.0);
-  RandomStream stream(RandomKey{.seed = seed, .stream = Stream::kData, .index = StreamIndex("image")});
-  Batch out(n, 2);
-  const uint64_t count = selected.size();
-  for (int i = 0; i < n; ++i) {
-    const int32_t pixel = selected[stream.Below(count)];
-    const double u = stream.Uniform(), v = stream.Uniform();
-    const double zx = stream.Normal(), zy = stream.Normal();
-    const double px = pixel % grey.cols + u, py = pixel / grey.cols + v;
-    out(i, 0) = static_cast<float>((px - centre_x) / half + noise * zx);
-    out(i, 1) = static_cast<float>((centre_y - py) / half + noise * zy);
-  }
+  SilhouetteSelection out;
+  out.rows = grey.rows;
+  out.cols = grey.cols;
+  out.selected = std::move(selected);
+  out.min_col = min_col, out.max_col = max_col, out.min_row = min_row, out.max_row = max_row;
   return out;
 }
 
-Batch SilhouettePoints(const fs::path& image_path, int n, uint64_t seed, const Dataset2DOptions& options) {
+cv::Mat ReadSilhouette(const fs::path& image_path) {
   std::error_code ec;
   Require(fs::is_regular_file(image_path, ec), "cannot read image '" + image_path.string() + "': no such file");
   cv::Mat image;
@@ -610,7 +608,103 @@ Batch SilhouettePoints(const fs::path& image_path, int n, uint64_t seed, const D
   }
   Require(!image.empty(), "cannot read image '" + image_path.string() +
                               "': not an image format OpenCV reads (PNG, JPEG, BMP, TIFF, ...) or a damaged file");
-  return SilhouettePoints(image, n, seed, options);
+  return image;
+}
+
+// The bounding box's centre and half its long side, in pixel units with y up (y = rows - row).
+PointNormalization SilhouetteNormalization(const SilhouetteSelection& s) {
+  PointNormalization n;
+  n.shift_x = 0.5 * (s.min_col + s.max_col + 1);
+  n.shift_y = s.rows - 0.5 * (s.min_row + s.max_row + 1);
+  n.scale = 0.5 * std::max(s.max_col + 1 - s.min_col, s.max_row + 1 - s.min_row);
+  return n;
+}
+
+}  // namespace
+
+Batch SilhouettePoints(const cv::Mat& image, int n, uint64_t seed, const Dataset2DOptions& options) {
+  CheckCount(n);
+  const SilhouetteSelection selection = SelectSilhouette(image, options);
+  const std::vector<int32_t>& selected = selection.selected;
+  const int cols = selection.cols;
+
+  // Pixel (c, r) covers [c, c + 1) x [r, r + 1); y grows upwards.
+  double centre_x = 0, centre_y = 0, half = 1;
+  if (options.standardize) {
+    centre_x = 0.5 * (selection.min_col + selection.max_col + 1);
+    centre_y = 0.5 * (selection.min_row + selection.max_row + 1);
+    half = 0.5 * std::max(selection.max_col + 1 - selection.min_col, selection.max_row + 1 - selection.min_row);
+  } else {
+    centre_y = selection.rows;  // y = rows - row: the bottom edge is y = 0
+  }
+  const double noise = std::max(options.noise, 0.0);
+  RandomStream stream(RandomKey{.seed = seed, .stream = Stream::kData, .index = StreamIndex("image")});
+  Batch out(n, 2);
+  const uint64_t count = selected.size();
+  for (int i = 0; i < n; ++i) {
+    const int32_t pixel = selected[stream.Below(count)];
+    const double u = stream.Uniform(), v = stream.Uniform();
+    const double zx = stream.Normal(), zy = stream.Normal();
+    const double px = pixel % cols + u, py = pixel / cols + v;
+    out(i, 0) = static_cast<float>((px - centre_x) / half + noise * zx);
+    out(i, 1) = static_cast<float>((centre_y - py) / half + noise * zy);
+  }
+  return out;
+}
+
+Batch SilhouettePoints(const fs::path& image_path, int n, uint64_t seed, const Dataset2DOptions& options) {
+  return SilhouettePoints(ReadSilhouette(image_path), n, seed, options);
+}
+
+// ---- Normalisation -------------------------------------------------------------------------------------
+
+std::string PointNormalization::Check() const {
+  if (!std::isfinite(shift_x) || !std::isfinite(shift_y)) return "the data's shift must be finite";
+  if (!(std::isfinite(scale) && scale > 0.0)) return "the data's scale must be a positive finite number";
+  return {};
+}
+
+Batch PointNormalization::ToModel(const Batch& x) const {
+  if (identity()) return x;
+  Require(x.cols() == 2, "points to normalise must have 2 columns, got " + std::to_string(x.cols()));
+  Batch z(x.rows(), 2);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    z(i, 0) = static_cast<float>((x(i, 0) - shift_x) / scale);
+    z(i, 1) = static_cast<float>((x(i, 1) - shift_y) / scale);
+  }
+  return z;
+}
+
+Batch PointNormalization::ToData(const Batch& z) const {
+  if (identity()) return z;
+  Require(z.cols() == 2, "points to map to data units must have 2 columns, got " + std::to_string(z.cols()));
+  Batch x(z.rows(), 2);
+  for (Eigen::Index i = 0; i < z.rows(); ++i) {
+    x(i, 0) = static_cast<float>(z(i, 0) * scale + shift_x);
+    x(i, 1) = static_cast<float>(z(i, 1) * scale + shift_y);
+  }
+  return x;
+}
+
+PointNormalization PointNormalization::Of(const Batch& points) {
+  Require(points.rows() >= 1 && points.cols() == 2, "the normalisation of a point set needs >= 1 rows of x, y");
+  Require(points.allFinite(), "cannot normalise points that hold NaN or infinity");
+  double scale = 1.0;
+  const Eigen::RowVector2d mean = points.cast<double>().colwise().mean();
+  Standardize(points, &scale);
+  return {mean[0], mean[1], scale};
+}
+
+PointNormalization DatasetNormalization(std::string_view name_or_file, const Dataset2DOptions& options) {
+  Require(options.Check().empty(), options.Check());
+  if (FindBuiltIn(name_or_file)) return {};
+  const fs::path path{std::string(name_or_file)};
+  std::error_code ec;
+  Require(!name_or_file.empty() && fs::exists(path, ec), "unknown data set '" + std::string(name_or_file) +
+                                                             "': not a built-in name (" + JoinNames(DatasetNames()) +
+                                                             ") and no such file");
+  if (IsPointsFile(path)) return PointNormalization::Of(LoadPointsCsv(path));
+  return SilhouetteNormalization(SelectSilhouette(ReadSilhouette(path), options));
 }
 
 }  // namespace diffuscope

@@ -39,7 +39,8 @@ struct Dataset2DOptions {
   std::filesystem::path resources_dir;
   /// CSV files and images: map the points to unit scale (CSV: centre on the mean, divide by the pooled
   /// standard deviation; image: the dark pixels' bounding box to [-1, 1] on its long side, y up).
-  /// false keeps file units (CSV) or pixel units with y up (image).
+  /// false keeps file units (CSV) or pixel units with y up (image): the data's own coordinates, which the
+  /// diffusion reaches through DatasetNormalization (the models, the CLI and the app load points so).
   bool standardize = true;
   /// Images: grey level 0..256; pixels with grey < image_threshold become points. -1 = Otsu's threshold
   /// (pixels with grey <= Otsu's level become points). Colour images are converted to grey first.
@@ -50,6 +51,32 @@ struct Dataset2DOptions {
   /// Empty when valid, else what is wrong, naming the member.
   std::string Check() const;
 };
+
+/// The affine map between a point set's own units (x) and the unit-scale space its diffusion runs in (z):
+/// z = (x - shift) / scale. Noise is added at unit scale in z, so a model's schedule means the same for data at
+/// any scale; samples, trajectories and views are mapped back with ToData.
+struct PointNormalization {
+  double shift_x = 0.0, shift_y = 0.0;  // the data's centre, in data units
+  double scale = 1.0;                   // data units per normalised unit, > 0
+
+  /// Empty when valid (finite; scale > 0 and finite), else what is wrong.
+  std::string Check() const;
+  bool identity() const { return shift_x == 0.0 && shift_y == 0.0 && scale == 1.0; }
+  /// (x - shift) / scale for every row of x (n x 2); identity returns x as it is (no rounding).
+  Batch ToModel(const Batch& x) const;
+  /// z scale + shift for every row of z (n x 2); identity returns z as it is.
+  Batch ToData(const Batch& z) const;
+  /// The normalisation of a point set: its mean and s = sqrt(mean of the per-column population variances)
+  /// (1 if that is 0), as StandardizePoints. Throws Error on an empty or non-finite set.
+  static PointNormalization Of(const Batch& points);
+  bool operator==(const PointNormalization&) const = default;
+};
+
+/// The normalisation of a data source, from the source itself (never from a random draw of it): identity for the
+/// built-in sets (they are defined at unit scale); for a CSV file its points' PointNormalization::Of; for a
+/// silhouette image the centre of the selected pixels' bounding box and half its long side (pixel units, y up, as
+/// SilhouettePoints with standardize = false). Throws Error as GenerateDataset does.
+PointNormalization DatasetNormalization(std::string_view name_or_file, const Dataset2DOptions& options = {});
 
 /// The built-in data set names: moons, swiss_roll, circles, 8gaussians, checkerboard, spiral, line, then
 /// the 13 Datasaurus sets (dino, away, h_lines, v_lines, x_shape, star, high_lines, dots, circle,

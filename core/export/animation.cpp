@@ -246,11 +246,15 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   const bool points = !spec.data.empty();
 
   // Input.
-  Batch x0, data;
+  Batch x0, data;  // 2D: in the data's own units
   ImageShape shape;
+  PointNormalization data_normalization;
   if (points) {
-    data = GenerateDataset(spec.data, spec.data_points, spec.seed);
-    x0 = GenerateDataset(spec.data, spec.points, spec.seed + 1);  // the particles' own clean positions (forward)
+    Dataset2DOptions own_units;
+    own_units.standardize = false;
+    data = GenerateDataset(spec.data, spec.data_points, spec.seed, own_units);
+    x0 = GenerateDataset(spec.data, spec.points, spec.seed + 1, own_units);  // the particles' clean positions (forward)
+    data_normalization = DatasetNormalization(spec.data);
     std::error_code ec;
     if (fs::is_regular_file(spec.data, ec)) result.input_sha256 = Sha256File(spec.data);
   } else {
@@ -275,6 +279,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   context.width = shape.width;
   context.seed = spec.seed;
   context.x0_file = spec.image;
+  context.normalization = data_normalization;
   const bool needs_model = spec.direction == Direction::kReverse || spec.render.layout == Layout::kPredictions;
   OpenedModel model;
   if (needs_model) {
@@ -284,16 +289,29 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   }
   // A learned model samples on the schedule it was trained on.
   const NoiseSchedule schedule(model.schedule ? *model.schedule : spec.schedule);
+  // The diffusion runs in the model's normalised space (unit-scale noise); the frames show the data's units.
+  const PointNormalization normalization = needs_model ? model.normalization : data_normalization;
+  const Batch z0 = normalization.ToModel(x0);
   const int T = schedule.num_steps();
   Require(spec.from_t <= T && spec.to_t <= T, "export: from_t and to_t must be at most T = " + std::to_string(T));
 
-  FrameRenderer renderer(spec.render, shape, &schedule);
-  std::vector<Batch> history;  // 2D: earlier states, for trajectories
+  // 2D: the scatter limits are in normalised units (the default +-4 frames 4 spreads around the data's centre),
+  // drawn and labelled in the data's units.
+  RenderOptions render_options = spec.render;
+  if (points) {
+    render_options.scatter.x_min = normalization.shift_x + normalization.scale * spec.render.scatter.x_min;
+    render_options.scatter.x_max = normalization.shift_x + normalization.scale * spec.render.scatter.x_max;
+    render_options.scatter.y_min = normalization.shift_y + normalization.scale * spec.render.scatter.y_min;
+    render_options.scatter.y_max = normalization.shift_y + normalization.scale * spec.render.scatter.y_max;
+  }
+  FrameRenderer renderer(render_options, shape, &schedule);
+  std::vector<Batch> history;  // 2D: earlier states (data units), for trajectories
   long long rendered = 0;
   auto render = [&](const State& s, long long total) {
     if (stop && stop()) throw Cancelled();
+    const Batch x_data = points ? normalization.ToData(s.x) : Batch();
     FrameInput input;
-    input.x_t = &s.x;
+    input.x_t = points ? &x_data : &s.x;
     input.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
     input.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
     input.t = s.t;
@@ -303,7 +321,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
       input.history = history;
     }
     emit(renderer.Render(input), s.t);
-    if (points) history.push_back(s.x);
+    if (points) history.push_back(x_data);
     if (progress) progress(++rendered, total, "rendering");
   };
 
@@ -318,7 +336,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   };
   if (spec.direction == Direction::kForward) {
     const int from = spec.from_t < 0 ? 0 : spec.from_t, to = spec.to_t < 0 ? T : spec.to_t;
-    ForwardProcess forward(schedule, x0, spec.seed);
+    ForwardProcess forward(schedule, z0, spec.seed);
     const std::vector<int> times =
         spec.times.empty() ? ChooseTimes(schedule, from, to, spec.frames, spec.spacing) : spec.times;
     for (size_t k = 0; k < times.size(); ++k) {
@@ -336,7 +354,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
       x_start = InitialNoise(static_cast<int>(x0.rows()), static_cast<int>(x0.cols()), spec.seed);
     } else {
       // Noise the input to from_t, then denoise (SDEdit).
-      x_start = ForwardProcess(schedule, x0, spec.seed).Closed(from);
+      x_start = ForwardProcess(schedule, z0, spec.seed).Closed(from);
     }
     Sampler sampler(schedule, *model.denoiser, spec.sampler, x_start, nullptr, from == T ? 0 : from);
     std::vector<int> visited = sampler.timesteps();

@@ -77,10 +77,11 @@ Prediction Ddpm2dModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
   return prediction;
 }
 
-TrainReport TrainDdpm2d(Ddpm2dModel& model, const Batch& data, const TrainOptions& options,
+TrainReport TrainDdpm2d(Ddpm2dModel& model, const Batch& data_units, const TrainOptions& options,
                         const TrainProgressFn& progress, const StopFn& stop,
                         const std::filesystem::path& checkpoint_path) {
-  CheckTrainingInput(options, data, 2, /*images=*/false, "a DDPM 2D model trains on 2D points (x, y)");
+  CheckTrainingInput(options, data_units, 2, /*images=*/false, "a DDPM 2D model trains on 2D points (x, y)");
+  const Batch data = model.normalization().ToModel(data_units);  // the network learns the normalised space
 
   const NoiseSchedule& schedule = model.schedule_;
   const int T = schedule.num_steps();

@@ -5,10 +5,12 @@
 // ends at alpha_bar_T = 0.603 and is kept for comparison.
 //
 //   diffuscope::Ddpm2dModel model;                                   // untrained, default architecture
+//   model.set_normalization(diffuscope::DatasetNormalization("mine.csv"));  // the data's shift and scale
 //   diffuscope::TrainOptions options;                                // 50,000 updates of batch 32
 //   diffuscope::TrainDdpm2d(model, points, options, progress, stop); // points: n x 2
 //   model.Save("dino.dfm");
-//   diffuscope::Batch x0 = diffuscope::Sample(model.schedule(), model, {}, diffuscope::InitialNoise(1000, 2, 7));
+//   diffuscope::Batch z0 = diffuscope::Sample(model.schedule(), model, {}, diffuscope::InitialNoise(1000, 2, 7));
+//   diffuscope::Batch x0 = model.normalization().ToData(z0);         // in the data's units
 #pragma once
 
 #include "core/common/types.h"
@@ -58,8 +60,8 @@ class Ddpm2dModel : public LearnedModel {
   ModelFile ToModelFile(bool with_training_state = false) const override;
 
   std::string name() const override;
-  /// Predicts eps for every row of x_t (n x 2). The network sees the timestep index t - 1 (0..T-1) of the
-  /// model's schedule; a query on another schedule is mapped to the (fractional) index of equal log-SNR.
+  /// Predicts eps for every row of x_t (n x 2, in the normalised space: see LearnedModel::normalization). The
+  /// network sees the timestep index t - 1 (0..T-1) of the model's schedule; a query on another schedule is mapped to the (fractional) index of equal log-SNR.
   Prediction Predict(const Batch& x_t, const DenoiseQuery& query) override;
   int dimension() const override { return 2; }
 
@@ -73,7 +75,9 @@ class Ddpm2dModel : public LearnedModel {
                                  const StopFn&, const std::filesystem::path&);
 };
 
-/// Trains model on data (n x 2 points, one per row) with MSE on eps: each update draws batch_size points
+/// Trains model on data (n x 2 points, one per row, in the data's own units) with MSE on eps. The points are mapped
+/// with model.normalization() (set it on the untrained model, e.g. to DatasetNormalization of the source; identity
+/// trains on the units as they are), so the network and the unit-scale noise live in the normalised space: each update draws batch_size points
 /// (uniformly, with replacement), t uniform in 1..T and eps ~ N(0, I), all keyed by (options.seed,
 /// Stream::kTraining, update). An untrained model starts from weights drawn with options.seed; a resumable one
 /// continues from its state (with the same options the result equals an uninterrupted run, bit for bit).

@@ -72,6 +72,15 @@ Batch GaussianMixture::Sample(int n, uint64_t seed) const {
   return x;
 }
 
+GaussianMixture GaussianMixture::Affine(double scale, const Eigen::VectorXd& shift) const {
+  Require(std::isfinite(scale) && scale != 0.0 && shift.size() == dimension() && shift.allFinite(),
+          "a mixture's affine map needs a finite non-zero scale and one finite shift per dimension");
+  GaussianMixture out = *this;
+  for (auto& m : out.means) m = scale * m + shift;
+  for (auto& c : out.covariances) c *= scale * scale;
+  return out;
+}
+
 GaussianMixture GaussianMixture::EightGaussians(double radius, double sd) {
   GaussianMixture m;
   for (int k = 0; k < 8; ++k) {

@@ -29,6 +29,10 @@ struct GaussianMixture {
   /// n samples (rows), from (seed, Stream::kData).
   Batch Sample(int n, uint64_t seed) const;
 
+  /// The law of scale x + shift (shift: D values): means scale mu_k + shift, covariances scale^2 S_k. Maps a law to
+  /// and from a normalised space (PointNormalization: scale 1/s, shift -c/s into it).
+  GaussianMixture Affine(double scale, const Eigen::VectorXd& shift) const;
+
   /// Eight 2D Gaussians on a circle of radius `radius`, each with standard deviation `sd`.
   static GaussianMixture EightGaussians(double radius = 2.0, double sd = 0.2);
 };

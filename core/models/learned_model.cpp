@@ -16,6 +16,20 @@ std::vector<double> LogSnrTable(const NoiseSchedule& schedule) {
   return table;
 }
 
+constexpr const char* kShiftX = "data_shift_x";
+constexpr const char* kShiftY = "data_shift_y";
+constexpr const char* kScale = "data_scale";
+
+// The normalisation in a file's settings: all three keys or none (identity).
+PointNormalization ReadNormalization(const std::map<std::string, double>& settings) {
+  const int present = static_cast<int>(settings.count(kShiftX) + settings.count(kShiftY) + settings.count(kScale));
+  if (present == 0) return {};
+  Require(present == 3, "the model file's settings hold only some of data_shift_x, data_shift_y and data_scale");
+  const PointNormalization n{settings.at(kShiftX), settings.at(kShiftY), settings.at(kScale)};
+  if (std::string problem = n.Check(); !problem.empty()) throw Error("the model file's normalisation: " + problem);
+  return n;
+}
+
 }  // namespace
 
 std::string ToSixDigits(double x) {
@@ -101,7 +115,15 @@ LearnedModel::LearnedModel(ModelFile& file, const char* model_type, const std::s
   training_ = file.training;
   train_state_ = std::move(file.train_state);
   info_ = std::move(file.info);
+  normalization_ = ReadNormalization(file.settings);
   log_snr_ = LogSnrTable(schedule_);
+}
+
+void LearnedModel::set_normalization(const PointNormalization& normalization) {
+  if (std::string problem = normalization.Check(); !problem.empty()) throw Error(problem);
+  Require(trained_steps_ == 0 && !train_state_,
+          "the normalisation of a trained model cannot change: its weights belong to its normalised space");
+  normalization_ = normalization;
 }
 
 void LearnedModel::Save(const std::filesystem::path& path, bool with_training_state) const {
@@ -117,6 +139,12 @@ ModelFile LearnedModel::BaseModelFile(const char* model_type, bool with_training
   file.trained_steps = trained_steps_;
   file.info = info_;
   file.weights = weights_;
+  // Identity is left out, so files of unit-scale data stay as they were before these settings existed.
+  if (!normalization_.identity()) {
+    file.settings[kShiftX] = normalization_.shift_x;
+    file.settings[kShiftY] = normalization_.shift_y;
+    file.settings[kScale] = normalization_.scale;
+  }
   if (with_training_state) file.train_state = train_state_;
   return file;
 }

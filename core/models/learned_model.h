@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/data/points2d.h"
 #include "core/models/denoiser.h"
 #include "core/nn/network.h"
 #include "core/schedule/schedule.h"
@@ -43,6 +44,13 @@ class LearnedModel : public Denoiser {
   const TrainOptions& training() const { return training_; }
   /// True when the model holds a training state to resume from.
   bool resumable() const { return train_state_.has_value(); }
+  /// 2D models: the map from the data's units to the normalised space the network and the diffusion run in (the
+  /// model file's settings data_shift_x, data_shift_y, data_scale; identity when absent, as for files written before
+  /// they existed, whose data were standardised on load). Predict, the training and the samplers work in the
+  /// normalised space; ToData maps samples back. Identity for image models.
+  const PointNormalization& normalization() const { return normalization_; }
+  /// Sets the normalisation of an untrained model (Error once trained: the weights belong to their space).
+  void set_normalization(const PointNormalization& normalization);
   /// Free text stored in the model file (e.g. "data": the data set's name).
   std::map<std::string, std::string>& info() { return info_; }
   const std::map<std::string, std::string>& info() const { return info_; }
@@ -79,6 +87,7 @@ class LearnedModel : public Denoiser {
   TrainOptions training_;
   std::optional<TrainState> train_state_;
   std::map<std::string, std::string> info_;
+  PointNormalization normalization_;
   Network<float>::Matrix input_;  // scratch of the subclasses' Predict
   std::vector<Network<float>::Workspace> pool_;
 

@@ -49,9 +49,13 @@ OpenedModel OpenLearned(const fs::path& path) {
   opened.file = path;
   opened.schedule = file.schedule;
   const std::string type = file.model_type;
+  if (auto it = file.info.find("data"); it != file.info.end()) opened.data = it->second;
+  if (opened.data.empty() && type == kSohlDicksteinModelType) opened.data = "swiss_roll";
+  if (type != kDdpm2dModelType && type != kSohlDicksteinModelType) opened.data.clear();
   if (type == kDdpm2dModelType) {
     auto model = std::make_unique<Ddpm2dModel>(std::move(file));
     opened.description = model->name();
+    opened.normalization = model->normalization();
     opened.denoiser = std::move(model);
     return opened;
   }
@@ -70,6 +74,7 @@ OpenedModel OpenLearned(const fs::path& path) {
   if (type == kSohlDicksteinModelType) {
     auto model = std::make_unique<SohlDicksteinModel>(std::move(file));
     opened.description = model->name();
+    opened.normalization = model->normalization();
     opened.denoiser = std::move(model);
     return opened;
   }
@@ -80,13 +85,14 @@ OpenedModel OpenLearned(const fs::path& path) {
 
 OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
   OpenedModel opened;
+  const bool image = context.channels > 0;
+  if (!image) opened.normalization = context.normalization;
   if (name == "oracle") {
     Require(context.x0 != nullptr, "the posterior oracle needs the clean x_0 (an image or points)");
-    opened.denoiser = std::make_unique<PosteriorOracle>(*context.x0);
+    opened.denoiser = std::make_unique<PosteriorOracle>(opened.normalization.ToModel(*context.x0));
     opened.description = "posterior oracle: knows x_0, so every step is q(x_{t-1} | x_t, x_0)";
     return opened;
   }
-  const bool image = context.channels > 0;
   if (image && (name == "empirical" || name.rfind("empirical:", 0) == 0)) {
     ImageSetOptions options;
     options.channels = context.channels;
@@ -118,16 +124,20 @@ OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
   if (name == "empirical" || name == "exact") {
     const Batch* data = context.data ? context.data : context.x0;
     Require(data != nullptr, "the empirical denoiser needs a data set");
-    opened.denoiser = std::make_unique<EmpiricalDenoiser>(*data);
+    // The posterior mean is equivariant under x -> s x + c, but the noise is not: the data are mapped to the
+    // normalised space so the schedule means what it means for a learned model of the same data.
+    opened.denoiser = std::make_unique<EmpiricalDenoiser>(opened.normalization.ToModel(*data));
     opened.description = "exact empirical denoiser over " + std::to_string(data->rows()) + " data points";
     return opened;
   }
   if (name == "mixture") {
+    opened.normalization = {};
     // The law of the 8gaussians data set: centres on the circle of radius sqrt(2), standard deviation 0.1.
     opened.denoiser = std::make_unique<GaussianMixtureDenoiser>(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
     opened.description = "exact Gaussian-mixture denoiser of the 8gaussians law";
     return opened;
   }
+  opened.normalization = {};
   if (auto shipped = ShippedModelPath(name)) return OpenLearned(*shipped);
   std::error_code ec;
   if (fs::exists(name, ec)) return OpenLearned(name);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/data/points2d.h"
 #include "core/models/denoiser.h"
 #include "core/schedule/schedule.h"
 
@@ -25,6 +26,9 @@ struct ModelContext {
   int channels = 0, height = 0, width = 0;  // image shape of x0's rows (0 for points)
   std::string x0_file;  // the file x0 came from: the patch bank leaves it out (no peeking at the answer)
   uint64_t seed = 0;
+  /// 2D: the data's normalisation (DatasetNormalization of its source); the exact models (empirical, oracle) are
+  /// built on x0 and data mapped with it, so they run in the same normalised space a learned model would.
+  PointNormalization normalization;
 };
 
 struct OpenedModel {
@@ -32,6 +36,13 @@ struct OpenedModel {
   std::string description;  // what it is, for notes and captions
   std::optional<ScheduleOptions> schedule;  // a learned model's own training schedule (sample on it)
   std::filesystem::path file;  // the model file, if one was read (for checksums)
+  /// The space the model (and so the whole diffusion) runs in: x_t of a run are normalization.ToModel of data-unit
+  /// points, and its samples map back with ToData. A learned 2D model's own, the context's for the exact models of
+  /// points, identity for the mixture (the 8gaussians law is at unit scale) and for images.
+  PointNormalization normalization;
+  /// The data set a learned 2D model names (its file's info "data": a built-in name or a file's path; the paper's
+  /// swiss_roll for a Sohl-Dickstein file that names none), "" when it names none or for other models.
+  std::string data;
 };
 
 /// Names of the built-in, training-free models: oracle, empirical, exact, mixture, patch. For images,

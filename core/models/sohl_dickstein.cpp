@@ -206,10 +206,11 @@ Prediction SohlDicksteinModel::Predict(const Batch& x_t, const DenoiseQuery& que
   return prediction;
 }
 
-TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data, const TrainOptions& options,
+TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data_units, const TrainOptions& options,
                                const TrainProgressFn& progress, const StopFn& stop,
                                const std::filesystem::path& checkpoint_path) {
-  CheckTrainingInput(options, data, 2, /*images=*/false, "a Sohl-Dickstein 2D model trains on 2D points (x, y)");
+  CheckTrainingInput(options, data_units, 2, /*images=*/false, "a Sohl-Dickstein 2D model trains on 2D points (x, y)");
+  const Batch data = model.normalization().ToModel(data_units);  // the network learns the normalised space
 
   const NoiseSchedule& schedule = model.schedule_;
   const StepConstants c = Constants(schedule);
@@ -248,10 +249,14 @@ TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data, con
   return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);
 }
 
-SohlDicksteinBound EvaluateBound(SohlDicksteinModel& model, const Batch& points, uint64_t seed, int draws,
+SohlDicksteinBound EvaluateBound(SohlDicksteinModel& model, const Batch& data_points, uint64_t seed, int draws,
                                  const StopFn& stop) {
-  Require(points.cols() == 2 && points.rows() >= 2 && points.allFinite(),
+  Require(data_points.cols() == 2 && data_points.rows() >= 2 && data_points.allFinite(),
           "Sohl-Dickstein bound: the points must be at least 2 finite rows of (x, y)");
+  // The bound is computed in the normalised space z = (x - shift) / s; the density of x is that of z times
+  // s^-2 (2 dimensions), so -log p(x_0) and its decoder term gain 2 log s (the KL terms are invariant).
+  const Batch points = model.normalization().ToModel(data_points);
+  const double log_jacobian = 2.0 * std::log(model.normalization().scale);
   Require(draws >= 1 && draws <= 1000, "Sohl-Dickstein bound: draws must be 1..1000");
   const NoiseSchedule& schedule = model.schedule();
   const StepConstants c = Constants(schedule);
@@ -289,6 +294,8 @@ SohlDicksteinBound EvaluateBound(SohlDicksteinModel& model, const Batch& points,
     per_point[r] += prior;
     bound.prior += prior / static_cast<double>(n);
   }
+  bound.decoder += log_jacobian;
+  for (double& v : per_point) v += log_jacobian;
   bound.nll = bound.kl + bound.decoder + bound.prior;
   double var = 0.0;
   for (double v : per_point) var += (v - bound.nll) * (v - bound.nll);

@@ -82,7 +82,8 @@ class SohlDicksteinModel : public LearnedModel {
   ModelFile ToModelFile(bool with_training_state = false) const override;
 
   std::string name() const override;
-  /// The reverse kernel's mean (kMean) and log variance (kLearnedLog) for every row of x_t (n x 2). The query must
+  /// The reverse kernel's mean (kMean) and log variance (kLearnedLog) for every row of x_t (n x 2, normalised space:
+  /// see LearnedModel::normalization). The query must
   /// be one unstrided step (t_prev = t - 1) of the model's own schedule (the kernel is learned per step).
   Prediction Predict(const Batch& x_t, const DenoiseQuery& query) override;
   int dimension() const override { return 2; }
@@ -96,7 +97,8 @@ class SohlDicksteinModel : public LearnedModel {
   Batch output_;  // scratch of ReverseKernel: the network's 4 outputs (f_mu, f_Sigma)
 };
 
-/// Trains model on data (n x 2 points) on the variational bound: each update draws batch_size points (with
+/// Trains model on data (n x 2 points in the data's units, mapped with model.normalization(): set it first) on the
+/// variational bound: each update draws batch_size points (with
 /// replacement), timesteps t_b = 1 + (b + offset) mod T (stratified; offset uniform per update) and x_t ~
 /// q(x_t|x_0), keyed by (options.seed, Stream::kTraining, update); the loss is SohlDicksteinLoss (nats per point,
 /// without the constant prior term). Resuming, progress, stop and checkpoints as TrainDdpm2d's. Throws Error on bad
@@ -115,7 +117,8 @@ struct SohlDicksteinBound {
   double standard_error = 0;  // of nll, over the points
 };
 
-/// Estimates the bound for each row of points (n x 2): every t = 1..T with x_t ~ q(x_t|x_0) drawn from
+/// Estimates the bound for each row of points (n x 2, in the data's units: they are mapped with the model's
+/// normalisation, and the bound is that of the density in data units): every t = 1..T with x_t ~ q(x_t|x_0) drawn from
 /// (seed, Stream::kUser, t) (`draws` independent x_t per point and t, averaged). stop is asked between timesteps.
 SohlDicksteinBound EvaluateBound(SohlDicksteinModel& model, const Batch& points, uint64_t seed, int draws = 1,
                                  const StopFn& stop = {});

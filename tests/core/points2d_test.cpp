@@ -401,6 +401,62 @@ TEST(Points2D, GenerateFromCsvFile) {
             std::string::npos);
 }
 
+TEST(Points2D, NormalisationMapsToUnitScaleAndBack) {
+  // x = 5 z + (10, -3): the normalisation of x is the centre and the pooled population standard deviation.
+  const Batch z = (Batch(4, 2) << -1, -2, 1, -2, -1, 2, 1, 2).finished();  // mean 0, variances 1 and 4
+  Batch x = 5.0f * z;
+  x.col(0).array() += 10.0f;
+  x.col(1).array() -= 3.0f;
+  const PointNormalization n = PointNormalization::Of(x);
+  EXPECT_DOUBLE_EQ(n.shift_x, 10.0);
+  EXPECT_DOUBLE_EQ(n.shift_y, -3.0);
+  EXPECT_NEAR(n.scale, 5.0 * std::sqrt(2.5), 1e-12);
+  EXPECT_TRUE(n.Check().empty());
+  EXPECT_FALSE(n.identity());
+  const Batch unit = n.ToModel(x);
+  EXPECT_TRUE(unit.isApprox(z / static_cast<float>(std::sqrt(2.5)), 1e-6f));
+  EXPECT_TRUE(n.ToData(unit).isApprox(x, 1e-6f));
+  // Identity leaves the bits alone; bad maps are refused.
+  EXPECT_TRUE(SameBytes(PointNormalization{}.ToModel(x), x));
+  EXPECT_TRUE(SameBytes(PointNormalization{}.ToData(x), x));
+  EXPECT_FALSE((PointNormalization{0, 0, 0}).Check().empty());
+  EXPECT_FALSE((PointNormalization{NAN, 0, 1}).Check().empty());
+  EXPECT_THROW(n.ToModel(Batch::Zero(3, 3)), Error);
+  EXPECT_THROW(PointNormalization::Of(Batch(0, 2)), Error);
+}
+
+TEST(Points2D, DatasetNormalisationComesFromTheSourceNotTheDraw) {
+  TempDir dir;
+  // Built-in sets are defined at unit scale: identity.
+  EXPECT_TRUE(DatasetNormalization("dino", TestOptions()).identity());
+  EXPECT_TRUE(DatasetNormalization("Swiss-Roll").identity());
+  // A CSV file: the moments of its own points. The rectangle's corners: centre (11, 102), s = sqrt(2.5).
+  const Batch source = (Batch(4, 2) << 10, 100, 12, 100, 10, 104, 12, 104).finished();
+  const fs::path path = dir.File("square.csv");
+  SavePointsCsv(path, source);
+  const PointNormalization n = DatasetNormalization(path.string());
+  EXPECT_DOUBLE_EQ(n.shift_x, 11.0);
+  EXPECT_DOUBLE_EQ(n.shift_y, 102.0);
+  EXPECT_NEAR(n.scale, std::sqrt(2.5), 1e-12);
+  // Points in file units mapped with it are the standardised points GenerateDataset made before.
+  Dataset2DOptions raw;
+  raw.standardize = false;
+  const Batch own = GenerateDataset(path.string(), 300, 4, raw);
+  EXPECT_TRUE(n.ToModel(own).isApprox(GenerateDataset(path.string(), 300, 4), 1e-6f));
+  // A silhouette: the bounding box of the disc of radius 30 at pixel (60, 50) in a 200 x 120 image: columns
+  // and rows 30..90 and 20..80, so centre (60.5, 120 - 50.5) and half side 30.5, in pixel units with y up.
+  cv::Mat image(120, 200, CV_8UC1, cv::Scalar(255));
+  cv::circle(image, cv::Point(60, 50), 30, cv::Scalar(0), cv::FILLED);
+  const fs::path disc = dir.File("disc.png");
+  ASSERT_TRUE(cv::imwrite(disc.string(), image));
+  const PointNormalization d = DatasetNormalization(disc.string());
+  EXPECT_DOUBLE_EQ(d.shift_x, 60.5);
+  EXPECT_DOUBLE_EQ(d.shift_y, 69.5);
+  EXPECT_DOUBLE_EQ(d.scale, 30.5);
+  EXPECT_TRUE(d.ToModel(SilhouettePoints(disc, 500, 2, raw)).isApprox(SilhouettePoints(disc, 500, 2), 1e-5f));
+  EXPECT_THROW(DatasetNormalization(dir.File("missing.csv").string()), Error);
+}
+
 TEST(Points2D, SilhouetteOfADarkDisc) {
   TempDir dir;
   // 200 wide, 120 high, white; a black disc of radius 30 centred at pixel (60, 50).
