@@ -1,6 +1,8 @@
 // core/models/ddpm2d: the default architecture and schedules, the timestep the network sees, model files, and a
 // short training on two clusters whose samples (through diffuscope::Sample) must land on the data.
 #include "core/models/ddpm2d.h"
+#include "core/data/points2d.h"
+#include "core/models/registry.h"
 #include "core/random/random.h"
 #include "core/sampling/sampler.h"
 
@@ -185,6 +187,80 @@ TEST(Ddpm2d, ModelFilesRoundTripAndForeignModelsAreRefused) {
   wide.network.layers.back() = LayerSpec::Linear(16, 3);
   wide.weights.resize(static_cast<size_t>(wide.network.num_parameters()));
   EXPECT_THROW(Ddpm2dModel{wide}, Error);
+}
+
+// x = 5 z + (10, -3) for every row z: data at scale 5 with an offset.
+Batch ScaledShifted(const Batch& z) {
+  Batch x = 5.0f * z;
+  x.col(0).array() += 10.0f;
+  x.col(1).array() -= 3.0f;
+  return x;
+}
+
+TEST(Ddpm2d, LearnsInTheNormalisedSpaceAndSamplesInTheDataUnits) {
+  Ddpm2dOptions options;
+  options.embedding_size = 32;
+  options.hidden_size = 64;
+  options.hidden_layers = 2;
+  const Batch data = ScaledShifted(TwoClusters(2000, 2));
+  const fs::path csv = Scratch("scaled.csv");
+  SavePointsCsv(csv, data);
+  // The file's own normalisation: its centre (10, -3) and pooled spread 5 sqrt((1.5^2 + 0.2^2 + 0.2^2) / 2).
+  const PointNormalization normalization = DatasetNormalization(csv.string());
+  EXPECT_NEAR(normalization.shift_x, 10.0, 0.5);
+  EXPECT_NEAR(normalization.shift_y, -3.0, 0.1);
+  EXPECT_NEAR(normalization.scale, 5.0 * std::sqrt((kCenter * kCenter + 2 * kSpread * kSpread) / 2), 0.2);
+
+  TrainOptions train;
+  train.iterations = 1500;
+  train.seed = 3;
+  Ddpm2dModel model(options), unit(options);
+  model.set_normalization(normalization);
+  TrainDdpm2d(model, data, train);
+  // Training maps the data into the normalised space: the weights are those of a model trained on the mapped data.
+  TrainDdpm2d(unit, normalization.ToModel(data), train);
+  EXPECT_EQ(model.weights(), unit.weights());
+  EXPECT_THROW(model.set_normalization({}), Error);  // the weights belong to their space
+
+  // The model file keeps the shift and scale; OpenModel reports them, so the samples come back in data units.
+  const fs::path path = Scratch("scaled.dfm");
+  model.Save(path);
+  const ModelFile file = LoadModelFile(path);
+  EXPECT_EQ(file.settings.at("data_shift_x"), normalization.shift_x);
+  EXPECT_EQ(file.settings.at("data_shift_y"), normalization.shift_y);
+  EXPECT_EQ(file.settings.at("data_scale"), normalization.scale);
+  OpenedModel opened = OpenModel(path.string(), {});
+  EXPECT_EQ(opened.normalization, normalization);
+  const int n = 2000;
+  const Batch samples = opened.normalization.ToData(
+      Sample(NoiseSchedule(*opened.schedule), *opened.denoiser, SamplerOptions{}, InitialNoise(n, 2, 5)));
+  ASSERT_TRUE(samples.allFinite());
+  // Most samples near the scaled cluster centres (10 +- 7.5, -3), within 3 scaled spreads; balanced.
+  int near = 0, left = 0;
+  for (int i = 0; i < n; ++i) {
+    const double dl = std::hypot(samples(i, 0) - (10 - 5 * kCenter), samples(i, 1) + 3);
+    const double dr = std::hypot(samples(i, 0) - (10 + 5 * kCenter), samples(i, 1) + 3);
+    if (std::min(dl, dr) < 3 * 5 * kSpread) ++near;
+    if (dl < dr) ++left;
+  }
+  EXPECT_GT(near, 0.8 * n);
+  EXPECT_NEAR(left, n / 2, 0.08 * n);
+  // Against the data in its units the model is far closer than a Gaussian fitted to it.
+  const Batch fresh = ScaledShifted(TwoClusters(n, 4));
+  EXPECT_LT(EnergyDistance(samples, fresh), 0.3 * EnergyDistance(FittedGaussian(data, n, 6), fresh));
+
+  // A file without the settings (written before they existed) reads as identity, and a partial set is an error.
+  ModelFile old = file;
+  old.settings.clear();
+  EXPECT_TRUE(Ddpm2dModel(old).normalization().identity());
+  ModelFile partial = file;
+  partial.settings.erase("data_scale");
+  EXPECT_THROW(Ddpm2dModel{partial}, Error);
+  ModelFile zero = file;
+  zero.settings["data_scale"] = 0.0;
+  EXPECT_THROW(Ddpm2dModel{zero}, Error);
+  // Identity is not written: files of unit-scale data keep their bytes.
+  EXPECT_TRUE(unit.ToModelFile().settings.empty());
 }
 
 TEST(Ddpm2d, TrainingRejectsBadData) {

@@ -169,6 +169,56 @@ TEST(SohlDickstein, ModelFilesRoundTrip) {
   fs::remove_all(path.parent_path());
 }
 
+TEST(SohlDickstein, TheBoundInDataUnitsIsTheNormalisedBoundPlusTheLogJacobian) {
+  // x = 5 z + (10, -3): the density of x is that of z over 5^2, so -log p(x) = -log p(z) + 2 log 5; the KL terms and
+  // the prior are invariant. The model trained on x (normalised inside) equals the model trained on z.
+  const Batch z = MakeSwissRoll(500, 1);
+  Batch x = 5.0f * z;
+  x.col(0).array() += 10.0f;
+  x.col(1).array() -= 3.0f;
+  const PointNormalization normalization{10.0, -3.0, 5.0};
+  TrainOptions options = SohlDicksteinDefaultTraining();
+  options.iterations = 30;
+  options.batch_size = 32;
+  options.warmup_steps = 3;
+  SohlDicksteinModel scaled(Small()), unit(Small());
+  scaled.set_normalization(normalization);
+  TrainSohlDickstein(scaled, x, options);
+  TrainSohlDickstein(unit, normalization.ToModel(x), options);
+  EXPECT_EQ(scaled.weights(), unit.weights());
+
+  const Batch held_z = MakeSwissRoll(300, 2);
+  Batch held_x = 5.0f * held_z;
+  held_x.col(0).array() += 10.0f;
+  held_x.col(1).array() -= 3.0f;
+  const SohlDicksteinBound bz = EvaluateBound(unit, normalization.ToModel(held_x), 3);
+  const SohlDicksteinBound bx = EvaluateBound(scaled, held_x, 3);
+  EXPECT_NEAR(bx.nll, bz.nll + 2 * std::log(5.0), 1e-9);
+  EXPECT_NEAR(bx.decoder, bz.decoder + 2 * std::log(5.0), 1e-9);
+  EXPECT_EQ(bx.kl, bz.kl);
+  EXPECT_EQ(bx.prior, bz.prior);
+  // The Gaussian baseline in data units moves by the same 2 log 5: the comparison does not depend on the units.
+  EXPECT_NEAR(GaussianNll(x, held_x), GaussianNll(z, held_z) + 2 * std::log(5.0), 1e-4);
+
+  // The file keeps the normalisation; the reverse kernel maps to the data's units with it.
+  const fs::path path = Scratch("scaled_sd.dfm");
+  scaled.Save(path);
+  SohlDicksteinModel loaded = SohlDicksteinModel::Load(path);
+  EXPECT_EQ(loaded.normalization(), normalization);
+  const Batch samples = normalization.ToData(Sample(loaded.schedule(), loaded,
+                                                    SamplerOptions{.variance = VarianceChoice::kLearned},
+                                                    InitialNoise(500, 2, 4)));
+  // 30 updates learn little; the point is the space: the loaded file's run is the unit model's run mapped by
+  // x = 5 z + (10, -3), so its samples spread 5 times as wide around (10, -3).
+  const Batch unit_samples =
+      Sample(unit.schedule(), unit, SamplerOptions{.variance = VarianceChoice::kLearned}, InitialNoise(500, 2, 4));
+  EXPECT_EQ(samples, normalization.ToData(unit_samples));
+  const double spread = std::sqrt((samples.rowwise() - samples.colwise().mean()).squaredNorm() / 1000.0);
+  const double unit_spread = std::sqrt((unit_samples.rowwise() - unit_samples.colwise().mean()).squaredNorm() / 1000.0);
+  EXPECT_NEAR(spread, 5 * unit_spread, 1e-3 * spread);
+  fs::remove_all(path.parent_path());
+}
+
 TEST(SohlDickstein, ResumedTrainingEqualsOneRun) {
   const Batch data = MakeSwissRoll(400, 1);
   TrainOptions options = SohlDicksteinDefaultTraining();
