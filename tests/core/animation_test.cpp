@@ -1,5 +1,7 @@
 #include "core/export/animation.h"
 
+#include "core/data/points2d.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -121,6 +123,48 @@ TEST(Animation, BundlesKeepTheVideoQualityAndOlderBundlesStillRead) {
   ASSERT_EQ(frames.frames.size(), 1u);
   EXPECT_EQ(frames.frames[0].width, 493);
   EXPECT_EQ(frames.frames[0].height, 356);
+}
+
+TEST(Animation, PointsOfACsvAreDrawnInTheirOwnUnits) {
+  // The same moons written at unit scale and as x = 5 z + (10, -3): the runs live in the same normalised space and the
+  // view's limits (+-4 normalised units) are mapped to the data's units, so without axis labels the frames agree up
+  // to the rounding of a few antialiased points; with the data at unit scale shown in data units they would not.
+  const fs::path dir = fs::temp_directory_path() / "diffuscope_animation_units";
+  fs::create_directories(dir);
+  const Batch z = GenerateDataset("moons", 1500, 2);
+  Batch x = 5.0f * z;
+  x.col(0).array() += 10.0f;
+  x.col(1).array() -= 3.0f;
+  SavePointsCsv(dir / "unit.csv", z);
+  SavePointsCsv(dir / "scaled.csv", x);
+  for (Direction direction : {Direction::kForward, Direction::kReverse}) {
+    AnimationSpec spec;
+    spec.points = 300;
+    spec.data_points = 800;
+    spec.direction = direction;
+    spec.model = "exact";
+    spec.schedule.kind = ScheduleKind::kCosine;
+    spec.schedule.num_steps = 20;
+    spec.render.layout = Layout::kScatter;
+    spec.render.scatter.width = spec.render.scatter.height = 128;
+    spec.render.scatter.axes = false;
+    spec.frames = 4;
+    spec.seed = 3;
+    spec.data = (dir / "unit.csv").string();
+    const AnimationFrames unit = RenderAnimation(spec);
+    spec.data = (dir / "scaled.csv").string();
+    const AnimationFrames scaled = RenderAnimation(spec);
+    ASSERT_EQ(unit.frames.size(), scaled.frames.size());
+    for (size_t k = 0; k < unit.frames.size(); ++k) {
+      const std::vector<uint8_t>& a = unit.frames[k].rgb;
+      const std::vector<uint8_t>& b = scaled.frames[k].rgb;
+      ASSERT_EQ(a.size(), b.size());
+      size_t differing = 0;
+      for (size_t i = 0; i < a.size(); ++i) differing += std::abs(int(a[i]) - int(b[i])) > 8;
+      EXPECT_LT(differing, a.size() / 200) << DirectionName(direction) << " frame " << k;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Animation, BadSpecsAndBundlesAreClearErrors) {
