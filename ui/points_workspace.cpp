@@ -60,17 +60,29 @@ QString ModelLabel(const QString& name) {
   return QObject::tr("exact empirical");
 }
 
-std::unique_ptr<Denoiser> MakePointsModel(const QString& name, const Batch& data,
-                                          const std::shared_ptr<const Ddpm2dModel>& learned) {
+// A model of the workspace and the normalised space it runs in (a learned model's own, the data's for the exact
+// ones); x_t of a run are normalization.ToModel of data-unit points and come back with ToData.
+struct PointsModel {
+  std::unique_ptr<Denoiser> denoiser;
+  PointNormalization normalization;
+};
+
+PointsModel MakePointsModel(const QString& name, const PointsData& data,
+                            const std::shared_ptr<const Ddpm2dModel>& learned) {
   if (name == QLatin1String("mixture")) {
-    return std::make_unique<GaussianMixtureDenoiser>(EightGaussiansTarget());
+    return {std::make_unique<GaussianMixtureDenoiser>(EightGaussiansTarget()), {}};  // 8gaussians: unit scale
   }
   if (name == QLatin1String("learned")) {
     Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
-    return std::make_unique<Ddpm2dModel>(learned->ToModelFile());  // an instance of its own (Predict has scratch)
+    // An instance of its own (Predict has scratch).
+    return {std::make_unique<Ddpm2dModel>(learned->ToModelFile()), learned->normalization()};
   }
-  if (name != QLatin1String("empirical")) return OpenModel(name.toStdString(), ModelContext{}).denoiser;
-  return std::make_unique<EmpiricalDenoiser>(data);
+  if (name != QLatin1String("empirical")) {
+    OpenedModel opened = OpenModel(name.toStdString(), ModelContext{});
+    return {std::move(opened.denoiser), opened.normalization};
+  }
+  const PointNormalization normalization = PointsNormalization(data);
+  return {std::make_unique<EmpiricalDenoiser>(normalization.ToModel(data.points)), normalization};
 }
 
 Batch FieldGrid() {
@@ -128,7 +140,8 @@ struct FrameRequest {
 // The worker's caches: forward process, forward trajectories and the field's model.
 struct PointsSource {
   std::mutex mutex;
-  std::unique_ptr<ForwardProcess> process;
+  std::unique_ptr<ForwardProcess> process;  // of the data in its normalised space
+  PointNormalization process_normalization;
   std::shared_ptr<const NoiseSchedule> process_schedule;
   std::shared_ptr<const PointsData> process_data;
   uint64_t process_seed = 0;
@@ -137,7 +150,7 @@ struct PointsSource {
   std::vector<std::vector<QPointF>> paths;
   bool paths_markov = false;
   bool paths_valid = false;
-  std::unique_ptr<Denoiser> model;
+  PointsModel model;
   QString model_name;
   std::shared_ptr<const PointsData> model_data;
   std::shared_ptr<const Ddpm2dModel> model_learned;
@@ -145,7 +158,8 @@ struct PointsSource {
   PointsFrame Compute(const FrameRequest& r) {
     std::lock_guard lock(mutex);
     if (!process || process_schedule != r.schedule || process_data != r.data || process_seed != r.seed) {
-      process = std::make_unique<ForwardProcess>(*r.schedule, r.data->points, r.seed);
+      process_normalization = PointsNormalization(*r.data);
+      process = std::make_unique<ForwardProcess>(*r.schedule, process_normalization.ToModel(r.data->points), r.seed);
       process_schedule = r.schedule;
       process_data = r.data;
       process_seed = r.seed;
@@ -158,6 +172,7 @@ struct PointsSource {
       case ForwardPath::kMarkov: frame.particles = process->Markov(r.t); break;
       case ForwardPath::kFreshNoise: frame.particles = process->ClosedFreshNoise(r.t, r.fresh_frame); break;
     }
+    frame.particles = process_normalization.ToData(frame.particles);
     if (r.trajectories) {
       const bool markov = r.path == ForwardPath::kMarkov;
       if (!paths_valid || paths_markov != markov) BuildPaths(markov);
@@ -182,21 +197,21 @@ struct PointsSource {
       const int t = static_cast<int>(std::lround(static_cast<double>(T) * j / kTrajectoryPoints));
       if (!path_t.empty() && path_t.back() == t) continue;
       path_t.push_back(t);
-      const Batch x = markov ? process->Markov(t) : process->Closed(t);
+      const Batch x = process_normalization.ToData(markov ? process->Markov(t) : process->Closed(t));
       for (size_t k = 0; k < rows.size(); ++k) paths[k].emplace_back(x(rows[k], 0), x(rows[k], 1));
     }
     paths_markov = markov;
     paths_valid = true;
   }
 
-  Denoiser& Model(const FrameRequest& r) {
-    if (!model || model_name != r.model || model_data != r.data || model_learned != r.learned) {
-      model = MakePointsModel(r.model, r.data->points, r.learned);
+  PointsModel& Model(const FrameRequest& r) {
+    if (!model.denoiser || model_name != r.model || model_data != r.data || model_learned != r.learned) {
+      model = MakePointsModel(r.model, *r.data, r.learned);
       model_name = r.model;
       model_data = r.data;
       model_learned = r.learned;
     }
-    return *model;
+    return model;
   }
 
   // Arrows at t on a grid: the model's score direction (-eps_hat) or its reverse drift mu - x_t.
@@ -219,13 +234,15 @@ struct PointsSource {
   }
 
   void ComputeFields(const FrameRequest& r, PointsFrame* frame) {
+    // The grid covers [-3, 3]^2 of the model's normalised space, drawn in the data's units (arrows scaled with it).
     const Batch grid = FieldGrid();
     const QString what = r.field == 1 ? QObject::tr("score direction") : QObject::tr("reverse drift mu - x_t");
     const bool exact_too = r.model == QLatin1String("learned") && IsEightGaussians(r.data->source);
     try {
-      Denoiser& denoiser = Model(r);
-      frame->fields.push_back(ToArrows(grid, FieldOf(denoiser, *r.schedule, r.t, r.field, grid),
-                                       QColor(90, 90, 90), QObject::tr("%1: %2").arg(ModelLabel(r.model), what)));
+      PointsModel& m = Model(r);
+      const Batch vectors = FieldOf(*m.denoiser, *r.schedule, r.t, r.field, grid) * static_cast<float>(m.normalization.scale);
+      frame->fields.push_back(ToArrows(m.normalization.ToData(grid), vectors, QColor(90, 90, 90),
+                                       QObject::tr("%1: %2").arg(ModelLabel(r.model), what)));
     } catch (const Error&) {
       // No model yet (e.g. nothing trained): no arrows.
     }
@@ -241,10 +258,12 @@ PointsData LoadPoints(const QString& source, int n, uint64_t seed) {
   PointsData data;
   const QString lower = source.toLower();
   if (lower.endsWith(".csv") || lower.endsWith(".tsv") || lower.endsWith(".txt")) {
-    data.points = StandardizePoints(LoadPointsCsv(source.toStdString()));
+    data.points = LoadPointsCsv(source.toStdString());  // the file's own units: the models normalise
     data.source = QStringLiteral("csv:") + QFileInfo(source).absoluteFilePath();
   } else if (QFileInfo(source).isFile()) {
-    data.points = SilhouettePoints(std::filesystem::path(source.toStdString()), n, seed);
+    Dataset2DOptions pixels;
+    pixels.standardize = false;
+    data.points = SilhouettePoints(std::filesystem::path(source.toStdString()), n, seed, pixels);
     data.source = QStringLiteral("image:") + QFileInfo(source).absoluteFilePath();
   } else {
     const std::string name = CanonicalDatasetName(source.toStdString());
@@ -254,6 +273,11 @@ PointsData LoadPoints(const QString& source, int n, uint64_t seed) {
     data.source = QStringLiteral("dataset:") + QString::fromStdString(name);
   }
   return data;
+}
+
+PointNormalization PointsNormalization(const PointsData& points) {
+  if (points.source.startsWith(QLatin1String("dataset:")) || points.empty()) return {};
+  return PointNormalization::Of(points.points);
 }
 
 PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QWidget* parent)
@@ -572,6 +596,9 @@ void PointsWorkspace::onPointsChanged() {
   data_label_->setText(snapshot_->empty() ? tr("No points.")
                                           : tr("%1 points from %2").arg(snapshot_->points.rows()).arg(source));
   view_->setBackground(show_data_->isChecked() ? snapshot_->points : Batch());
+  // The view shows 3.5 normalised units around the data's centre, labelled in the data's units.
+  const PointNormalization normalization = PointsNormalization(*snapshot_);
+  view_->setView(QPointF(normalization.shift_x, normalization.shift_y), 3.5 * normalization.scale);
   run_label_->setText(tr("No reverse run yet."));
   updateModelBox();
   refresh();
@@ -720,15 +747,16 @@ void PointsWorkspace::startReverse() {
   reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
     QElapsedTimer clock;
     clock.start();
-    std::unique_ptr<Denoiser> model = MakePointsModel(model_name, points_data->points, learned);
+    PointsModel model = MakePointsModel(model_name, *points_data, learned);
+    const PointNormalization& normalization = model.normalization;  // the run lives in the model's space
     Batch x_start;
     if (t > 0) {
-      ForwardProcess forward(*schedule, points_data->points, seed);
+      ForwardProcess forward(*schedule, normalization.ToModel(points_data->points), seed);
       x_start = path == ForwardPath::kMarkov ? forward.Markov(t) : forward.Closed(t);
     } else {
       x_start = InitialNoise(particles, 2, seed);
     }
-    Sampler sampler(*schedule, *model, options, std::move(x_start), nullptr, t);
+    Sampler sampler(*schedule, *model.denoiser, options, std::move(x_start), nullptr, t);
     const int total = sampler.steps_total();
     const size_t step_bytes = static_cast<size_t>(sampler.x().size()) * sizeof(float);
     const int keep_every =
@@ -740,11 +768,11 @@ void PointsWorkspace::startReverse() {
       const Step& step = sampler.Next();
       if (i % keep_every == 0) {
         run->t.push_back(step.t);
-        run->x_t.push_back(step.x_t);
+        run->x_t.push_back(normalization.ToData(step.x_t));
       }
       progress(i + 1, total + 1, "step");
     }
-    run->sample = sampler.x();
+    run->sample = normalization.ToData(sampler.x());
     progress(total, total + 1, "energy distance");
     run->energy_distance = EnergyDistance(run->sample, points_data->points, stop);
     run->gaussian_baseline =

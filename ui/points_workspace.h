@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/data/points2d.h"
 #include "ui/document.h"
 #include "ui/jobs.h"
 #include "ui/scatter_view.h"
@@ -36,15 +37,20 @@ struct PointsSource;
 struct PointsReverseRun {
   int start_t = 0;
   std::vector<int> t;        // t of each kept step's x_t, descending
-  std::vector<Batch> x_t;    // particles at each kept step
+  std::vector<Batch> x_t;    // particles at each kept step (data units, as sample)
   Batch sample;              // the final x_0
   double energy_distance = -1;   // sample vs data
   double gaussian_baseline = -1; // a Gaussian fitted to the data vs data
   QString description;
 };
 
-/// Points of a data source: a built-in set name ("dino"), a CSV file, or a silhouette image. Throws Error.
+/// Points of a data source in its own units: a built-in set name ("dino"), a CSV file (its points as written), or
+/// a silhouette image (pixel units, y up). Throws Error.
 PointsData LoadPoints(const QString& source, int n, uint64_t seed);
+/// The normalised space a point set's diffusion runs in: identity for the built-in sets (defined at unit scale),
+/// else the points' own mean and pooled standard deviation (PointNormalization::Of; for a CSV file that is the
+/// file's, as the command line's DatasetNormalization). A model trained in the app stores it.
+PointNormalization PointsNormalization(const PointsData& points);
 
 class PointsWorkspace : public QWidget {
   Q_OBJECT

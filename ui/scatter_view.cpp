@@ -109,8 +109,15 @@ void ScatterView::setContours(bool on) {
 void ScatterView::updateContours() {
   contour_lines_.clear();
   if (!contours_on_) return;
+  // DensityContours covers a square around 0: the particles go there and the lines come back.
+  Batch centred = particle_batch_;
+  if (centred.rows() > 0) {
+    centred.col(0).array() -= static_cast<float>(centre_.x());
+    centred.col(1).array() -= static_cast<float>(centre_.y());
+  }
   for (const double level : {0.1, 0.3, 0.5, 0.7, 0.9}) {
-    for (QPolygonF& line : DensityContours(particle_batch_, half_width_, level)) {
+    for (QPolygonF& line : DensityContours(centred, half_width_, level)) {
+      line.translate(centre_);
       contour_lines_.push_back(std::move(line));
     }
   }
@@ -131,10 +138,28 @@ void ScatterView::setCaption(const QString& caption) {
   update();
 }
 
-void ScatterView::setHalfWidth(double half_width) {
-  half_width_ = std::max(0.1, half_width);
+void ScatterView::setHalfWidth(double half_width) { setView(centre_, half_width); }
+
+void ScatterView::setView(const QPointF& centre, double half_width) {
+  centre_ = std::isfinite(centre.x()) && std::isfinite(centre.y()) ? centre : QPointF(0, 0);
+  half_width_ = std::isfinite(half_width) ? std::max(1e-6, half_width) : 3.5;
   updateContours();
   update();
+}
+
+std::vector<double> ScatterView::ticks(bool x_axis) const {
+  // The step: the largest of 1, 2, 2.5 or 5 times a power of ten that puts at least 5 ticks on the side (3.5 a
+  // side gives the integers -3..3; at most about 11 ticks).
+  const double most = 0.4 * half_width_;
+  const double power = std::pow(10.0, std::floor(std::log10(most)));
+  double step = power;
+  for (double m : {2.0, 2.5, 5.0})
+    if (m * power <= most * (1 + 1e-9)) step = m * power;
+  const double c = x_axis ? centre_.x() : centre_.y();
+  std::vector<double> out;
+  for (double k = std::ceil((c - half_width_) / step - 1e-9); k * step <= c + half_width_ + 1e-9 * step; ++k)
+    out.push_back(std::abs(k) < 1e-9 ? 0.0 : k * step);
+  return out;
 }
 
 void ScatterView::setDrawMode(bool on) {
@@ -151,13 +176,13 @@ void ScatterView::clearDrawn() {
 QPointF ScatterView::toWidget(const QPointF& point) const {
   const double side = std::min(width(), height()) - 16.0;
   const double scale = side / (2 * half_width_);
-  return {width() / 2.0 + point.x() * scale, height() / 2.0 - point.y() * scale};
+  return {width() / 2.0 + (point.x() - centre_.x()) * scale, height() / 2.0 - (point.y() - centre_.y()) * scale};
 }
 
 QPointF ScatterView::toData(const QPointF& widget) const {
   const double side = std::min(width(), height()) - 16.0;
   const double scale = side / (2 * half_width_);
-  return {(widget.x() - width() / 2.0) / scale, -(widget.y() - height() / 2.0) / scale};
+  return {centre_.x() + (widget.x() - width() / 2.0) / scale, centre_.y() - (widget.y() - height() / 2.0) / scale};
 }
 
 void ScatterView::paintEvent(QPaintEvent*) {
@@ -167,20 +192,31 @@ void ScatterView::paintEvent(QPaintEvent*) {
   const double side = std::min(width(), height()) - 16.0;
   const double scale = side / (2 * half_width_);
   const QPointF centre(width() / 2.0, height() / 2.0);
-  auto map = [&](const QPointF& p) { return QPointF(centre.x() + p.x() * scale, centre.y() - p.y() * scale); };
+  auto map = [&](const QPointF& p) {
+    return QPointF(centre.x() + (p.x() - centre_.x()) * scale, centre.y() - (p.y() - centre_.y()) * scale);
+  };
 
-  // Frame and axes.
-  const QRectF square(map(QPointF(-half_width_, half_width_)), map(QPointF(half_width_, -half_width_)));
+  // Frame and axes, in the data's units: zero lines where they fall inside, ticks along the bottom and left edges.
+  const double x0 = centre_.x() - half_width_, x1 = centre_.x() + half_width_;
+  const double y0 = centre_.y() - half_width_, y1 = centre_.y() + half_width_;
+  const QRectF square(map(QPointF(x0, y1)), map(QPointF(x1, y0)));
   painter.setPen(QPen(palette().mid().color(), 1));
   painter.drawRect(square);
   painter.setPen(QPen(palette().midlight().color(), 1, Qt::DotLine));
-  painter.drawLine(map(QPointF(-half_width_, 0)), map(QPointF(half_width_, 0)));
-  painter.drawLine(map(QPointF(0, -half_width_)), map(QPointF(0, half_width_)));
+  if (y0 < 0 && 0 < y1) painter.drawLine(map(QPointF(x0, 0)), map(QPointF(x1, 0)));
+  if (x0 < 0 && 0 < x1) painter.drawLine(map(QPointF(0, y0)), map(QPointF(0, y1)));
   painter.setPen(palette().text().color());
   const int text_h = fontMetrics().height();
-  for (int v = -static_cast<int>(half_width_); v <= static_cast<int>(half_width_); ++v) {
-    const QPointF p = map(QPointF(v, -half_width_));
-    painter.drawText(QRectF(p.x() - 15, p.y() - text_h - 2, 30, text_h), Qt::AlignCenter, QString::number(v));
+  for (double v : ticks(true)) {
+    const QPointF p = map(QPointF(v, y0));
+    painter.drawText(QRectF(p.x() - 30, p.y() - text_h - 2, 60, text_h), Qt::AlignCenter, QString::number(v, 'g', 4));
+  }
+  if (centre_ != QPointF(0, 0)) {  // off-centre data: the y axis is labelled too (the x labels no longer say it)
+    for (double v : ticks(false)) {
+      const QPointF p = map(QPointF(x0, v));
+      painter.drawText(QRectF(p.x() + 3, p.y() - text_h / 2.0, 60, text_h), Qt::AlignLeft | Qt::AlignVCenter,
+                       QString::number(v, 'g', 4));
+    }
   }
 
   // Points: plain squares without antialiasing for large sets (fast), discs for small ones.
@@ -277,7 +313,7 @@ void ScatterView::paintEvent(QPaintEvent*) {
 
 void ScatterView::addDrawn(const QPointF& widget_position) {
   const QPointF p = toData(widget_position);
-  if (std::abs(p.x()) > half_width_ || std::abs(p.y()) > half_width_) return;
+  if (std::abs(p.x() - centre_.x()) > half_width_ || std::abs(p.y() - centre_.y()) > half_width_) return;
   drawn_.append(p);
   emit pointsDrawn(drawn_);
   update();

@@ -49,9 +49,14 @@ class ScatterView : public QWidget {
   bool contours() const { return contours_on_; }
   /// The iso-lines drawn now (data units).
   const std::vector<QPolygonF>& contourLines() const { return contour_lines_; }
-  /// The square of data space shown: [-half_width, half_width]^2 (aspect kept).
+  /// The square of data space shown: [-half_width, half_width]^2 around the centre (aspect kept).
   void setHalfWidth(double half_width);
   double halfWidth() const { return half_width_; }
+  /// The square shown, in the data's units: centre +- half_width; the tick labels are data units.
+  void setView(const QPointF& centre, double half_width);
+  QPointF centre() const { return centre_; }
+  /// The tick values along each axis (data units: 1, 2, 2.5 or 5 times a power of ten apart, 5..11 of them).
+  std::vector<double> ticks(bool x_axis) const;
   void setDrawMode(bool on);
   bool drawMode() const { return draw_mode_; }
   /// The points drawn so far in draw mode (data units).
@@ -87,6 +92,7 @@ class ScatterView : public QWidget {
   QVector<QPointF> drawn_;
   QString caption_;
   double half_width_ = 3.5;
+  QPointF centre_{0.0, 0.0};
   bool draw_mode_ = false;
   quint64 frame_count_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include "core/models/ddpm2d.h"
 #include "core/sampling/sampler.h"
+#include "ui/points_workspace.h"
 #include "ui/scatter_view.h"
 #include "ui/settings.h"
 
@@ -217,6 +218,8 @@ void TrainingPanel::startTraining() {
   }
   const Batch points = document_->points().points;
   const QString source = document_->points().source;
+  // The model learns the points' normalised space and stores its shift and scale (points stay in their units).
+  const PointNormalization normalization = PointsNormalization(document_->points());
   // The trainer writes a checkpoint now and then; the preview timer samples the newest one.
   checkpoint_dir_ = std::make_unique<QTemporaryDir>();
   checkpoint_path_ = checkpoint_dir_->isValid() ? checkpoint_dir_->filePath(QStringLiteral("preview.dfm")) : QString();
@@ -225,6 +228,7 @@ void TrainingPanel::startTraining() {
   if (!checkpoint_path_.isEmpty()) options.checkpoint_every = std::clamp<long long>(options.iterations / 20, 100, 1000);
   const std::filesystem::path checkpoint = checkpoint_path_.toStdString();
   preview_->setBackground(points);
+  preview_->setView(QPointF(normalization.shift_x, normalization.shift_y), 3.5 * normalization.scale);
   preview_->setParticles(Batch());
   preview_->setCaption(tr("samples while training"));
   loss_->clear();
@@ -246,6 +250,7 @@ void TrainingPanel::startTraining() {
   QPointer<TrainingPanel> self(this);
   task_.start([=](const ProgressFn&, const StopFn& stop) -> std::any {
     auto model = std::make_shared<Ddpm2dModel>(model_options);
+    model->set_normalization(normalization);
     model->info()["data"] = source.toStdString();
     // Reports (at most about 400 a run) go to the loss curve on the GUI thread.
     TrainProgressFn report = [self](const TrainProgress& p) {
@@ -283,7 +288,8 @@ void TrainingPanel::requestPreview() {
     options.num_steps = 40;
     options.seed = seed;
     auto preview = std::make_shared<Preview>();
-    preview->samples = Sample(model.schedule(), model, options, InitialNoise(kPreviewPoints, 2, seed));
+    preview->samples = model.normalization().ToData(
+        Sample(model.schedule(), model, options, InitialNoise(kPreviewPoints, 2, seed)));
     preview->step = model.trained_steps();
     return std::any(preview);
   });
