@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace diffuscope {
 namespace {
 namespace fs = std::filesystem;
@@ -129,7 +131,7 @@ TEST(Animation, PointsOfACsvAreDrawnInTheirOwnUnits) {
   // The same moons written at unit scale and as x = 5 z + (10, -3): the runs live in the same normalised space and the
   // view's limits (+-4 normalised units) are mapped to the data's units, so without axis labels the frames agree up
   // to the rounding of a few antialiased points; with the data at unit scale shown in data units they would not.
-  const fs::path dir = fs::temp_directory_path() / "diffuscope_animation_units";
+  const fs::path dir = fs::temp_directory_path() / ("diffuscope_animation_units_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const Batch z = GenerateDataset("moons", 1500, 2);
   Batch x = 5.0f * z;
