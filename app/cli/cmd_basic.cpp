@@ -88,7 +88,8 @@ Runner AddDatasetCommand(CLI::App& app) {
   auto a = std::make_shared<Args>();
   std::string names;
   for (const auto& n : DatasetNames()) names += (names.empty() ? "" : ", ") + n;
-  cmd->add_option("NAME_OR_FILE", a->name, "a built-in set (" + names + "), a CSV of x,y points or a silhouette image")
+  cmd->add_option("NAME_OR_FILE", a->name, "a built-in set (" + names + "), a CSV of x,y points (drawn from, in its units) or a silhouette image "
+                  "(pixel units, y up)")
       ->required();
   cmd->add_option("--n", a->n, "number of points")->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->required();
@@ -96,7 +97,7 @@ Runner AddDatasetCommand(CLI::App& app) {
   cmd->add_option("-o,--output", a->output, "output CSV file")->required();
   return [a] {
     Require(a->n >= 1 && a->n <= kMaxPoints2D, "--n must be in 1.." + std::to_string(kMaxPoints2D));
-    Dataset2DOptions options;
+    Dataset2DOptions options = InDataUnits();  // a CSV's points in its units, a silhouette's in pixels (y up)
     options.noise = a->noise;
     SavePointsCsv(a->output, GenerateDataset(a->name, a->n, a->seed, options));
     std::cerr << a->n << " points of " << a->name << " -> " << a->output << "\n";

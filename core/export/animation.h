@@ -57,7 +57,9 @@ struct AnimationSpec {
   FrameSpacing spacing = FrameSpacing::kTime;  // frames evenly spaced in t, or in log-SNR
   std::vector<int> times;  // if not empty: frames at exactly these t (reverse: the run's nearest states)
 
-  RenderOptions render = DefaultAnimationRender();  // layout, caption, size (scale / min_cell), scatter view
+  // layout, caption, size (scale / min_cell), scatter view. 2D: the scatter limits are in the run's normalised
+  // units (the default +-4 is 4 spreads around the data's centre); frames are drawn and labelled in the data's units.
+  RenderOptions render = DefaultAnimationRender();
   ExportOptions output;  // fps, final hold, GIF palette, codec
 
   /// Empty when valid, else what is wrong, naming the option.

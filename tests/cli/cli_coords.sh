@@ -24,6 +24,8 @@ read -r dx dy ds <<< "$(stats "$dir/scaled.csv")"
 read -r ux uy us <<< "$(stats "$dir/unit.csv")"
 check "the scaled data is at (10, -3), spread 5" 'near "$dx" 10 0.2 && near "$dy" -3 0.01 && near "$ds" "$(awk -v s="$us" "BEGIN { print 5 * s }")" 1e-3'
 
+check "dataset from the scaled csv keeps its units" 'expect_rc 0 "$cli" dataset "$dir/scaled.csv" --n 3000 --seed 4 -o "$dir/drawn.csv" && read -r ax ay as <<< "$(stats "$dir/drawn.csv")" && near "$ax" "$dx" 0.4 && near "$ay" "$dy" 0.3 && near "$as" "$ds" 0.3'
+
 # The exact denoiser: the run lives in the data's normalised space, so the scaled run is the unit run mapped by
 # x -> 5 x + (10, -3) up to float rounding (noise added at unit scale in data units would give another picture).
 check "sample2d exact, unit data" 'expect_rc 0 "$cli" sample2d --data "$dir/unit.csv" --n 1000 --seed 1 -o "$dir/s_unit.csv"'
