@@ -36,9 +36,11 @@ Runner AddExportCommand(CLI::App& app) {
   cmd->add_option("--direction", a->direction, "forward (noising, q) or reverse (denoising, p)")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "reverse"}));
-  cmd->add_option("--path", a->path, "forward: closed (one fixed eps) or markov (the chain's path)")
+  cmd->add_option("--path", a->path,
+                  "closed (one fixed eps), markov (the chain's path) or fresh-noise (a new eps every frame); "
+                  "also the path a reverse run from t < T starts on")
       ->capture_default_str()
-      ->check(CLI::IsMember({"closed", "markov"}));
+      ->check(CLI::IsMember({"closed", "markov", "fresh-noise"}));
   cmd->add_option("--from-t", s.from_t, "first frame's t (default 0 forward, T reverse; reverse from t < T = SDEdit)");
   cmd->add_option("--to-t", s.to_t, "last frame's t (default T forward, 0 reverse)");
   cmd->add_option("--frames", s.frames, "number of frames")->capture_default_str();
@@ -88,11 +90,16 @@ Runner AddExportCommand(CLI::App& app) {
       if (output.empty()) output = bundle.output;
       if (!spec.image.empty() && !bundle.input_sha256.empty() && Sha256File(spec.image) != bundle.input_sha256)
         throw Error("the input '" + spec.image + "' has changed since the bundle was written (checksum differs)");
+      // A model file (one trained in the app is saved as model-<SHA-256>.dfm) must be the one the bundle names.
+      std::error_code ec;
+      if (!bundle.model_sha256.empty() && std::filesystem::is_regular_file(spec.model, ec) &&
+          Sha256File(spec.model) != bundle.model_sha256)
+        throw Error("the model file '" + spec.model + "' has changed since the bundle was written (checksum differs)");
     } else {
       Require(cmd->count("--seed") > 0, "--seed is required (or --from BUNDLE)");
       Require(!output.empty(), "-o OUT is required");
       spec.direction = a->direction == "forward" ? Direction::kForward : Direction::kReverse;
-      spec.markov = a->path == "markov";
+      spec.forward_path = *ParseForwardPath(a->path);
       spec.spacing = a->spacing == "time" ? FrameSpacing::kTime : FrameSpacing::kLogSnr;
       auto layout = ParseLayout(a->layout);
       Require(layout.has_value(), "--layout: unknown layout '" + a->layout + "'");

@@ -7,9 +7,10 @@
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
 #include "core/models/registry.h"
+#include "core/run/run.h"
+#include "core/run/run_json.h"
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,14 +27,8 @@ std::string_view DirectionName(Direction d) { return d == Direction::kForward ? 
 std::string_view FrameSpacingName(FrameSpacing s) { return s == FrameSpacing::kTime ? "time" : "log-snr"; }
 
 std::string AnimationSpec::Check() const {
-  if (image.empty() == data.empty()) return "give exactly one input: an image or a 2D data set";
-  if (max_image_side < 8 || max_image_side > 4096) return "max_image_side must be in 8..4096";
-  if (points < 1 || points > 200000) return "points must be in 1..200000";
-  if (data_points < 1 || data_points > 1000000) return "data_points must be in 1..1000000";
-  if (samples < 1 || samples > 64) return "samples must be in 1..64";
+  if (std::string problem = RunSpec::Check(); !problem.empty()) return problem;
   if (frames < 1 || frames > 10000) return "frames must be in 1..10000";
-  if (std::string p = schedule.Check(); !p.empty()) return "schedule: " + p;
-  if (std::string p = sampler.Check(); !p.empty()) return "sampler: " + p;
   if (std::string p = render.Check(); !p.empty()) return "render: " + p;
   if (std::string p = output.Check(); !p.empty()) return "output: " + p;
   const int T = schedule.num_steps;
@@ -42,29 +37,9 @@ std::string AnimationSpec::Check() const {
   for (int t : times)
     if (t < 0 || t > T) return "every frame time must be in 0.." + std::to_string(T);
   if (times.size() > 10000) return "at most 10000 frame times";
-  if (!data.empty() && render.layout != Layout::kScatter) return "2D data is shown with the scatter layout";
+  if (is_points() && render.layout != Layout::kScatter) return "2D data is shown with the scatter layout";
   if (!image.empty() && render.layout == Layout::kScatter) return "the scatter layout shows 2D data, not images";
   return {};
-}
-
-std::string Sha256Hex(const void* data, size_t size) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  Require(EVP_Digest(data, size, digest, &length, EVP_sha256(), nullptr) == 1, "SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
-
-std::string Sha256File(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  Require(in.good(), "cannot read '" + path.string() + "'");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return Sha256Hex(bytes.data(), bytes.size());
 }
 
 namespace {
@@ -98,41 +73,11 @@ std::vector<int> ChooseTimes(const NoiseSchedule& s, int from, int to, int count
   return t;
 }
 
-json ScheduleJson(const ScheduleOptions& o) {
-  return {{"kind", ScheduleKindName(o.kind)}, {"steps", o.num_steps}, {"beta_start", o.beta_start},
-          {"beta_end", o.beta_end}, {"cosine_s", o.cosine_s}, {"max_beta", o.max_beta},
-          {"zero_terminal_snr", o.zero_terminal_snr}, {"custom", o.custom}};
-}
-
-ScheduleOptions ScheduleFromJson(const json& j) {
-  ScheduleOptions o;
-  const std::string kind = j.at("kind").get<std::string>();
-  auto parsed = ParseScheduleKind(kind);
-  Require(parsed.has_value(), "unknown schedule kind '" + kind + "'");
-  o.kind = *parsed;
-  o.num_steps = j.at("steps").get<int>();
-  o.beta_start = j.at("beta_start").get<double>();
-  o.beta_end = j.at("beta_end").get<double>();
-  o.cosine_s = j.value("cosine_s", o.cosine_s);
-  o.max_beta = j.value("max_beta", o.max_beta);
-  o.zero_terminal_snr = j.at("zero_terminal_snr").get<bool>();
-  o.custom = j.value("custom", std::vector<double>{});
-  return o;
-}
-
 json SpecJson(const AnimationSpec& s) {
-  const SamplerOptions& o = s.sampler;
   const RenderOptions& r = s.render;
-  return {
-      {"image", s.image}, {"data", s.data}, {"max_image_side", s.max_image_side}, {"points", s.points},
-      {"data_points", s.data_points}, {"samples", s.samples}, {"direction", DirectionName(s.direction)},
-      {"markov", s.markov}, {"model", s.model}, {"schedule", ScheduleJson(s.schedule)},
-      {"sampler",
-       {{"kind", SamplerKindName(o.kind)}, {"steps", o.num_steps}, {"spacing", SpacingName(o.spacing)},
-        {"variance", VarianceChoiceName(o.variance)}, {"eta", o.eta}, {"clip_x0", o.clip_x0},
-        {"clip_range", o.clip_range}, {"dynamic_threshold", o.dynamic_threshold},
-        {"threshold_percentile", o.threshold_percentile}, {"seed", o.seed}}},
-      {"seed", s.seed}, {"from_t", s.from_t}, {"to_t", s.to_t}, {"frames", s.frames},
+  json j = run_json::RunToJson(s);
+  j.update(json{
+      {"direction", DirectionName(s.direction)}, {"from_t", s.from_t}, {"to_t", s.to_t}, {"frames", s.frames},
       {"spacing", FrameSpacingName(s.spacing)}, {"times", s.times},
       {"render",
        {{"layout", LayoutName(r.layout)}, {"scale", r.scale}, {"min_cell", r.min_cell}, {"sample", r.sample},
@@ -147,7 +92,8 @@ json SpecJson(const AnimationSpec& s) {
         {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
         {"gif_colours", s.output.gif_colours}, {"video_codec", VideoCodecName(s.output.video_codec)},
         {"video_crf", s.output.video_crf}, {"video_threads", s.output.video_threads}}},
-  };
+  });
+  return j;
 }
 
 template <typename T, typename Parse>
@@ -160,30 +106,12 @@ T ParseName(const json& j, const char* key, Parse parse) {
 
 AnimationSpec SpecFromJson(const json& j) {
   AnimationSpec s;
-  s.image = j.at("image").get<std::string>();
-  s.data = j.at("data").get<std::string>();
-  s.max_image_side = j.at("max_image_side").get<int>();
-  s.points = j.at("points").get<int>();
-  s.data_points = j.at("data_points").get<int>();
-  s.samples = j.at("samples").get<int>();
+  static_cast<RunSpec&>(s) = run_json::RunFromJson(j, "spec");
   const std::string direction = j.at("direction").get<std::string>();
   Require(direction == "forward" || direction == "reverse", "unknown direction '" + direction + "'");
   s.direction = direction == "forward" ? Direction::kForward : Direction::kReverse;
-  s.markov = j.at("markov").get<bool>();
-  s.model = j.at("model").get<std::string>();
-  s.schedule = ScheduleFromJson(j.at("schedule"));
-  const json& o = j.at("sampler");
-  s.sampler.kind = ParseName<SamplerKind>(o, "kind", ParseSamplerKind);
-  s.sampler.num_steps = o.at("steps").get<int>();
-  s.sampler.spacing = ParseName<Spacing>(o, "spacing", ParseSpacing);
-  s.sampler.variance = ParseName<VarianceChoice>(o, "variance", ParseVarianceChoice);
-  s.sampler.eta = o.at("eta").get<double>();
-  s.sampler.clip_x0 = o.at("clip_x0").get<bool>();
-  s.sampler.clip_range = o.at("clip_range").get<double>();
-  s.sampler.dynamic_threshold = o.at("dynamic_threshold").get<bool>();
-  s.sampler.threshold_percentile = o.at("threshold_percentile").get<double>();
-  s.sampler.seed = o.at("seed").get<uint64_t>();
-  s.seed = j.at("seed").get<uint64_t>();
+  // Version 1 bundles had only "markov", for forward runs: their reverse runs started on the closed form.
+  if (!j.contains("forward_path") && s.direction == Direction::kReverse) s.forward_path = ForwardPath::kClosed;
   s.from_t = j.at("from_t").get<int>();
   s.to_t = j.at("to_t").get<int>();
   s.frames = j.at("frames").get<int>();
@@ -235,7 +163,7 @@ struct State {
 namespace {
 
 // A rendered frame and its t, handed on as soon as it is rendered.
-using FrameSink = std::function<void(Frame&& frame, int t)>;
+using FrameSink = std::function<void(Frame&& frame, int t, const Batch& x_t)>;
 
 // Computes the job's trajectory and renders its frames in order into `emit`; fills `result` but its frames and t.
 // Forward frames are emitted as each x_t is computed, so that a video encoder codes one while the next is made.
@@ -243,54 +171,23 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
                   const FrameSink& emit) {
   if (std::string problem = spec.Check(); !problem.empty()) throw Error("export: " + problem);
   AnimationFrames& result = *out;
-  const bool points = !spec.data.empty();
+  const RunInput input = LoadRunInput(spec);
+  const bool points = input.points;
+  const Batch& x0 = input.x0;  // 2D: in the data's own units
+  const Batch& data = input.data;
+  const ImageShape shape = input.shape;
+  result.input_sha256 = input.sha256;
 
-  // Input.
-  Batch x0, data;  // 2D: in the data's own units
-  ImageShape shape;
-  PointNormalization data_normalization;
-  if (points) {
-    Dataset2DOptions own_units;
-    own_units.standardize = false;
-    data = GenerateDataset(spec.data, spec.data_points, spec.seed, own_units);
-    x0 = GenerateDataset(spec.data, spec.points, spec.seed + 1, own_units);  // the particles' clean positions (forward)
-    data_normalization = DatasetNormalization(spec.data);
-    std::error_code ec;
-    if (fs::is_regular_file(spec.data, ec)) result.input_sha256 = Sha256File(spec.data);
-  } else {
-    ImageLoadOptions load;
-    load.downscale_if_too_large = true;
-    load.max_pixels = static_cast<long long>(spec.max_image_side) * spec.max_image_side;
-    Image image = LoadImage(spec.image, load);
-    if (std::max(image.width, image.height) > spec.max_image_side) {
-      const double f = double(spec.max_image_side) / std::max(image.width, image.height);
-      image = ResizeImage(image, std::max(1, int(image.width * f)), std::max(1, int(image.height * f)));
-    }
-    shape = {image.channels, image.height, image.width};
-    x0 = image.pixels.replicate(spec.samples, 1);
-    result.input_sha256 = Sha256File(spec.image);
-  }
-
-  ModelContext context;
-  context.x0 = &x0;
-  context.data = points ? &data : nullptr;
-  context.channels = points ? 0 : shape.channels;  // 0 tells the registry these are points, not images
-  context.height = shape.height;
-  context.width = shape.width;
-  context.seed = spec.seed;
-  context.x0_file = spec.image;
-  context.normalization = data_normalization;
   const bool needs_model = spec.direction == Direction::kReverse || spec.render.layout == Layout::kPredictions;
   OpenedModel model;
   if (needs_model) {
-    model = OpenModel(spec.model, context);
+    model = OpenRunModel(spec, input);
     result.model_description = model.description;
     if (!model.file.empty()) result.model_sha256 = Sha256File(model.file);
   }
-  // A learned model samples on the schedule it was trained on.
-  const NoiseSchedule schedule(model.schedule ? *model.schedule : spec.schedule);
+  const NoiseSchedule schedule(RunSchedule(spec, model));
   // The diffusion runs in the model's normalised space (unit-scale noise); the frames show the data's units.
-  const PointNormalization normalization = needs_model ? model.normalization : data_normalization;
+  const PointNormalization normalization = needs_model ? model.normalization : input.normalization;
   const Batch z0 = normalization.ToModel(x0);
   const int T = schedule.num_steps();
   Require(spec.from_t <= T && spec.to_t <= T, "export: from_t and to_t must be at most T = " + std::to_string(T));
@@ -310,17 +207,17 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   auto render = [&](const State& s, long long total) {
     if (stop && stop()) throw Cancelled();
     const Batch x_data = points ? normalization.ToData(s.x) : Batch();
-    FrameInput input;
-    input.x_t = points ? &x_data : &s.x;
-    input.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
-    input.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
-    input.t = s.t;
-    input.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
+    FrameInput frame;
+    frame.x_t = points ? &x_data : &s.x;
+    frame.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
+    frame.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
+    frame.t = s.t;
+    frame.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
     if (points) {
-      input.data = &data;
-      input.history = history;
+      frame.data = &data;
+      frame.history = history;
     }
-    emit(renderer.Render(input), s.t);
+    emit(renderer.Render(frame), s.t, points ? x_data : s.x);
     if (points) history.push_back(x_data);
     if (progress) progress(++rendered, total, "rendering");
   };
@@ -328,11 +225,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   std::vector<State> states;
   auto predict = [&](State& state) {
     if (!needs_model || state.t == 0) return;
-    const double a = schedule.alpha_bar(state.t);
-    DenoiseQuery q{state.t, state.t - 1, a, &schedule, nullptr};
-    const Prediction p = model.denoiser->Predict(state.x, q);
-    PredictionToX0Eps(p, state.x, a, schedule.alpha_bar(state.t - 1), schedule.posterior_mean_coef1(state.t),
-                      schedule.posterior_mean_coef2(state.t), &state.x0_hat, &state.eps_hat);
+    PredictAt(*model.denoiser, schedule, state.t, state.x, &state.x0_hat, &state.eps_hat);
   };
   if (spec.direction == Direction::kForward) {
     const int from = spec.from_t < 0 ? 0 : spec.from_t, to = spec.to_t < 0 ? T : spec.to_t;
@@ -341,25 +234,24 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
         spec.times.empty() ? ChooseTimes(schedule, from, to, spec.frames, spec.spacing) : spec.times;
     for (size_t k = 0; k < times.size(); ++k) {
       if (stop && stop()) throw Cancelled();
-      State state{times[k], spec.markov ? forward.Markov(times[k]) : forward.Closed(times[k]), {}, {}};
+      // Fresh noise: frame k of the animation draws the k-th fresh eps.
+      State state{times[k], ForwardAt(forward, spec.forward_path, times[k], k), {}, {}};
       predict(state);
       if (progress) progress(static_cast<long long>(k + 1), static_cast<long long>(times.size()), "computing x_t");
       render(state, static_cast<long long>(times.size()));
     }
   } else {
-    const int from = spec.from_t < 0 ? T : spec.from_t, to = spec.to_t < 0 ? 0 : spec.to_t;
+    const int from = spec.from_t >= 0 ? spec.from_t : (spec.start_t > 0 ? std::min(spec.start_t, T) : T);
+    const int to = spec.to_t < 0 ? 0 : spec.to_t;
     Require(from > to, "export: a reverse run goes from a larger t to a smaller one (from_t > to_t)");
-    Batch x_start;
-    if (from == T) {
-      x_start = InitialNoise(static_cast<int>(x0.rows()), static_cast<int>(x0.cols()), spec.seed);
-    } else {
-      // Noise the input to from_t, then denoise (SDEdit).
-      x_start = ForwardProcess(schedule, z0, spec.seed).Closed(from);
-    }
-    Sampler sampler(schedule, *model.denoiser, spec.sampler, x_start, nullptr, from == T ? 0 : from);
+    // Below T, or when the run says so, the run starts from the input noised to `from` (SDEdit).
+    RunSpec run = spec;
+    run.start_t = from < T || spec.start_t > 0 ? from : 0;
+    Sampler sampler = StartReverse(run, schedule, *model.denoiser, input, normalization);
+    const Batch x_start = sampler.x();
     std::vector<int> visited = sampler.timesteps();
     visited.push_back(0);
-    if (from != T && visited.front() != from) visited.insert(visited.begin(), from);
+    if (run.start_t > 0 && visited.front() != from) visited.insert(visited.begin(), from);
     std::vector<int> in_range;
     for (int t : visited)
       if (t >= to) in_range.push_back(t);
@@ -400,9 +292,10 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
 
 AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
   AnimationFrames result;
-  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t) {
+  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t, const Batch& x_t) {
     result.frames.push_back(std::move(frame));
     result.t.push_back(t);
+    result.x_t.push_back(x_t);
   });
   return result;
 }
@@ -463,7 +356,7 @@ ExportResult ExportAnimationJob(const AnimationSpec& spec, const fs::path& out, 
   if (format == ExportFormat::kMp4 || format == ExportFormat::kWebm) {
     // Streamed: each frame is encoded (on the encoder's threads) while the next is computed and rendered.
     VideoWriter video(out, spec.output);
-    RenderFrames(spec, progress, stop, &frames, [&](Frame&& frame, int) {
+    RenderFrames(spec, progress, stop, &frames, [&](Frame&& frame, int, const Batch&) {
       bundle.frame_sha256.push_back(Sha256Hex(frame.rgb.data(), frame.rgb.size()));
       video.Add(frame);
     });

@@ -11,6 +11,8 @@
 #include "core/common/types.h"
 #include "core/export/export.h"
 #include "core/render/layouts.h"
+#include "core/run/run_spec.h"
+#include "core/common/sha256.h"
 #include "core/sampling/sampler.h"
 #include "core/schedule/schedule.h"
 
@@ -22,9 +24,6 @@ namespace diffuscope {
 
 enum class Direction { kForward, kReverse };
 
-/// Exports show an image at its own size, up to this many pixels on its longer side.
-inline constexpr int kDefaultExportSide = 1024;
-
 /// Render options of an animation: the renderer's defaults, without trajectories (they clutter a long run).
 inline RenderOptions DefaultAnimationRender() {
   RenderOptions options;
@@ -33,25 +32,11 @@ inline RenderOptions DefaultAnimationRender() {
 }
 enum class FrameSpacing { kTime, kLogSnr };
 
-struct AnimationSpec {
-  // Input: an image file, or a 2D data set (built-in name, CSV or silhouette image).
-  std::string image;
-  std::string data;
-  int max_image_side = kDefaultExportSide;  // larger images are shrunk (area average) to this many pixels a side;
-                                            // smaller ones keep their size (the renderer's min_cell enlarges
-                                            // tiny ones by an integer scale)
-  int points = 2000;         // 2D: particles shown
-  int data_points = 8000;    // 2D: points of the data set given to the exact denoisers
-  int samples = 1;           // images: samples (rows) in the batch, > 1 for the grid layout
-
+/// An animation job: a run (input, schedule, sampler, model, forward path, start, seeds) and the frames made of it.
+struct AnimationSpec : RunSpec {
   Direction direction = Direction::kForward;
-  bool markov = false;       // forward: the Markov chain's path instead of the closed form
-  std::string model = "oracle";  // reverse (and predictions): see OpenModel (oracle, empirical, exact, mixture, a file)
-  ScheduleOptions schedule;
-  SamplerOptions sampler;
-  uint64_t seed = 0;
 
-  int from_t = -1;  // first frame's t; -1 = 0 (forward) or T (reverse)
+  int from_t = -1;  // first frame's t; -1 = 0 (forward) or start_t / T (reverse; below T: from the noised data)
   int to_t = -1;    // last frame's t;  -1 = T (forward) or 0 (reverse)
   int frames = 60;
   FrameSpacing spacing = FrameSpacing::kTime;  // frames evenly spaced in t, or in log-SNR
@@ -73,6 +58,7 @@ std::string_view FrameSpacingName(FrameSpacing spacing);
 struct AnimationFrames {
   std::vector<Frame> frames;
   std::vector<int> t;
+  std::vector<Batch> x_t;  // the state of each frame (image rows or particles)
   std::string input_sha256, model_sha256;  // of the files read ("" for built-in data and models)
   std::string model_description;
 };
@@ -98,9 +84,5 @@ struct Bundle {
 std::string BundleToJson(const Bundle& bundle);
 Bundle ParseBundle(const std::string& json, const std::string& source = "bundle");
 Bundle ReadBundle(const std::filesystem::path& path);
-
-/// SHA-256 of bytes and of a file, as lower-case hex.
-std::string Sha256Hex(const void* data, size_t size);
-std::string Sha256File(const std::filesystem::path& path);
 
 }  // namespace diffuscope

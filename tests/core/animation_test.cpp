@@ -63,7 +63,7 @@ TEST(Animation, BundleRoundTripReproducesFramesBitForBit) {
   AnimationSpec spec = SmallImageSpec();
   spec.render.layout = Layout::kSchedule;
   spec.render.caption = true;
-  spec.markov = true;
+  spec.forward_path = ForwardPath::kMarkov;
   const ExportResult result = ExportAnimationJob(spec, dir / "a.gif");
   EXPECT_EQ(result.frames, 6);
   const Bundle bundle = ReadBundle(dir / "a.gif.json");

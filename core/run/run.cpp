@@ -1,0 +1,158 @@
+#include "core/run/run.h"
+
+#include "core/common/atomic_file.h"
+#include "core/common/sha256.h"
+#include "core/data/image_io.h"
+#include "core/data/points2d.h"
+
+#include <algorithm>
+
+namespace diffuscope {
+namespace fs = std::filesystem;
+
+RunInput ImageRunInput(const Batch& pixels, const ImageShape& shape, const std::string& file, int samples) {
+  RunInput input;
+  input.x0 = pixels.replicate(samples, 1);
+  input.shape = shape;
+  input.file = file;
+  return input;
+}
+
+RunInput PointsRunInput(const Batch& points, const PointNormalization& normalization) {
+  RunInput input;
+  input.points = true;
+  input.x0 = points;
+  input.data = points;
+  input.normalization = normalization;
+  return input;
+}
+
+PointNormalization PointSetNormalization(const Batch& points, const std::string& source) {
+  if (points.rows() == 0 || !CanonicalDatasetName(source).empty()) return {};
+  return PointNormalization::Of(points);
+}
+
+RunInput LoadRunInput(const RunSpec& run) {
+  if (std::string problem = run.Check(); !problem.empty()) throw Error(problem);
+  if (run.point_set.rows() > 0) {
+    RunInput input = PointsRunInput(run.point_set, PointSetNormalization(run.point_set, run.data));
+    input.sha256 = Sha256Hex(run.point_set.data(), static_cast<size_t>(run.point_set.size()) * sizeof(float));
+    return input;
+  }
+  if (!run.data.empty()) {
+    RunInput input;
+    input.points = true;
+    Dataset2DOptions own_units;
+    own_units.standardize = false;
+    input.data = GenerateDataset(run.data, run.data_points, run.seed, own_units);
+    input.x0 = GenerateDataset(run.data, run.points, run.seed + 1, own_units);  // the particles' clean positions
+    input.normalization = DatasetNormalization(run.data);
+    std::error_code ec;
+    if (fs::is_regular_file(run.data, ec)) {
+      input.file = run.data;
+      input.sha256 = Sha256File(run.data);
+    }
+    return input;
+  }
+  ImageLoadOptions load;
+  load.downscale_if_too_large = true;
+  load.max_pixels = static_cast<long long>(run.max_image_side) * run.max_image_side;
+  Image image = LoadImage(run.image, load);
+  if (std::max(image.width, image.height) > run.max_image_side) {
+    const double f = double(run.max_image_side) / std::max(image.width, image.height);
+    image = ResizeImage(image, std::max(1, int(image.width * f)), std::max(1, int(image.height * f)));
+  }
+  RunInput input = ImageRunInput(image.pixels, {image.channels, image.height, image.width}, run.image, run.samples);
+  input.sha256 = Sha256File(run.image);
+  return input;
+}
+
+ModelContext RunModelContext(const RunSpec& run, const RunInput& input) {
+  ModelContext context;
+  context.x0 = &input.x0;
+  context.data = input.points ? &input.data : nullptr;
+  context.channels = input.points ? 0 : input.shape.channels;  // 0 tells the registry these are points
+  context.height = input.shape.height;
+  context.width = input.shape.width;
+  context.seed = run.seed;
+  context.x0_file = input.file;
+  context.normalization = input.normalization;
+  return context;
+}
+
+OpenedModel OpenRunModel(const RunSpec& run, const RunInput& input) {
+  return OpenModel(run.model, RunModelContext(run, input));
+}
+
+ScheduleOptions RunSchedule(const RunSpec& run, const OpenedModel& model) {
+  return run.schedule_from_model && model.schedule ? *model.schedule : run.schedule;
+}
+
+Batch ForwardAt(const ForwardProcess& forward, ForwardPath path, int t, uint64_t fresh_frame) {
+  switch (path) {
+    case ForwardPath::kClosed: return forward.Closed(t);
+    case ForwardPath::kMarkov: return forward.Markov(t);
+    case ForwardPath::kFreshNoise: return forward.ClosedFreshNoise(t, fresh_frame);
+  }
+  return forward.Closed(t);
+}
+
+SamplerOptions RunSamplerOptions(const RunSpec& run, int T) {
+  SamplerOptions options = run.sampler;
+  options.num_steps = std::min(options.num_steps, T);
+  return options;
+}
+
+ReverseStart ReverseStartOf(const RunSpec& run, const NoiseSchedule& schedule, const Batch& x0, int noise_rows) {
+  if (run.start_t <= 0) return {InitialNoise(noise_rows, static_cast<int>(x0.cols()), run.seed), 0};
+  Require(run.start_t <= schedule.num_steps(),
+          "the run starts at t = " + std::to_string(run.start_t) + ", past T = " + std::to_string(schedule.num_steps()));
+  const ForwardProcess forward(schedule, x0, run.seed);
+  // Fresh noise has no one path to start from: its closed form with the fixed eps.
+  const ForwardPath path = run.forward_path == ForwardPath::kMarkov ? ForwardPath::kMarkov : ForwardPath::kClosed;
+  return {ForwardAt(forward, path, run.start_t), run.start_t};
+}
+
+int ReverseRows(const RunSpec& run, const RunInput& input) {
+  return input.points ? run.points : static_cast<int>(input.x0.rows());
+}
+
+Sampler StartReverse(const RunSpec& run, const NoiseSchedule& schedule, Denoiser& model, const RunInput& input,
+                     const PointNormalization& space, const Batch* condition) {
+  ReverseStart start =
+      ReverseStartOf(run, schedule, input.points ? space.ToModel(input.x0) : input.x0, ReverseRows(run, input));
+  return Sampler(schedule, model, RunSamplerOptions(run, schedule.num_steps()), std::move(start.x), condition,
+                 start.start_t);
+}
+
+void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,
+               Batch* eps_hat) {
+  DenoiseQuery query;
+  query.t = t;
+  query.t_prev = t - 1;
+  query.alpha_bar = schedule.alpha_bar(t);
+  query.schedule = &schedule;
+  const Prediction prediction = model.Predict(x_t, query);
+  PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
+                    schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
+}
+
+fs::path SaveContentAddressedModel(const std::vector<uint8_t>& bytes, const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  Require(fs::is_directory(folder, ec), "cannot create the model folder '" + folder.string() + "'");
+  const std::string sha = Sha256Hex(bytes.data(), bytes.size());
+  const fs::path path = folder / ("model-" + sha + ".dfm");
+  if (fs::is_regular_file(path, ec)) {
+    try {
+      if (Sha256File(path) == sha) return path;  // the same bytes are already there
+    } catch (const Error&) {
+    }
+  }
+  AtomicFile file(path);
+  file.stream().write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  file.Commit();
+  return path;
+}
+
+}  // namespace diffuscope

@@ -1,0 +1,221 @@
+// RunSpec: its JSON round trip (every field, inline points bit for bit), errors that name the field, older
+// bundles; the run's core calls (reverse start on each path, sampler seed) against direct calls to the forward
+// process and the sampler; a model trained in memory saved by its SHA-256 and remade from a bundle.
+#include "core/common/sha256.h"
+#include "core/data/points2d.h"
+#include "core/export/animation.h"
+#include "core/models/ddpm2d.h"
+#include "core/models/exact.h"
+#include "core/run/run.h"
+#include "core/train/model_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace diffuscope {
+namespace {
+namespace fs = std::filesystem;
+
+std::string SampleImage() { return std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg"; }
+
+RunSpec PointsRun() {
+  RunSpec run;
+  run.data = "moons";
+  run.point_set = GenerateDataset("moons", 300, 3);
+  run.point_set(0, 0) = 0.1f + 1e-7f;  // a float with no short decimal form
+  run.points = 150;
+  run.schedule.kind = ScheduleKind::kCosine;
+  run.schedule.num_steps = 40;
+  run.model = "empirical";
+  run.seed = 11;
+  run.sampler.seed = 12;
+  return run;
+}
+
+TEST(RunSpec, JsonRoundTripKeepsEveryField) {
+  RunSpec run = PointsRun();
+  run.schedule.zero_terminal_snr = true;
+  run.schedule_from_model = false;
+  run.sampler.kind = SamplerKind::kDdim;
+  run.sampler.num_steps = 20;
+  run.sampler.eta = 0.5;
+  run.sampler.seed = 18446744073709551615ull;  // every bit of a 64-bit seed
+  run.forward_path = ForwardPath::kMarkov;
+  run.start_t = 25;
+  run.seed = 9007199254740993ull;  // 2^53 + 1: not a double
+  const RunSpec back = ParseRunSpec(RunSpecToJson(run));
+  EXPECT_EQ(back.data, "moons");
+  ASSERT_EQ(back.point_set.rows(), 300);
+  EXPECT_TRUE((back.point_set.array() == run.point_set.array()).all());
+  EXPECT_EQ(back.points, 150);
+  EXPECT_TRUE(back.schedule == run.schedule);
+  EXPECT_FALSE(back.schedule_from_model);
+  EXPECT_TRUE(back.sampler == run.sampler);
+  EXPECT_EQ(back.sampler.seed, 18446744073709551615ull);
+  EXPECT_EQ(back.model, "empirical");
+  EXPECT_EQ(back.forward_path, ForwardPath::kMarkov);
+  EXPECT_EQ(back.start_t, 25);
+  EXPECT_EQ(back.seed, 9007199254740993ull);
+  EXPECT_EQ(RunSpecToJson(back), RunSpecToJson(run));
+}
+
+TEST(RunSpec, ErrorsNameTheField) {
+  const std::string good = RunSpecToJson(PointsRun());
+  auto message = [](const std::string& text) {
+    try {
+      ParseRunSpec(text, "run.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  EXPECT_EQ(message(replaced("\"kind\": \"ddpm\"", "\"kind\": \"ddjm\"")),
+            "run.json: sampler.kind is 'ddjm', not a known sampler (ddpm, ddim)");
+  EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")), "run.json: schedule.steps must be a whole number");
+  EXPECT_EQ(message(replaced("\"seed\": 11", "\"seed\": -1")), "run.json: seed must not be negative");
+  EXPECT_EQ(message(replaced("\"forward_path\": \"closed\"", "\"forward_path\": \"wiggly\"")),
+            "run.json: forward_path is 'wiggly', not a known forward path (closed, markov, fresh-noise)");
+  EXPECT_EQ(message(replaced("\"start_t\": 0", "\"start_t\": 41")),
+            "run.json: start_t must be in 0..40 (0 = from pure noise)");
+  EXPECT_EQ(message("{\"image\": \"a.png\"}"), "run.json: schedule is missing");
+  EXPECT_EQ(message("[1, 2]"), "run.json: the run must be a JSON object");
+  EXPECT_NE(message("{not json").find("run.json is not valid JSON"), std::string::npos);
+}
+
+TEST(RunSpec, OptionsJsonRoundTrip) {
+  ScheduleOptions schedule;
+  schedule.kind = ScheduleKind::kSigmoid;
+  schedule.num_steps = 77;
+  EXPECT_TRUE(ParseScheduleOptions(ScheduleOptionsToJson(schedule)) == schedule);
+  SamplerOptions sampler;
+  sampler.kind = SamplerKind::kDdim;
+  sampler.seed = 5;
+  sampler.clip_x0 = true;
+  EXPECT_TRUE(ParseSamplerOptions(SamplerOptionsToJson(sampler)) == sampler);
+  EXPECT_THROW(ParseSamplerOptions("{\"eta\": -1}"), Error);
+}
+
+TEST(Run, ReverseStartIsNoiseOrTheNoisedDataOnThePath) {
+  RunSpec run = PointsRun();
+  const NoiseSchedule schedule(run.schedule);
+  const Batch& x0 = run.point_set;
+  ReverseStart start = ReverseStartOf(run, schedule, x0, 150);
+  EXPECT_EQ(start.start_t, 0);
+  EXPECT_TRUE((start.x.array() == InitialNoise(150, 2, 11).array()).all());
+  run.start_t = 30;
+  const ForwardProcess forward(schedule, x0, 11);
+  start = ReverseStartOf(run, schedule, x0, 150);
+  EXPECT_EQ(start.start_t, 30);
+  EXPECT_TRUE((start.x.array() == forward.Closed(30).array()).all());
+  run.forward_path = ForwardPath::kMarkov;
+  start = ReverseStartOf(run, schedule, x0, 150);
+  EXPECT_TRUE((start.x.array() == forward.Markov(30).array()).all());
+  EXPECT_FALSE((start.x.array() == forward.Closed(30).array()).all());
+}
+
+TEST(Run, ExportedReverseRunFromNoisedDataFollowsTheMarkovPath) {
+  AnimationSpec spec;
+  static_cast<RunSpec&>(spec) = PointsRun();
+  spec.direction = Direction::kReverse;
+  spec.render.layout = Layout::kScatter;
+  spec.forward_path = ForwardPath::kMarkov;
+  spec.start_t = 30;
+  spec.frames = 100;
+  const AnimationFrames f = RenderAnimation(spec);
+  const NoiseSchedule schedule(spec.schedule);
+  const ForwardProcess forward(schedule, spec.point_set, spec.seed);
+  ASSERT_EQ(f.t.front(), 30);
+  EXPECT_TRUE((f.x_t.front().array() == forward.Markov(30).array()).all());
+  // Every state equals the sampler run directly from there, with the run's own sampler seed.
+  EmpiricalDenoiser model(spec.point_set);
+  Sampler sampler(schedule, model, spec.sampler, forward.Markov(30), nullptr, 30);
+  size_t k = 1;
+  while (!sampler.done()) {
+    const Step& step = sampler.Next();
+    ASSERT_LT(k, f.x_t.size());
+    EXPECT_EQ(f.t[k], step.t_prev);
+    EXPECT_TRUE((f.x_t[k].array() == step.x_prev.array()).all()) << "t = " << step.t_prev;
+    ++k;
+  }
+  EXPECT_EQ(k, f.x_t.size());
+  // Another sampler seed draws other noise: other frames.
+  spec.sampler.seed = 13;
+  EXPECT_FALSE((RenderAnimation(spec).x_t.back().array() == f.x_t.back().array()).all());
+}
+
+TEST(Run, ForwardFramesMoveTheInlinePoints) {
+  AnimationSpec spec;
+  static_cast<RunSpec&>(spec) = PointsRun();
+  spec.render.layout = Layout::kScatter;
+  spec.times = {0, 10, 40};
+  for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov, ForwardPath::kFreshNoise}) {
+    spec.forward_path = path;
+    const AnimationFrames f = RenderAnimation(spec);
+    const ForwardProcess forward(NoiseSchedule(spec.schedule), spec.point_set, spec.seed);
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_TRUE((f.x_t[k].array() == ForwardAt(forward, path, spec.times[k], k).array()).all());
+  }
+  EXPECT_EQ(RenderAnimation(spec).input_sha256,
+            Sha256Hex(spec.point_set.data(), static_cast<size_t>(spec.point_set.size()) * sizeof(float)));
+}
+
+TEST(Run, ModelInMemoryIsSavedByItsShaAndABundleRemakesIt) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "run_models";
+  fs::remove_all(dir);
+  Ddpm2dOptions options;
+  options.schedule.kind = ScheduleKind::kCosine;
+  options.schedule.num_steps = 40;
+  Ddpm2dModel model(options);
+  const std::vector<uint8_t> bytes = SerializeModelFile(model.ToModelFile());
+  const fs::path path = SaveContentAddressedModel(bytes, dir);
+  const std::string sha = Sha256Hex(bytes.data(), bytes.size());
+  EXPECT_EQ(path.filename().string(), "model-" + sha + ".dfm");
+  EXPECT_EQ(Sha256File(path), sha);
+  EXPECT_EQ(SaveContentAddressedModel(bytes, dir), path);  // the same bytes: the same file
+
+  AnimationSpec spec;
+  static_cast<RunSpec&>(spec) = PointsRun();
+  spec.model = path.string();
+  spec.direction = Direction::kReverse;
+  spec.render.layout = Layout::kScatter;
+  spec.render.scatter.width = spec.render.scatter.height = 64;
+  spec.frames = 5;
+  const fs::path out = dir / "run.gif";
+  ExportAnimationJob(spec, out);
+  const Bundle bundle = ReadBundle(dir / "run.gif.json");
+  EXPECT_EQ(bundle.model_sha256, sha);
+  EXPECT_EQ(bundle.spec.model, path.string());
+  const AnimationFrames again = RenderAnimation(bundle.spec);
+  ASSERT_EQ(again.frames.size(), bundle.frame_sha256.size());
+  for (size_t k = 0; k < again.frames.size(); ++k)
+    EXPECT_EQ(Sha256Hex(again.frames[k].rgb.data(), again.frames[k].rgb.size()), bundle.frame_sha256[k]);
+}
+
+TEST(Run, OlderBundlesStartReverseRunsOnTheClosedForm) {
+  AnimationSpec spec;
+  spec.image = SampleImage();
+  spec.direction = Direction::kReverse;
+  spec.forward_path = ForwardPath::kMarkov;
+  Bundle bundle;
+  bundle.spec = spec;
+  std::string text = BundleToJson(bundle);
+  // A version-1 spec: "markov" instead of "forward_path".
+  const std::string key = "\"forward_path\": \"markov\"";
+  text.replace(text.find(key), key.size(), "\"markov\": true");
+  EXPECT_EQ(ParseBundle(text).spec.forward_path, ForwardPath::kClosed);
+  spec.direction = Direction::kForward;
+  bundle.spec = spec;
+  text = BundleToJson(bundle);
+  text.replace(text.find(key), key.size(), "\"markov\": true");
+  EXPECT_EQ(ParseBundle(text).spec.forward_path, ForwardPath::kMarkov);
+}
+
+}  // namespace
+}  // namespace diffuscope
