@@ -136,6 +136,33 @@ void Document::endMerge() {
   if (auto* command = dynamic_cast<ValueCommand*>(top)) command->close();
 }
 
+RunSpec Document::run(int workspace) const {
+  if (workspace < 0) workspace = workspace_;
+  RunSpec run;
+  run.schedule = schedule_options_;
+  run.schedule_from_model = false;  // the app samples every model on the document's schedule
+  run.sampler = sampler_options_;
+  run.sampler.seed = seed_;
+  run.seed = seed_;
+  run.forward_path = forward_path_;
+  // Before the first run from the noised data, the run would start at the current t.
+  if (model_.from_current_t) run.start_t = std::min(reverse_start_t_ > 0 ? reverse_start_t_ : t_, schedule_->num_steps());
+  if (workspace == 1) {
+    // The points themselves are the input; `data` says where they came from ("dataset:dino" -> "dino").
+    const qsizetype colon = points_.source.indexOf(QLatin1Char(':'));
+    run.data = (colon > 0 ? points_.source.mid(colon + 1) : points_.source).toStdString();
+    if (run.data.empty() && !points_.empty()) run.data = "points";
+    run.point_set = points_.points;
+    run.points = std::max(1, model_.num_particles);
+    run.model = model_.points_model.toStdString();
+  } else {
+    run.image = image_.path.toStdString();
+    if (!image_.empty()) run.max_image_side = std::clamp(std::max(image_.width, image_.height), 8, 4096);
+    run.model = model_.image_model.toStdString();
+  }
+  return run;
+}
+
 void Document::setT(int t) {
   t = std::clamp(t, 0, schedule_->num_steps());
   if (t == t_) return;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/run/run_spec.h"
 #include "core/sampling/sampler.h"
 #include "core/schedule/schedule.h"
 
@@ -23,17 +24,18 @@
 #include <QUndoStack>
 #include <QVariant>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
+namespace diffuscope {
+class Ddpm2dModel;
+}
+
 namespace diffuscope::ui {
 
-/// How x_t of the forward process is drawn.
-enum class ForwardPath {
-  kClosed,      // sqrt(abar) x0 + sqrt(1 - abar) eps with one fixed eps (smooth scrubbing)
-  kMarkov,      // the step-by-step chain's x_t on one fixed path
-  kFreshNoise,  // closed form with a new eps every frame
-};
+/// How x_t of the forward process is drawn (the core's: closed form, Markov path, fresh noise).
+using ForwardPath = diffuscope::ForwardPath;
 
 /// The image or point set being shown. Pixels in [-1, 1], channel planes, one row.
 struct ImageData {
@@ -82,6 +84,21 @@ class Document : public QObject {
   const ModelChoice& model() const { return model_; }
   int t() const { return t_; }
   int numSteps() const { return schedule_->num_steps(); }
+
+  /// The run the document shows, in the core's words: the open image or the points, schedule, sampler (its seed
+  /// is the document's seed: one seed draws x_T, the forward eps and every step's noise), model, forward path,
+  /// where the last reverse run started, on the document's own schedule. The points workspace's model trained in
+  /// the app is "learned" here (SpecFromDocument saves it to a file). workspace: 0 images, 1 2D, -1 the current.
+  RunSpec run(int workspace = -1) const;
+
+  /// Where the current reverse run starts: 0 from pure noise, t0 from the data noised to t0 (not undoable; the
+  /// workspaces set it when a run starts).
+  int reverseStartT() const { return reverse_start_t_; }
+  void setReverseStartT(int t) { reverse_start_t_ = std::max(0, t); }
+
+  /// The DDPM trained (or loaded) in the 2D workspace, if any: the "learned" points model.
+  const std::shared_ptr<const Ddpm2dModel>& learnedModel() const { return learned_model_; }
+  void setLearnedModel(std::shared_ptr<const Ddpm2dModel> model) { learned_model_ = std::move(model); }
 
   const ImageData& image() const { return image_; }
   const PointsData& points() const { return points_; }
@@ -137,6 +154,8 @@ class Document : public QObject {
   ImageData image_;
   PointsData points_;
   int workspace_ = 0;
+  int reverse_start_t_ = 0;
+  std::shared_ptr<const Ddpm2dModel> learned_model_;
 };
 
 /// One parameter change: before and after values. Merges with the next change of the same parameter while
@@ -166,4 +185,4 @@ Q_DECLARE_METATYPE(diffuscope::ScheduleOptions)
 Q_DECLARE_METATYPE(std::optional<diffuscope::ScheduleOptions>)
 Q_DECLARE_METATYPE(diffuscope::SamplerOptions)
 Q_DECLARE_METATYPE(diffuscope::ui::ModelChoice)
-Q_DECLARE_METATYPE(diffuscope::ui::ForwardPath)
+Q_DECLARE_METATYPE(diffuscope::ForwardPath)

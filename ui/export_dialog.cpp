@@ -1,6 +1,9 @@
 #include "ui/export_dialog.h"
 
+#include "core/models/ddpm2d.h"
 #include "core/models/registry.h"
+#include "core/run/run.h"
+#include "core/train/model_file.h"
 #include "core/render/layouts.h"
 #include "ui/document.h"
 #include "ui/frame_view.h"
@@ -24,6 +27,7 @@
 #include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QStandardPaths>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -103,30 +107,30 @@ QString Plural(long long n, const QString& one, const QString& many) {
 
 }  // namespace
 
-AnimationSpec SpecFromDocument(const Document& document) {
+QString LearnedModelFolder() {
+  return QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) + QStringLiteral("/models");
+}
+
+AnimationSpec SpecFromDocument(const Document& document, Direction direction) {
   AnimationSpec spec;
-  spec.schedule = document.scheduleOptions();
-  spec.sampler = document.samplerOptions();
-  spec.seed = document.seed();
-  spec.markov = document.forwardPath() == ForwardPath::kMarkov;
-  const ModelChoice& model = document.model();
+  static_cast<RunSpec&>(spec) = document.run();  // the document's run exactly: model, seeds, path, start
+  spec.direction = direction;
   if (document.workspace() == 1) {
-    const PointsData& points = document.points();
-    const QString source = points.source;
-    const int colon = static_cast<int>(source.indexOf(QLatin1Char(':')));
-    if (colon > 0 && source.left(colon) != QLatin1String("drawn")) spec.data = source.mid(colon + 1).toStdString();
-    if (!points.empty()) spec.points = static_cast<int>(std::clamp<Eigen::Index>(points.points.rows(), 1, 200000));
     spec.render.layout = Layout::kScatter;
-    // "exact" is the empirical denoiser of the data set (the core's "empirical" means the image set when the
-    // context has channels, which RenderAnimation currently sets for 2D data too).
-    spec.model = model.points_model == QLatin1String("gaussian-mixture") ? "mixture" : "exact";
+    // The DDPM trained in the app lives in memory: a file named by its SHA-256, so the bundle can name it,
+    // check it, and `export --from` remakes the run.
+    if (spec.model == "learned" && document.learnedModel()) {
+      try {
+        const std::vector<uint8_t> bytes = SerializeModelFile(document.learnedModel()->ToModelFile());
+        spec.model = SaveContentAddressedModel(bytes, LearnedModelFolder().toStdString()).string();
+      } catch (const Error&) {
+        // Left as "learned": the dialog's preview and Export then say that the model is unknown.
+      }
+    }
   } else {
-    const ImageData& image = document.image();
-    spec.image = image.path.toStdString();
     // The image's own size, but at most kDefaultExportSide a side (a 2048-pixel photo makes huge videos).
-    if (!image.empty()) spec.max_image_side = std::clamp(std::max(image.width, image.height), 8, kDefaultExportSide);
+    spec.max_image_side = std::min(spec.max_image_side, kDefaultExportSide);
     spec.render.layout = Layout::kImage;
-    spec.model = model.image_model == QLatin1String("empirical") ? "empirical" : "oracle";
   }
   return spec;
 }
@@ -277,10 +281,12 @@ void ExportDialog::buildWidgets() {
   run_form->addRow(tr("Direction"), direction_);
   path_ = new QComboBox(run_box);
   path_->setObjectName(QStringLiteral("path"));
-  path_->addItem(tr("Closed form (one fixed noise)"), false);
-  path_->addItem(tr("Markov chain (step by step)"), true);
-  path_->setToolTip(tr("Forward only. Closed form: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps with "
-                       "one eps, smooth. Markov chain: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps_t, one path"));
+  path_->addItem(tr("Closed form (one fixed noise)"), static_cast<int>(ForwardPath::kClosed));
+  path_->addItem(tr("Markov chain (step by step)"), static_cast<int>(ForwardPath::kMarkov));
+  path_->addItem(tr("Fresh noise every frame"), static_cast<int>(ForwardPath::kFreshNoise));
+  path_->setToolTip(tr("The path of the forward run, and of a reverse run's start from the noised input. Closed form: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps with "
+                       "one eps, smooth. Markov chain: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps_t, one path. Fresh noise: a new eps "
+                       "every frame"));
   run_form->addRow(tr("Forward path"), path_);
   model_ = new QComboBox(run_box);
   model_->setObjectName(QStringLiteral("model"));
@@ -427,7 +433,7 @@ void ExportDialog::buildWidgets() {
 
   // Initial values from the spec (before the connections below).
   direction_->setCurrentIndex(direction_->findData(static_cast<int>(initial_.direction)));
-  path_->setCurrentIndex(initial_.markov ? 1 : 0);
+  path_->setCurrentIndex(std::max(0, path_->findData(static_cast<int>(initial_.forward_path))));
   model_->setCurrentText(QString::fromStdString(initial_.model));
   from_t_->setValue(std::clamp(initial_.from_t, -1, T));
   to_t_->setValue(std::clamp(initial_.to_t, -1, T));
@@ -503,7 +509,7 @@ void ExportDialog::saveSettings() const {
 AnimationSpec ExportDialog::spec() const {
   AnimationSpec spec = initial_;
   spec.direction = static_cast<Direction>(direction_->currentData().toInt());
-  spec.markov = path_->currentData().toBool();
+  spec.forward_path = static_cast<ForwardPath>(path_->currentData().toInt());
   spec.model = model_->currentText().trimmed().toStdString();
   spec.from_t = from_t_->value();
   spec.to_t = to_t_->value();
@@ -632,7 +638,9 @@ void ExportDialog::updateEnabled() {
   const bool busy = exporting();
   const AnimationSpec s = spec();
   options_->setEnabled(!busy);
-  path_->setEnabled(s.direction == Direction::kForward);
+  // Reverse runs use the path when they start from the noised input.
+  const int T = s.schedule.num_steps;
+  path_->setEnabled(s.direction == Direction::kForward || s.start_t > 0 || (s.from_t >= 0 && s.from_t < T));
   model_->setEnabled(s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions);
   dither_->setEnabled(format() == ExportFormat::kGif);
   const bool video = format() == ExportFormat::kMp4 || format() == ExportFormat::kWebm;

@@ -40,10 +40,14 @@ class BackgroundTask;
 class Document;
 class LatestJob;
 
-/// An AnimationSpec of what the document shows: its image file (or 2D data set), schedule, sampler, seed,
-/// forward path and model, with the layout its input needs (scatter for 2D). Generated images and drawn points
-/// have no file, so the spec then has no input and the dialog says so.
-AnimationSpec SpecFromDocument(const Document& document);
+/// An AnimationSpec of the document's run (Document::run: its image file or its very points, schedule, sampler
+/// with its seed, model, forward path, start), with the layout its input needs (scatter for 2D). A generated
+/// image has no file, so the spec then has no input and the dialog says so.
+/// direction: the timeline's. A DDPM trained in the app and not saved is written to a model file named by its
+/// SHA-256 (in the app's data folder, see LearnedModelFolder) which the spec names.
+AnimationSpec SpecFromDocument(const Document& document, Direction direction = Direction::kForward);
+/// Where models trained in the app are written for exports: <app data>/models.
+QString LearnedModelFolder();
 
 class ExportDialog : public QDialog {
   Q_OBJECT

@@ -7,6 +7,7 @@
 #include "core/models/digits_ddpm.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
+#include "core/run/run.h"
 #include "core/models/sr3.h"
 #include "core/render/frame.h"
 #include "core/sampling/sampler.h"
@@ -47,15 +48,10 @@ constexpr size_t kReverseFrameBudget = 384u << 20;
 
 ImageShape ShapeOf(const ImageData& image) { return {image.channels, image.height, image.width}; }
 
-// A model from the core's registry ("oracle", "empirical", "patch"), for this image.
-std::unique_ptr<Denoiser> MakeImageModel(const QString& name, const ImageData& image) {
-  ModelContext context;
-  context.x0 = &image.pixels;
-  context.channels = image.channels;
-  context.height = image.height;
-  context.width = image.width;
-  context.x0_file = image.path.toStdString();
-  return OpenModel(name.toStdString(), context).denoiser;
+// The run's model for the open image, through the core (oracle, empirical, patch: its bank is drawn with the run's
+// seed, as the export draws it).
+std::unique_ptr<Denoiser> MakeImageModel(const RunSpec& run, const ImageData& image) {
+  return OpenRunModel(run, ImageRunInput(image.pixels, ShapeOf(image), image.path.toStdString())).denoiser;
 }
 
 QString ModelLabel(const QString& name) {
@@ -70,14 +66,7 @@ QString ModelLabel(const QString& name) {
 
 // x0_hat and eps_hat of a model at t, through the core's conversion.
 void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat) {
-  DenoiseQuery query;
-  query.t = t;
-  query.t_prev = t - 1;
-  query.alpha_bar = schedule.alpha_bar(t);
-  query.schedule = &schedule;
-  const Prediction prediction = model.Predict(x_t, query);
-  PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
-                    schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
+  PredictAt(model, schedule, t, x_t, x0_hat, eps_hat);
 }
 
 // n rows of side x side grey images laid out in a grid `cols` across, 1-pixel gaps of gap_value.
@@ -117,6 +106,7 @@ struct FrameRequest {
   uint64_t fresh_frame = 0;
   bool predictions = false, noise = false, histogram = false;
   QString model;
+  RunSpec run;  // the document's run (its model and seed)
 };
 
 }  // namespace
@@ -134,6 +124,7 @@ struct ImageSource {
   std::unique_ptr<Denoiser> model;
   QString model_name;
   const ImageData* model_image = nullptr;
+  uint64_t model_seed = 0;
   std::unique_ptr<PosteriorOracle> oracle;
   const ImageData* oracle_image = nullptr;
 
@@ -160,11 +151,7 @@ struct ImageSource {
       frame.x_t = ToQImage(std::move(display));
       return frame;
     }
-    switch (r.path) {
-      case ForwardPath::kClosed: x_t = process->Closed(r.t); break;
-      case ForwardPath::kMarkov: x_t = process->Markov(r.t); break;
-      case ForwardPath::kFreshNoise: x_t = process->ClosedFreshNoise(r.t, r.fresh_frame); break;
-    }
+    x_t = ForwardAt(*process, r.path, r.t, r.fresh_frame);
     frame.x_t = ToQImage(ImageToFrame(x_t, 0, shape));
     if (r.histogram) {
       frame.histogram = MakeHistogram(x_t.data(), x_t.size());
@@ -175,10 +162,11 @@ struct ImageSource {
       return frame;
     }
     if (r.predictions && ImageModelKindOf(r.model) == ImageModelKind::kImage) {
-      if (!model || model_name != r.model || model_image != &image) {
-        model = MakeImageModel(r.model, image);
+      if (!model || model_name != r.model || model_image != &image || model_seed != r.run.seed) {
+        model = MakeImageModel(r.run, image);
         model_name = r.model;
         model_image = &image;
+        model_seed = r.run.seed;
       }
       Batch x0_hat, eps_hat;
       Predict(*model, *r.schedule, r.t, x_t, &x0_hat, &eps_hat);
@@ -612,6 +600,7 @@ void ImageWorkspace::requestFrame() {
   request.noise = show_noise_->isChecked();
   request.histogram = show_histogram_->isChecked();
   request.model = document_->model().image_model;
+  request.run = document_->run(0);
   auto source = source_;
   frames_.request([source, request] { return std::any(std::make_shared<ImageFrame>(source->Compute(request))); });
 }
@@ -686,14 +675,11 @@ void ImageWorkspace::startReverse() {
   }
   auto image = snapshot_;
   auto schedule = document_->schedule();
-  SamplerOptions options = document_->samplerOptions();
-  options.seed = document_->seed();
-  // A sampler set up for a longer schedule takes every step of this one (the steps box shows the same).
-  options.num_steps = std::min(options.num_steps, document_->numSteps());
+  document_->setReverseStartT(from_t ? document_->t() : 0);
+  const RunSpec spec = document_->run(0);
+  const SamplerOptions options = RunSamplerOptions(spec, document_->numSteps());
   const QString model_name = document_->model().image_model;
-  const int t = from_t ? document_->t() : 0;
-  const ForwardPath path = document_->forwardPath();
-  const uint64_t seed = document_->seed();
+  const int t = spec.start_t;
 
   progress_->setRange(0, 1);
   progress_->setValue(0);
@@ -703,15 +689,9 @@ void ImageWorkspace::startReverse() {
     clock.start();
     const ImageShape shape = ShapeOf(*image);
     progress(0, 1, "preparing");
-    std::unique_ptr<Denoiser> model = MakeImageModel(model_name, *image);
-    Batch x_start;
-    if (t > 0) {
-      ForwardProcess forward(*schedule, image->pixels, seed);
-      x_start = path == ForwardPath::kMarkov ? forward.Markov(t) : forward.Closed(t);
-    } else {
-      x_start = InitialNoise(1, static_cast<int>(image->pixels.cols()), seed);
-    }
-    Sampler sampler(*schedule, *model, options, std::move(x_start), nullptr, t);
+    const RunInput input = ImageRunInput(image->pixels, shape, image->path.toStdString());
+    std::unique_ptr<Denoiser> model = OpenRunModel(spec, input).denoiser;
+    Sampler sampler = StartReverse(spec, *schedule, *model, input);
     const int total = sampler.steps_total();
     const size_t frame_bytes = static_cast<size_t>(shape.height) * shape.width * 3 * 3;  // x_t, x0_hat, eps_hat
     const int keep_every = static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) /
@@ -755,10 +735,10 @@ void ImageWorkspace::startDigitsReverse() {
   }
   auto image = snapshot_;
   auto schedule = document_->schedule();
-  SamplerOptions options = document_->samplerOptions();
-  options.seed = document_->seed();
-  options.num_steps = std::min(options.num_steps, document_->numSteps());
-  const uint64_t seed = document_->seed();
+  document_->setReverseStartT(0);  // digits runs start from pure noise
+  const RunSpec spec = document_->run(0);
+  const SamplerOptions options = RunSamplerOptions(spec, document_->numSteps());
+  const uint64_t seed = spec.seed;
   const int held_out = digit_index_->value();
   const int samples = kind == ImageModelKind::kSr3 ? 1 : digit_samples_->value();
   const QString image_name = from_image ? QFileInfo(document_->image().path).fileName() : QString();

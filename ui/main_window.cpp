@@ -217,7 +217,11 @@ void MainWindow::createActions() {
   auto* export_animation = make(tr("&Export Animation..."), QKeySequence(Qt::CTRL | Qt::Key_E),
                                 tr("Export the current run as GIF, MP4, WebM or PNG frames, with a bundle to remake it"),
                                 s->standardIcon(QStyle::SP_DialogSaveButton));
-  connect(export_animation, &QAction::triggered, this, [this] { ExportDialog::Open(this, SpecFromDocument(document_)); });
+  connect(export_animation, &QAction::triggered, this, [this] {
+    const Direction direction =
+        timeline_.direction() == TimelineModel::Direction::kReverse ? Direction::kReverse : Direction::kForward;
+    ExportDialog::Open(this, SpecFromDocument(document_, direction));
+  });
   file->addAction(export_animation);
   file->addSeparator();
   auto* quit = make(tr("&Quit"), QKeySequence::Quit, tr("Quit Diffuscope"));

@@ -6,6 +6,7 @@
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
+#include "core/run/run.h"
 #include "core/sampling/sampler.h"
 #include "ui/sampler_controls.h"
 #include "ui/settings.h"
@@ -67,22 +68,17 @@ struct PointsModel {
   PointNormalization normalization;
 };
 
-PointsModel MakePointsModel(const QString& name, const PointsData& data,
+// The run's model and its space: the core's (empirical over the normalised data, mixture, a shipped name, a
+// file), or the DDPM trained in the app ("learned"), which lives only in memory.
+PointsModel MakePointsModel(const RunSpec& run, const RunInput& input,
                             const std::shared_ptr<const Ddpm2dModel>& learned) {
-  if (name == QLatin1String("mixture")) {
-    return {std::make_unique<GaussianMixtureDenoiser>(EightGaussiansTarget()), {}};  // 8gaussians: unit scale
-  }
-  if (name == QLatin1String("learned")) {
+  if (run.model == "learned") {
     Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
     // An instance of its own (Predict has scratch).
     return {std::make_unique<Ddpm2dModel>(learned->ToModelFile()), learned->normalization()};
   }
-  if (name != QLatin1String("empirical")) {
-    OpenedModel opened = OpenModel(name.toStdString(), ModelContext{});
-    return {std::move(opened.denoiser), opened.normalization};
-  }
-  const PointNormalization normalization = PointsNormalization(data);
-  return {std::make_unique<EmpiricalDenoiser>(normalization.ToModel(data.points)), normalization};
+  OpenedModel opened = OpenRunModel(run, input);
+  return {std::move(opened.denoiser), opened.normalization};
 }
 
 Batch FieldGrid() {
@@ -132,7 +128,7 @@ struct FrameRequest {
   bool trajectories = false;
   int field = 0;  // 0 none, 1 score direction, 2 reverse drift
   QString model;
-  SamplerOptions sampler;
+  RunSpec run;    // the document's run (its model for the field)
 };
 
 }  // namespace
@@ -167,11 +163,7 @@ struct PointsSource {
     }
     PointsFrame frame;
     frame.t = r.t;
-    switch (r.path) {
-      case ForwardPath::kClosed: frame.particles = process->Closed(r.t); break;
-      case ForwardPath::kMarkov: frame.particles = process->Markov(r.t); break;
-      case ForwardPath::kFreshNoise: frame.particles = process->ClosedFreshNoise(r.t, r.fresh_frame); break;
-    }
+    frame.particles = ForwardAt(*process, r.path, r.t, r.fresh_frame);
     frame.particles = process_normalization.ToData(frame.particles);
     if (r.trajectories) {
       const bool markov = r.path == ForwardPath::kMarkov;
@@ -206,7 +198,7 @@ struct PointsSource {
 
   PointsModel& Model(const FrameRequest& r) {
     if (!model.denoiser || model_name != r.model || model_data != r.data || model_learned != r.learned) {
-      model = MakePointsModel(r.model, *r.data, r.learned);
+      model = MakePointsModel(r.run, PointsRunInput(r.data->points, PointsNormalization(*r.data)), r.learned);
       model_name = r.model;
       model_data = r.data;
       model_learned = r.learned;
@@ -641,6 +633,7 @@ void PointsWorkspace::useSohlDickstein() {
 
 void PointsWorkspace::onModelReady(std::shared_ptr<const Ddpm2dModel> model) {
   learned_ = std::move(model);
+  document_->setLearnedModel(learned_);
   ModelChoice choice = document_->model();
   choice.points_model = QStringLiteral("learned");
   updateModelBox();
@@ -665,6 +658,8 @@ void PointsWorkspace::refresh() {
   request.trajectories = show_trajectories_->isChecked() && !showingReverse();
   request.field = field_box_->currentIndex();
   request.model = document_->model().points_model;
+  request.run = document_->run(1);
+  request.run.point_set = Batch();  // the field needs only the model; the points travel in request.data
   auto source = source_;
   frames_.request([source, request] { return std::any(std::make_shared<PointsFrame>(source->Compute(request))); });
 }
@@ -678,6 +673,8 @@ void PointsWorkspace::onFrame(quint64, const std::any& result) {
   }
   view_->setTrajectories(frame->trajectories);
   view_->setParticles(frame->particles);
+  shown_particles_ = frame->particles;
+  shown_t_ = frame->t;
   view_->setCaption(tr("forward q: t = %1").arg(frame->t));
 }
 
@@ -703,6 +700,8 @@ void PointsWorkspace::showReverseFrame() {
   }
   view_->setTrajectories(std::move(paths));
   view_->setParticles(particles);
+  shown_particles_ = particles;
+  shown_t_ = at_end ? 0 : run.t[index];
   view_->setCaption(at_end ? tr("reverse p: the sample x_0") : tr("reverse p: t = %1").arg(run.t[index]));
 }
 
@@ -732,31 +731,23 @@ void PointsWorkspace::startReverse() {
   auto points_data = snapshot_;
   auto schedule = document_->schedule();
   auto learned = learned_;
-  SamplerOptions options = document_->samplerOptions();
-  options.seed = document_->seed();
-  // A sampler set up for a longer schedule takes every step of this one (the steps box shows the same).
-  options.num_steps = std::min(options.num_steps, document_->numSteps());
+  document_->setReverseStartT(choice.from_current_t ? document_->t() : 0);
+  RunSpec spec = document_->run(1);
+  spec.point_set = Batch();  // the worker has the points (snapshot)
   const uint64_t seed = document_->seed();
-  const int t = choice.from_current_t ? document_->t() : 0;
-  const ForwardPath path = document_->forwardPath();
-  const int particles = choice.num_particles;
+  const int t = spec.start_t;
   const QString model_name = choice.points_model;
+  const SamplerOptions options = RunSamplerOptions(spec, document_->numSteps());
   progress_->setRange(0, 1);
   progress_->setValue(0);
   run_label_->setText(tr("Sampling with the %1...").arg(ModelLabel(model_name)));
   reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
     QElapsedTimer clock;
     clock.start();
-    PointsModel model = MakePointsModel(model_name, *points_data, learned);
+    const RunInput input = PointsRunInput(points_data->points, PointsNormalization(*points_data));
+    PointsModel model = MakePointsModel(spec, input, learned);
     const PointNormalization& normalization = model.normalization;  // the run lives in the model's space
-    Batch x_start;
-    if (t > 0) {
-      ForwardProcess forward(*schedule, normalization.ToModel(points_data->points), seed);
-      x_start = path == ForwardPath::kMarkov ? forward.Markov(t) : forward.Closed(t);
-    } else {
-      x_start = InitialNoise(particles, 2, seed);
-    }
-    Sampler sampler(*schedule, *model.denoiser, options, std::move(x_start), nullptr, t);
+    Sampler sampler = StartReverse(spec, *schedule, *model.denoiser, input, normalization);
     const int total = sampler.steps_total();
     const size_t step_bytes = static_cast<size_t>(sampler.x().size()) * sizeof(float);
     const int keep_every =

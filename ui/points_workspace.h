@@ -64,6 +64,9 @@ class PointsWorkspace : public QWidget {
   BackgroundTask* reverseTask() { return &reverse_; }
   TrainingPanel* trainingPanel() const { return training_; }
   const PointsReverseRun* reverseRun() const { return run_.get(); }
+  /// The particles shown now (forward x_t, or the reverse run's state at t), and the t they are at.
+  const Batch& shownParticles() const { return shown_particles_; }
+  int shownT() const { return shown_t_; }
   /// Chooses a built-in data set (by name) and regenerates the points.
   void setDataset(const QString& name);
   /// Selects a model by its name in the Denoiser box ("empirical", "mixture", "learned", "sohl-dickstein-swissroll").
@@ -105,6 +108,8 @@ class PointsWorkspace : public QWidget {
   BackgroundTask reverse_;
   std::unique_ptr<PointsReverseRun> run_;
   quint64 fresh_frame_ = 0;
+  Batch shown_particles_;
+  int shown_t_ = -1;
 
   ScatterView* view_;
   QComboBox* dataset_box_;

@@ -126,14 +126,17 @@ class ExportDialogTest : public QObject {
     QCOMPARE(Child<QSpinBox>(&dialog, "crf")->maximum(), 63);  // VP9
     QVERIFY2(dialog.problem().isEmpty(), qPrintable(dialog.problem()));
     QVERIFY(dialog.exportEnabled());
-    // The forward path only matters forward; the model only for reverse runs and predictions.
+    // The forward path matters forward and for a reverse run from the noised input (here from t = 60), not
+    // for one from pure noise; the model only for reverse runs and predictions.
+    QVERIFY(Child<QComboBox>(&dialog, "path")->isEnabled());
+    Child<QSpinBox>(&dialog, "fromT")->setValue(-1);
     QVERIFY(!Child<QComboBox>(&dialog, "path")->isEnabled());
     Choose(Child<QComboBox>(&dialog, "direction"), static_cast<int>(Direction::kForward));
     Choose(Child<QComboBox>(&dialog, "layout"), static_cast<int>(Layout::kImage));
     Child<QSpinBox>(&dialog, "fromT")->setValue(-1);
     Child<QSpinBox>(&dialog, "toT")->setValue(-1);
     Choose(Child<QComboBox>(&dialog, "path"), 1);
-    QVERIFY(dialog.spec().markov);
+    QVERIFY(dialog.spec().forward_path == ForwardPath::kMarkov);
     QVERIFY(!Child<QComboBox>(&dialog, "model")->isEnabled());
     QVERIFY(!Child<QCheckBox>(&dialog, "dither")->isEnabled());  // WebM
     // The grid layout shows several samples.
@@ -157,7 +160,8 @@ class ExportDialogTest : public QObject {
     QVERIFY(spec.data.empty());
     QCOMPARE(spec.max_image_side, 30);  // the image's own size
     QCOMPARE(spec.seed, uint64_t{42});
-    QVERIFY(spec.markov);
+    QVERIFY(spec.forward_path == ForwardPath::kMarkov);
+    QCOMPARE(spec.sampler.seed, uint64_t{42});  // one seed: x_T, the forward eps and every step's noise
     QCOMPARE(spec.schedule.num_steps, document.scheduleOptions().num_steps);
     QCOMPARE(spec.model, std::string("oracle"));
     QVERIFY2(spec.Check().empty(), spec.Check().c_str());
@@ -175,10 +179,11 @@ class ExportDialogTest : public QObject {
     document.setWorkspace(1);
     const AnimationSpec points_spec = SpecFromDocument(document);
     QCOMPARE(points_spec.data, std::string("moons"));
+    QCOMPARE(points_spec.point_set.rows(), 500);  // the very points shown
     QVERIFY(points_spec.image.empty());
-    QCOMPARE(points_spec.points, 500);
+    QCOMPARE(points_spec.points, document.model().num_particles);
     QVERIFY(points_spec.render.layout == Layout::kScatter);
-    QCOMPARE(points_spec.model, std::string("exact"));
+    QCOMPARE(points_spec.model, std::string("empirical"));
     QVERIFY2(points_spec.Check().empty(), points_spec.Check().c_str());
   }
 

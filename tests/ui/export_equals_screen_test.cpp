@@ -1,0 +1,260 @@
+// Export equals screen: for every model kind of both workspaces, the frames an export of the document's run makes
+// (SpecFromDocument, as File > Export Animation starts it) equal the view's at the same t, bit for bit: forward
+// x_t on each path, reverse runs from pure noise and from the data noised to t0 on the Markov path, each with
+// the run's sampler seed; and the bundle the export writes remakes its frames bit for bit (a DDPM trained in the
+// app is written to a model file named by its SHA-256).
+#include "core/common/sha256.h"
+#include "core/data/image_io.h"
+#include "core/export/animation.h"
+#include "core/models/ddpm2d.h"
+#include "core/models/registry.h"
+#include "ui/document.h"
+#include "ui/export_dialog.h"
+#include "ui/frame_view.h"
+#include "ui/image_workspace.h"
+#include "ui/points_workspace.h"
+#include "ui/training_panel.h"
+
+#include <QDir>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace diffuscope;
+using namespace diffuscope::ui;
+
+namespace {
+
+bool Same(const Batch& a, const Batch& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && (a.array() == b.array()).all();
+}
+
+QImage AsRgb(const QImage& image) { return image.convertToFormat(QImage::Format_RGB888); }
+
+/// The export's frames of the run, one state per frame, at scale 1 and without caption (the view's pixels).
+AnimationFrames ExportFrames(const Document& document, Direction direction, std::vector<int> times = {}) {
+  AnimationSpec spec = SpecFromDocument(document, direction);
+  spec.render.scale = 1;
+  spec.render.caption = false;
+  spec.frames = 10000;
+  spec.times = std::move(times);
+  return RenderAnimation(spec);
+}
+
+/// Exports the run to a GIF, then remakes the frames from the bundle alone: they must be the bundle's.
+void BundleRemakes(const Document& document, Direction direction) {
+  QTemporaryDir dir;
+  AnimationSpec spec = SpecFromDocument(document, direction);
+  spec.frames = 6;
+  if (spec.render.layout == Layout::kScatter) spec.render.scatter.width = spec.render.scatter.height = 96;
+  else spec.render.min_cell = 32;
+  const std::string out = dir.filePath(QStringLiteral("run.gif")).toStdString();
+  ExportAnimationJob(spec, out);
+  const Bundle bundle = ReadBundle(out + ".json");
+  const AnimationFrames again = RenderAnimation(bundle.spec);
+  const AnimationFrames first = RenderAnimation(spec);
+  QCOMPARE(again.frames.size(), bundle.frame_sha256.size());
+  QCOMPARE(first.frames.size(), bundle.frame_sha256.size());
+  for (size_t k = 0; k < again.frames.size(); ++k) {
+    QCOMPARE(Sha256Hex(again.frames[k].rgb.data(), again.frames[k].rgb.size()), bundle.frame_sha256[k]);
+    QVERIFY(Same(again.x_t[k], first.x_t[k]));
+  }
+}
+
+int IndexOfT(const AnimationFrames& frames, int t) {
+  for (size_t k = 0; k < frames.t.size(); ++k)
+    if (frames.t[k] == t) return static_cast<int>(k);
+  return -1;
+}
+
+}  // namespace
+
+class ExportEqualsScreenTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    qputenv("DIFFUSCOPE_NO_DIALOGS", "1");
+    // A small colour image, so that every model runs in a moment.
+    const Image photo = LoadImage(std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg");
+    image_path_ = dir_.filePath(QStringLiteral("small.png"));
+    SaveImage(image_path_.toStdString(), ResizeImage(photo, 20, 14));
+  }
+  void init() { QSettings().clear(); }
+
+  void images_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<bool>("from_t0");
+    for (const char* model : {"oracle", "empirical", "patch"}) {
+      QTest::newRow(model) << QString::fromLatin1(model) << false;
+      QTest::newRow((std::string(model) + " from t0 on the Markov path").c_str()) << QString::fromLatin1(model) << true;
+    }
+  }
+
+  void images() {
+    QFETCH(QString, model);
+    QFETCH(bool, from_t0);
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    ImageWorkspace images(&document, &timeline);
+    document.setImage(LoadImageFile(image_path_));
+    ScheduleOptions schedule;
+    schedule.num_steps = 40;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    SamplerOptions sampler;  // DDPM, every step: noise at every step, drawn with the run's seed
+    QVERIFY(document.setSamplerOptions(sampler).isEmpty());
+    document.setSeed(29);
+    document.setForwardPath(ForwardPath::kMarkov);
+    ModelChoice choice;
+    choice.image_model = model;
+    choice.from_current_t = from_t0;
+    document.setModel(choice);
+
+    // Forward: the view's x_t at t is the export's frame at t, on both paths.
+    for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
+      document.setForwardPath(path);
+      for (int t : {0, 13, 40}) {
+        document.setT(t);
+        images.refresh();
+        QVERIFY(images.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        QCOMPARE(images.shownT(), t);
+        const AnimationFrames exported = ExportFrames(document, Direction::kForward, {t});
+        QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.front()))), AsRgb(images.mainView()->image()));
+      }
+    }
+
+    // Reverse: every kept state of the run on screen is the export's state at the same t.
+    document.setForwardPath(ForwardPath::kMarkov);
+    document.setT(from_t0 ? 17 : 0);
+    QSignalSpy done(&images, &ImageWorkspace::reverseFinished);
+    QSignalSpy errors(&images, &ImageWorkspace::errorOccurred);
+    images.startReverse();
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1 || !errors.isEmpty(), 120000);
+    if (!errors.isEmpty()) QFAIL(qPrintable(errors.at(0).at(1).toString()));
+    const ImageReverseRun* run = images.reverseRun();
+    QVERIFY(run != nullptr);
+    QCOMPARE(run->start_t, from_t0 ? 17 : 40);
+    const AnimationFrames exported = ExportFrames(document, Direction::kReverse);
+    QCOMPARE(exported.t.front(), run->start_t);
+    QVERIFY(!run->t.empty());
+    for (size_t i = 0; i < run->t.size(); ++i) {
+      const int k = IndexOfT(exported, run->t[i]);
+      QVERIFY2(k >= 0, qPrintable(QStringLiteral("no exported frame at t = %1").arg(run->t[i])));
+      QCOMPARE(AsRgb(ToQImage(Frame(exported.frames[k]))), AsRgb(run->x_t[i]));
+    }
+    QCOMPARE(exported.t.back(), 0);
+    QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.back()))), AsRgb(run->sample));
+    // The seeds are the run's: another seed, another trajectory (the oracle and the empirical denoiser of the
+    // photos end on the same x_0 anyway, so look one step in).
+    document.setSeed(30);
+    const AnimationFrames other = ExportFrames(document, Direction::kReverse);
+    QCOMPARE(other.t[1], exported.t[1]);
+    QVERIFY(!Same(other.x_t[1], exported.x_t[1]));
+    document.setSeed(29);
+    BundleRemakes(document, Direction::kReverse);
+    BundleRemakes(document, Direction::kForward);
+  }
+
+  void points_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("dataset");
+    QTest::addColumn<bool>("from_t0");
+    QTest::newRow("empirical") << QStringLiteral("empirical") << QStringLiteral("moons") << false;
+    QTest::newRow("empirical from t0 on the Markov path") << QStringLiteral("empirical") << QStringLiteral("moons") << true;
+    QTest::newRow("mixture") << QStringLiteral("mixture") << QStringLiteral("8gaussians") << false;
+    QTest::newRow("learned (trained in the app, not saved)") << QStringLiteral("learned") << QStringLiteral("moons") << false;
+    QTest::newRow("learned from t0") << QStringLiteral("learned") << QStringLiteral("moons") << true;
+    QTest::newRow("sohl-dickstein") << QStringLiteral("sohl-dickstein-swissroll") << QStringLiteral("swiss_roll") << false;
+  }
+
+  void points() {
+    QFETCH(QString, model);
+    QFETCH(QString, dataset);
+    QFETCH(bool, from_t0);
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    PointsWorkspace workspace(&document, &timeline);
+    document.setWorkspace(1);
+    ScheduleOptions schedule;
+    schedule.kind = ScheduleKind::kCosine;
+    schedule.num_steps = 30;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    SamplerOptions sampler;
+    QVERIFY(document.setSamplerOptions(sampler).isEmpty());
+    document.setSeed(31);
+    document.setPoints(LoadPoints(dataset, 400, 1));
+    if (model == QLatin1String("learned")) {
+      Ddpm2dOptions options;
+      options.schedule = schedule;
+      options.hidden_size = 32;
+      emit workspace.trainingPanel()->modelReady(std::make_shared<const Ddpm2dModel>(options));
+    } else if (model != QLatin1String("empirical") && model != QLatin1String("mixture")) {
+      workspace.setModelName(model);  // switches to the model's schedule, steps of one and its data
+    }
+    ModelChoice choice = document.model();
+    choice.points_model = model;
+    choice.num_particles = 300;
+    choice.from_current_t = from_t0;
+    document.setModel(choice);
+    const int T = document.numSteps();
+
+    for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
+      document.setForwardPath(path);
+      for (int t : {0, 7, T}) {
+        document.setT(t);
+        workspace.refresh();
+        QVERIFY(workspace.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        QCOMPARE(workspace.shownT(), t);
+        const AnimationFrames exported = ExportFrames(document, Direction::kForward, {t});
+        QVERIFY2(Same(exported.x_t.front(), workspace.shownParticles()), qPrintable(QStringLiteral("t = %1").arg(t)));
+      }
+    }
+
+    document.setForwardPath(ForwardPath::kMarkov);
+    document.setT(from_t0 ? 12 : 0);
+    QSignalSpy done(&workspace, &PointsWorkspace::reverseFinished);
+    QSignalSpy errors(&workspace, &PointsWorkspace::errorOccurred);
+    workspace.startReverse();
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1 || !errors.isEmpty(), 120000);
+    if (!errors.isEmpty()) QFAIL(qPrintable(errors.at(0).at(1).toString()));
+    const PointsReverseRun* run = workspace.reverseRun();
+    QVERIFY(run != nullptr);
+    QCOMPARE(run->start_t, from_t0 ? 12 : T);
+    const AnimationSpec spec = SpecFromDocument(document, Direction::kReverse);
+    if (model == QLatin1String("learned")) {
+      QVERIFY(QFileInfo(QString::fromStdString(spec.model)).fileName().startsWith(QStringLiteral("model-")));
+      QCOMPARE(QFileInfo(QString::fromStdString(spec.model)).absolutePath(), QDir(LearnedModelFolder()).absolutePath());
+    } else {
+      QCOMPARE(QString::fromStdString(spec.model), model);
+    }
+    const AnimationFrames exported = ExportFrames(document, Direction::kReverse);
+    QCOMPARE(exported.t.front(), run->start_t);
+    for (size_t i = 0; i < run->t.size(); ++i) {
+      const int k = IndexOfT(exported, run->t[i]);
+      QVERIFY2(k >= 0, qPrintable(QStringLiteral("no exported frame at t = %1").arg(run->t[i])));
+      QVERIFY2(Same(exported.x_t[k], run->x_t[i]), qPrintable(QStringLiteral("t = %1").arg(run->t[i])));
+    }
+    QCOMPARE(exported.t.back(), 0);
+    QVERIFY(Same(exported.x_t.back(), run->sample));
+    // On screen at t: the run's state there.
+    document.setT(run->t.back());
+    QCoreApplication::processEvents();
+    QVERIFY(workspace.frameJobs()->waitIdle(30000));
+    QCoreApplication::processEvents();
+    QVERIFY(Same(workspace.shownParticles(), run->x_t.back()));
+    BundleRemakes(document, Direction::kReverse);
+    BundleRemakes(document, Direction::kForward);
+  }
+
+ private:
+  QTemporaryDir dir_;
+  QString image_path_;
+};
+
+QTEST_MAIN(ExportEqualsScreenTest)
+#include "export_equals_screen_test.moc"
