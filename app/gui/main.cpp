@@ -15,6 +15,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <string_view>
 
 #ifndef DIFFUSCOPE_VERSION
 #define DIFFUSCOPE_VERSION "0.0.0"
@@ -86,64 +87,96 @@ QPalette DarkPalette() {
   return p;
 }
 
-int main(int argc, char** argv) {
-  QApplication app(argc, argv);
-  if (qEnvironmentVariable("DIFFUSCOPE_PALETTE") == QLatin1String("dark")) {
-    QApplication::setStyle(QStringLiteral("Fusion"));
-    QApplication::setPalette(DarkPalette());
-  }
-  QApplication::setOrganizationName(QStringLiteral("Diffuscope"));
-  QApplication::setApplicationName(QStringLiteral("diffuscope"));
-  QApplication::setApplicationDisplayName(QStringLiteral("Diffuscope"));
-  QApplication::setApplicationVersion(QStringLiteral(DIFFUSCOPE_VERSION));
-  QApplication::setDesktopFileName(QStringLiteral("diffuscope"));
+// The command line's options, in one place for both the display-free --help / --version and the app.
+struct Options {
+  const QCommandLineOption workspace{QStringLiteral("workspace"), QStringLiteral("Start in a workspace: images or 2d."),
+                                     QStringLiteral("name")};
+  const QCommandLineOption schedule{QStringLiteral("schedule"),
+                                    QStringLiteral("Use a schedule, KIND[:T], e.g. cosine:50."), QStringLiteral("kind:T")};
+  const QCommandLineOption dataset{QStringLiteral("dataset"), QStringLiteral("2D data set (dino, moons, ...)."),
+                                   QStringLiteral("name")};
+  const QCommandLineOption t_option{QStringLiteral("t"),
+                                    QStringLiteral("Start at timestep t (with --sample: show the run at t)."),
+                                    QStringLiteral("t")};
+  const QCommandLineOption seed{QStringLiteral("seed"), QStringLiteral("Seed of every random draw."),
+                                QStringLiteral("seed")};
+  const QCommandLineOption panels{QStringLiteral("panels"),
+                                  QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram.")};
+  const QCommandLineOption field{QStringLiteral("field"), QStringLiteral("2D: show the field, score or drift."),
+                                 QStringLiteral("kind")};
+  const QCommandLineOption trajectories{QStringLiteral("trajectories"), QStringLiteral("2D: show trajectories.")};
+  const QCommandLineOption train{QStringLiteral("train"),
+                                 QStringLiteral("2D: train a DDPM on the points for N updates at start."),
+                                 QStringLiteral("N")};
+  const QCommandLineOption eta{QStringLiteral("eta"), QStringLiteral("DDIM eta of reverse runs (0 = deterministic)."),
+                               QStringLiteral("eta")};
+  const QCommandLineOption from_t{QStringLiteral("from-t"),
+                                  QStringLiteral("Reverse runs start from the noised data at the current t.")};
+  const QCommandLineOption sample{QStringLiteral("sample"),
+                                  QStringLiteral("Run the reverse process at start (after --train).")};
+  const QCommandLineOption play{QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run).")};
+  const QCommandLineOption model_option{
+      QStringLiteral("model"),
+      QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
+                     "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
+      QStringLiteral("name")};
+  const QCommandLineOption digit{QStringLiteral("digit"),
+                                 QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."),
+                                 QStringLiteral("N")};
+  const QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps of reverse runs."),
+                                 QStringLiteral("N")};
+};
 
-  QCommandLineParser parser;
+void Describe(QCommandLineParser& parser, const Options& o) {
   parser.setApplicationDescription(QStringLiteral("Watch diffusion models work, step by step."));
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("An image or a session (.json) to open."),
                                QStringLiteral("[file]"));
-  const QCommandLineOption workspace(QStringLiteral("workspace"), QStringLiteral("Start in a workspace: images or 2d."),
-                                     QStringLiteral("name"));
-  const QCommandLineOption schedule(QStringLiteral("schedule"),
-                                    QStringLiteral("Use a schedule, KIND[:T], e.g. cosine:50."), QStringLiteral("kind:T"));
-  const QCommandLineOption dataset(QStringLiteral("dataset"), QStringLiteral("2D data set (dino, moons, ...)."),
-                                   QStringLiteral("name"));
-  const QCommandLineOption t_option(QStringLiteral("t"),
-                                    QStringLiteral("Start at timestep t (with --sample: show the run at t)."),
-                                    QStringLiteral("t"));
-  const QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Seed of every random draw."),
-                                QStringLiteral("seed"));
-  const QCommandLineOption panels(QStringLiteral("panels"),
-                                  QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
-  const QCommandLineOption field(QStringLiteral("field"), QStringLiteral("2D: show the field, score or drift."),
-                                 QStringLiteral("kind"));
-  const QCommandLineOption trajectories(QStringLiteral("trajectories"), QStringLiteral("2D: show trajectories."));
-  const QCommandLineOption train(QStringLiteral("train"),
-                                 QStringLiteral("2D: train a DDPM on the points for N updates at start."),
-                                 QStringLiteral("N"));
-  const QCommandLineOption eta(QStringLiteral("eta"), QStringLiteral("DDIM eta of reverse runs (0 = deterministic)."),
-                               QStringLiteral("eta"));
-  const QCommandLineOption from_t(QStringLiteral("from-t"),
-                                  QStringLiteral("Reverse runs start from the noised data at the current t."));
-  const QCommandLineOption sample(QStringLiteral("sample"),
-                                  QStringLiteral("Run the reverse process at start (after --train)."));
-  const QCommandLineOption play(QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run)."));
-  const QCommandLineOption model_option(
-      QStringLiteral("model"),
-      QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
-                     "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
-      QStringLiteral("name"));
-  const QCommandLineOption digit(QStringLiteral("digit"),
-                                 QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."),
-                                 QStringLiteral("N"));
-  const QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps of reverse runs."),
-                                 QStringLiteral("N"));
-  for (const auto& option : {workspace, schedule, dataset, t_option, seed, panels, field, trajectories, train, from_t,
-                             eta, sample, play, model_option, digit, steps}) {
+  for (const auto& option : {o.workspace, o.schedule, o.dataset, o.t_option, o.seed, o.panels, o.field,
+                             o.trajectories, o.train, o.eta, o.from_t, o.sample, o.play, o.model_option, o.digit,
+                             o.steps}) {
     parser.addOption(option);
   }
+}
+
+void SetNames() {
+  QCoreApplication::setOrganizationName(QStringLiteral("Diffuscope"));
+  QCoreApplication::setApplicationName(QStringLiteral("diffuscope"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(DIFFUSCOPE_VERSION));
+}
+
+// --help and --version print and exit without a display: they run under a QCoreApplication.
+bool AsksForHelpOrVersion(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == "-h" || a == "--help" || a == "--help-all" || a == "-?" || a == "-v" || a == "--version") return true;
+  }
+  return false;
+}
+
+int main(int argc, char** argv) {
+  const Options o;
+  if (AsksForHelpOrVersion(argc, argv)) {
+    QCoreApplication core(argc, argv);
+    SetNames();
+    QCommandLineParser parser;
+    Describe(parser, o);
+    parser.process(core);  // prints and exits
+    return 0;
+  }
+  QApplication app(argc, argv);
+  if (qEnvironmentVariable("DIFFUSCOPE_PALETTE") == QLatin1String("dark")) {
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    QApplication::setPalette(DarkPalette());
+  }
+  SetNames();
+  QApplication::setApplicationDisplayName(QStringLiteral("Diffuscope"));
+  QApplication::setDesktopFileName(QStringLiteral("diffuscope"));
+
+  QCommandLineParser parser;
+  Describe(parser, o);
   parser.process(app);
 
   MainWindow window;
@@ -151,64 +184,64 @@ int main(int argc, char** argv) {
   const QStringList files = parser.positionalArguments();
   if (!files.isEmpty()) window.openImage(files.front());
   diffuscope::ui::Document* document = window.document();
-  if (parser.isSet(schedule)) {
-    const auto options = ParseScheduleArgument(parser.value(schedule));
+  if (parser.isSet(o.schedule)) {
+    const auto options = ParseScheduleArgument(parser.value(o.schedule));
     if (!options) {
       std::fprintf(stderr, "diffuscope: --schedule wants KIND[:T] with a known kind, e.g. cosine:50\n");
       return 2;
     }
     document->setScheduleOptions(*options);
   }
-  if (parser.isSet(seed)) document->setSeed(parser.value(seed).toULongLong());
-  if (parser.isSet(dataset)) window.pointsWorkspace()->setDataset(parser.value(dataset));
-  if (parser.value(workspace) == QLatin1String("2d")) document->setWorkspace(1);
-  if (parser.value(workspace) == QLatin1String("images")) document->setWorkspace(0);
-  if (parser.isSet(panels)) {
+  if (parser.isSet(o.seed)) document->setSeed(parser.value(o.seed).toULongLong());
+  if (parser.isSet(o.dataset)) window.pointsWorkspace()->setDataset(parser.value(o.dataset));
+  if (parser.value(o.workspace) == QLatin1String("2d")) document->setWorkspace(1);
+  if (parser.value(o.workspace) == QLatin1String("images")) document->setWorkspace(0);
+  if (parser.isSet(o.panels)) {
     window.imageWorkspace()->setShowPredictions(true);
     window.imageWorkspace()->setShowNoise(true);
     window.imageWorkspace()->setShowHistogram(true);
   }
-  if (parser.isSet(field)) window.pointsWorkspace()->setField(parser.value(field) == QLatin1String("drift") ? 2 : 1);
-  if (parser.isSet(trajectories)) window.pointsWorkspace()->setTrajectories(true);
-  if (parser.isSet(eta)) {
+  if (parser.isSet(o.field)) window.pointsWorkspace()->setField(parser.value(o.field) == QLatin1String("drift") ? 2 : 1);
+  if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
+  if (parser.isSet(o.eta)) {
     auto options = document->samplerOptions();
     options.kind = diffuscope::SamplerKind::kDdim;
-    options.eta = parser.value(eta).toDouble();
+    options.eta = parser.value(o.eta).toDouble();
     if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
       std::fprintf(stderr, "diffuscope: --eta: %s\n", qPrintable(problem));
       return 2;
     }
   }
-  if (parser.isSet(steps)) {
+  if (parser.isSet(o.steps)) {
     auto options = document->samplerOptions();
-    options.num_steps = parser.value(steps).toInt();
+    options.num_steps = parser.value(o.steps).toInt();
     if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
       std::fprintf(stderr, "diffuscope: --steps: %s\n", qPrintable(problem));
       return 2;
     }
   }
-  if (parser.isSet(model_option) && document->workspace() == 1) {
-    window.pointsWorkspace()->setModelName(parser.value(model_option));
-  } else if (parser.isSet(model_option)) {
+  if (parser.isSet(o.model_option) && document->workspace() == 1) {
+    window.pointsWorkspace()->setModelName(parser.value(o.model_option));
+  } else if (parser.isSet(o.model_option)) {
     auto model = document->model();
-    model.image_model = parser.value(model_option);
+    model.image_model = parser.value(o.model_option);
     document->setModel(model);
   }
-  if (parser.isSet(digit)) window.imageWorkspace()->setSr3Input(parser.value(digit).toInt());
-  if (parser.isSet(from_t)) {
+  if (parser.isSet(o.digit)) window.imageWorkspace()->setSr3Input(parser.value(o.digit).toInt());
+  if (parser.isSet(o.from_t)) {
     auto model = document->model();
     model.from_current_t = true;
     document->setModel(model);
   }
-  const bool run = parser.isSet(sample), playing = parser.isSet(play);
+  const bool run = parser.isSet(o.sample), playing = parser.isSet(o.play);
   // With --sample, --t is where the finished reverse run is shown; without, where the timeline starts.
   // With --from-t it is where the run starts.
-  const bool start_at_t = !run || parser.isSet(from_t);
-  const int show_t = !start_at_t && parser.isSet(t_option) ? parser.value(t_option).toInt() : -1;
-  if (parser.isSet(t_option) && start_at_t) document->setT(parser.value(t_option).toInt());
-  if (parser.isSet(train)) {
+  const bool start_at_t = !run || parser.isSet(o.from_t);
+  const int show_t = !start_at_t && parser.isSet(o.t_option) ? parser.value(o.t_option).toInt() : -1;
+  if (parser.isSet(o.t_option) && start_at_t) document->setT(parser.value(o.t_option).toInt());
+  if (parser.isSet(o.train)) {
     diffuscope::ui::TrainingPanel* panel = window.pointsWorkspace()->trainingPanel();
-    panel->setIterations(parser.value(train).toInt());
+    panel->setIterations(parser.value(o.train).toInt());
     if (run) {
       QObject::connect(panel, &diffuscope::ui::TrainingPanel::modelReady, &window,
                        [&window, playing, show_t] { StartReverse(&window, playing, show_t); }, Qt::SingleShotConnection);

@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -35,7 +36,75 @@ Batch MatToPlanes(const cv::Mat& mat) {
 
 std::string ImageLoadOptions::Check() const {
   if (max_pixels < 1) return "max_pixels must be at least 1";
+  if (max_decode_pixels < 1) return "max_decode_pixels must be at least 1";
   return {};
+}
+
+namespace {
+uint32_t Be16(const unsigned char* p) { return (uint32_t(p[0]) << 8) | p[1]; }
+uint32_t Be32(const unsigned char* p) { return (Be16(p) << 16) | Be16(p + 2); }
+uint32_t Le16(const unsigned char* p) { return (uint32_t(p[1]) << 8) | p[0]; }
+uint32_t Le24(const unsigned char* p) { return Le16(p) | (uint32_t(p[2]) << 16); }
+uint32_t Le32(const unsigned char* p) { return Le16(p) | (Le16(p + 2) << 16); }
+
+std::optional<ImageSize> Sized(uint64_t width, uint64_t height) {
+  if (width == 0 || height == 0 || width > (1u << 30) || height > (1u << 30)) return std::nullopt;
+  return ImageSize{static_cast<int>(width), static_cast<int>(height)};
+}
+
+// PNM: "P1".."P6", then width and height as decimal text, with '#' comments.
+std::optional<ImageSize> PnmSize(const unsigned char* b, size_t n) {
+  size_t i = 2;
+  uint64_t values[2] = {0, 0};
+  for (uint64_t& v : values) {
+    while (i < n && (std::isspace(b[i]) || b[i] == '#')) {
+      if (b[i] == '#')
+        while (i < n && b[i] != '\n') ++i;
+      else
+        ++i;
+    }
+    if (i >= n || !std::isdigit(b[i])) return std::nullopt;
+    while (i < n && std::isdigit(b[i]) && v < (1ull << 32)) v = v * 10 + (b[i++] - '0');
+  }
+  return Sized(values[0], values[1]);
+}
+}  // namespace
+
+std::optional<ImageSize> ReadImageSize(const unsigned char* b, size_t n) {
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (n >= 24 && std::equal(kPng, kPng + 8, b) && std::equal(b + 12, b + 16, "IHDR")) return Sized(Be32(b + 16), Be32(b + 20));
+  if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) {
+    // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 but DHT, JPG, DAC).
+    size_t i = 2;
+    while (i + 9 < n) {
+      if (b[i] != 0xff) return std::nullopt;
+      const unsigned char marker = b[i + 1];
+      if (marker == 0xff) { ++i; continue; }
+      if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) { i += 2; continue; }
+      const uint32_t length = Be16(b + i + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc)
+        return Sized(Be16(b + i + 7), Be16(b + i + 5));
+      if (length < 2) return std::nullopt;
+      i += 2 + length;
+    }
+    return std::nullopt;
+  }
+  if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+    const int32_t h = static_cast<int32_t>(Le32(b + 22));
+    return Sized(Le32(b + 18), static_cast<uint64_t>(h < 0 ? -static_cast<int64_t>(h) : h));
+  }
+  if (n >= 10 && (std::equal(b, b + 6, "GIF87a") || std::equal(b, b + 6, "GIF89a"))) return Sized(Le16(b + 6), Le16(b + 8));
+  if (n >= 30 && std::equal(b, b + 4, "RIFF") && std::equal(b + 8, b + 12, "WEBP")) {
+    if (std::equal(b + 12, b + 16, "VP8X")) return Sized(Le24(b + 24) + 1, Le24(b + 27) + 1);
+    if (std::equal(b + 12, b + 16, "VP8L") && b[20] == 0x2f) {
+      const uint32_t bits = Le32(b + 21);
+      return Sized((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1);
+    }
+    if (std::equal(b + 12, b + 16, "VP8 ")) return Sized(Le16(b + 26) & 0x3fff, Le16(b + 28) & 0x3fff);
+    return std::nullopt;
+  }
+  if (n >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return PnmSize(b, n);
+  return std::nullopt;
 }
 
 Image MatToImage(const cv::Mat& input) {
@@ -83,6 +152,16 @@ Image LoadImage(const std::string& path, const ImageLoadOptions& options) {
   Require(in.good(), "cannot open '" + path + "': permission denied or unreadable");
   std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Require(!bytes.empty(), "cannot open '" + path + "': the file is empty");
+  // Refuse a huge image from its header, before decoding it would take gigabytes and seconds.
+  if (const auto size = ReadImageSize(bytes.data(), bytes.size())) {
+    const long long pixels = static_cast<long long>(size->width) * size->height;
+    const long long limit = options.downscale_if_too_large ? options.max_decode_pixels : options.max_pixels;
+    if (pixels > limit)
+      throw ImageTooLarge("'" + path + "' is " + std::to_string(size->width) + " x " + std::to_string(size->height) +
+                              " pixels, more than the limit of " + std::to_string(limit) + " pixels" +
+                              (options.downscale_if_too_large ? " that can be opened" : "; downscale it first"),
+                          size->width, size->height);
+  }
   cv::Mat mat;
   try {
     mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);

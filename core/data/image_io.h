@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <optional>
 #include <string>
 
 namespace diffuscope {
@@ -26,6 +27,7 @@ struct ImageLoadOptions {
   long long max_pixels = 4096LL * 4096;  // larger images are refused (ImageTooLarge) unless downscaled
   bool downscale_if_too_large = false;   // shrink (area average) to fit max_pixels instead of refusing
   bool force_rgb = false;                // grey files become 3 identical planes
+  long long max_decode_pixels = 100000000;  // never decoded, even to downscale (a 20000 x 20000 PNG is 1.2 GB)
   std::string Check() const;
 };
 
@@ -40,6 +42,13 @@ class ImageTooLarge : public Error {
 /// Reads grey, colour, colour + alpha (composited over white), 8- or 16-bit files. Throws Error if the
 /// file is missing, unreadable, not an image, or ImageTooLarge.
 Image LoadImage(const std::string& path, const ImageLoadOptions& options = {});
+/// Width and height as the file's header states them, read without decoding (PNG, JPEG, BMP, GIF, WebP, PNM);
+/// nullopt for other formats or a header too short to tell.
+struct ImageSize {
+  int width = 0, height = 0;
+};
+std::optional<ImageSize> ReadImageSize(const unsigned char* bytes, size_t size);
+
 /// Writes an image (PNG, JPEG, BMP, TIFF, WebP by extension) atomically. Throws Error on failure.
 void SaveImage(const std::string& path, const Image& image);
 

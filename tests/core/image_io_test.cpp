@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -109,6 +110,79 @@ TEST(ImageIo, SaveRefusesBadTargetsAndLeavesNothing) {
   SaveImage(target, img);
   for (const auto& entry : fs::directory_iterator(::testing::TempDir()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+}
+
+}  // namespace
+}  // namespace diffuscope
+
+namespace diffuscope {
+namespace {
+
+std::vector<uchar> Encode(const std::string& ext, const cv::Mat& m, std::vector<int> params = {}) {
+  std::vector<uchar> bytes;
+  EXPECT_TRUE(cv::imencode(ext, m, bytes, params)) << ext;
+  return bytes;
+}
+
+void WriteBytes(const std::string& path, const std::vector<uchar>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+void PutBe16(std::vector<uchar>& b, size_t at, uint32_t v) {
+  b[at] = static_cast<uchar>(v >> 8);
+  b[at + 1] = static_cast<uchar>(v);
+}
+
+TEST(ImageIo, SizeIsReadFromTheHeaderOfEachFormat) {
+  const cv::Mat m(13, 21, CV_8UC3, cv::Scalar(10, 200, 30));
+  for (const auto& [ext, params] : std::vector<std::pair<std::string, std::vector<int>>>{
+           {".png", {}}, {".jpg", {}}, {".bmp", {}}, {".ppm", {}}, {".pgm", {}},
+           {".webp", {cv::IMWRITE_WEBP_QUALITY, 80}}, {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}}}) {
+    cv::Mat input = m;
+    if (ext == ".pgm") cv::cvtColor(m, input, cv::COLOR_BGR2GRAY);
+    const std::vector<uchar> bytes = Encode(ext, input, params);
+    const auto size = ReadImageSize(bytes.data(), bytes.size());
+    ASSERT_TRUE(size.has_value()) << ext;
+    EXPECT_EQ(size->width, 21) << ext;
+    EXPECT_EQ(size->height, 13) << ext;
+  }
+  const unsigned char gif[10] = {'G', 'I', 'F', '8', '9', 'a', 0x34, 0x12, 0x07, 0x00};
+  const auto size = ReadImageSize(gif, sizeof gif);
+  ASSERT_TRUE(size.has_value());
+  EXPECT_EQ(size->width, 0x1234);
+  EXPECT_EQ(size->height, 7);
+  const unsigned char text[] = "hello, not an image";
+  EXPECT_FALSE(ReadImageSize(text, sizeof text).has_value());
+  EXPECT_FALSE(ReadImageSize(text, 0).has_value());
+}
+
+TEST(ImageIo, HugeImageIsRefusedFromItsHeaderBeforeDecoding) {
+  // Headers that say 20000 x 20000 over the data of a tiny image: decoding would fail (or take 1.2 GB); the
+  // header refuses them first, with the size it states.
+  std::vector<uchar> png = Encode(".png", cv::Mat(1, 1, CV_8UC3, cv::Scalar(0)));
+  PutBe16(png, 18, 20000);  // IHDR width and height, big-endian 32-bit at 16 and 20
+  PutBe16(png, 22, 20000);
+  std::vector<uchar> jpg = Encode(".jpg", cv::Mat(8, 8, CV_8UC3, cv::Scalar(0)));
+  size_t sof = 2;
+  while (!(jpg[sof] == 0xff && jpg[sof + 1] == 0xc0)) sof += 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]);
+  PutBe16(jpg, sof + 5, 20000);  // height, then width
+  PutBe16(jpg, sof + 7, 20000);
+  for (const auto& [name, bytes] : {std::pair{std::string("huge.png"), png}, std::pair{std::string("huge.jpg"), jpg}}) {
+    WriteBytes(Temp(name), bytes);
+    for (bool downscale : {false, true}) {
+      ImageLoadOptions o;
+      o.downscale_if_too_large = downscale;
+      try {
+        LoadImage(Temp(name), o);
+        FAIL() << name << " was not refused";
+      } catch (const ImageTooLarge& e) {
+        EXPECT_EQ(e.width, 20000) << name;
+        EXPECT_EQ(e.height, 20000) << name;
+        EXPECT_NE(std::string(e.what()).find("20000 x 20000"), std::string::npos) << e.what();
+      }
+    }
+  }
 }
 
 }  // namespace
