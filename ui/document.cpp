@@ -1,5 +1,7 @@
 #include "ui/document.h"
 
+#include "ui/image_workspace.h"
+
 #include <algorithm>
 
 namespace diffuscope::ui {
@@ -159,6 +161,13 @@ RunSpec Document::run(int workspace) const {
     run.image = image_.path.toStdString();
     if (!image_.empty()) run.max_image_side = std::clamp(std::max(image_.width, image_.height), 8, 4096);
     run.model = model_.image_model.toStdString();
+    const ImageModelKind kind = ImageModelKindOf(model_.image_model);
+    if (kind != ImageModelKind::kImage) {  // a digits run: from pure noise, on 20x20 digits
+      run.digits = true;
+      run.digit = kind == ImageModelKind::kSr3 && model_.digit_from_image ? -1 : model_.digit;
+      run.samples = kind == ImageModelKind::kSr3 ? 1 : std::clamp(model_.digit_samples, 1, 64);
+      run.start_t = 0;
+    }
   }
   return run;
 }

@@ -57,6 +57,10 @@ struct ModelChoice {
   QString points_model = QStringLiteral("empirical");  // empirical | mixture (8gaussians) | learned
   bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
   int num_particles = 2000;     // 2D reverse runs
+  // Digits models (see RunSpec::digits): SR3's truth, held-out digit `digit` or the image; the DDPM's sample count.
+  int digit = 0;
+  bool digit_from_image = false;
+  int digit_samples = 16;
   bool operator==(const ModelChoice&) const = default;
 };
 

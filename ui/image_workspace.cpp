@@ -69,23 +69,6 @@ void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch&
   PredictAt(model, schedule, t, x_t, x0_hat, eps_hat);
 }
 
-// n rows of side x side grey images laid out in a grid `cols` across, 1-pixel gaps of gap_value.
-Batch TileGrid(const Batch& rows, int side, int cols, float gap_value, ImageShape* shape) {
-  const int n = static_cast<int>(rows.rows());
-  const int grid_rows = (n + cols - 1) / cols;
-  shape->channels = 1;
-  shape->width = cols * side + (cols - 1);
-  shape->height = grid_rows * side + (grid_rows - 1);
-  Batch out = Batch::Constant(1, static_cast<long>(shape->width) * shape->height, gap_value);
-  for (int i = 0; i < n; ++i) {
-    const int x0 = (i % cols) * (side + 1), y0 = (i / cols) * (side + 1);
-    for (int y = 0; y < side; ++y) {
-      for (int x = 0; x < side; ++x) out(0, static_cast<long>(y0 + y) * shape->width + x0 + x) = rows(i, y * side + x);
-    }
-  }
-  return out;
-}
-
 // A grey side x side image from a row.
 QImage GreyImage(const Batch& rows, int row, int side) { return ToQImage(ImageToFrame(rows, row, {1, side, side})); }
 
@@ -195,24 +178,7 @@ ImageModelKind ImageModelKindOf(const QString& name) {
 }
 
 Batch DigitFromImage(const ImageData& image, int side) {
-  if (image.empty()) throw Error("There is no open image to super-resolve: open one, or pick a held-out digit.");
-  const int h = image.height, w = image.width;
-  // Grey: the mean of the colour channels (an alpha channel, the last of 2 or 4, is left out).
-  const int colours = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels;
-  cv::Mat grey(h, w, CV_32F, cv::Scalar(0));
-  for (int c = 0; c < colours; ++c) {
-    grey += cv::Mat(h, w, CV_32F, const_cast<float*>(image.pixels.data()) + static_cast<long>(c) * h * w);
-  }
-  grey /= static_cast<double>(colours);
-  const int square = std::min(h, w);
-  cv::Mat resized;
-  cv::resize(grey(cv::Rect((w - square) / 2, (h - square) / 2, square, square)), resized, cv::Size(side, side), 0, 0,
-             cv::INTER_AREA);
-  Batch out(1, side * side);
-  for (int y = 0; y < side; ++y) {
-    for (int x = 0; x < side; ++x) out(0, y * side + x) = std::clamp(resized.at<float>(y, x), -1.0f, 1.0f);
-  }
-  return out;
+  return diffuscope::DigitFromImage(image.pixels, image.channels, image.height, image.width, side);
 }
 
 // low-res | bicubic | SR3 | truth, each tile enlarged without smoothing, with captions in the palette's colours.
@@ -446,7 +412,23 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
     document_->setModel(model);
     updateModelPanel();
   });
-  connect(sr3_input_, &QComboBox::currentIndexChanged, this, [this] { updateModelPanel(); });
+  // The digits run's choices are the document's (its run, its export, its session).
+  connect(sr3_input_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    ModelChoice model = document_->model();
+    model.digit_from_image = index == 1;
+    document_->setModel(model);
+    updateModelPanel();
+  });
+  connect(digit_index_, &QSpinBox::valueChanged, this, [this](int digit) {
+    ModelChoice model = document_->model();
+    model.digit = digit;
+    document_->setModel(model);
+  });
+  connect(digit_samples_, &QSpinBox::valueChanged, this, [this](int samples) {
+    ModelChoice model = document_->model();
+    model.digit_samples = samples;
+    document_->setModel(model);
+  });
   connect(denoise_button_, &QPushButton::clicked, this, &ImageWorkspace::startReverse);
   connect(cancel_button_, &QPushButton::clicked, this, &ImageWorkspace::cancelReverse);
 
@@ -515,6 +497,12 @@ QWidget* ImageWorkspace::comparisonView() const { return comparison_; }
 
 void ImageWorkspace::updateModelPanel() {
   const ImageModelKind kind = ImageModelKindOf(document_->model().image_model);
+  {
+    const QSignalBlocker b1(sr3_input_), b2(digit_index_), b3(digit_samples_);
+    sr3_input_->setCurrentIndex(document_->model().digit_from_image ? 1 : 0);
+    digit_index_->setValue(document_->model().digit);
+    digit_samples_->setValue(document_->model().digit_samples);
+  }
   digits_group_->setVisible(kind != ImageModelKind::kImage);
   const bool sr3 = kind == ImageModelKind::kSr3;
   sr3_input_->setEnabled(sr3);
@@ -727,7 +715,7 @@ void ImageWorkspace::startReverse() {
 void ImageWorkspace::startDigitsReverse() {
   const QString model_name = document_->model().image_model;
   const ImageModelKind kind = ImageModelKindOf(model_name);
-  const bool from_image = kind == ImageModelKind::kSr3 && sr3_input_->currentIndex() == 1;
+  const bool from_image = kind == ImageModelKind::kSr3 && document_->model().digit_from_image;
   if (from_image && document_->image().empty()) {
     emit errorOccurred(tr("Nothing to super-resolve"),
                        tr("Open an image first (File > Open Image), or choose a held-out digit as the SR3 input."));
@@ -738,9 +726,8 @@ void ImageWorkspace::startDigitsReverse() {
   document_->setReverseStartT(0);  // digits runs start from pure noise
   const RunSpec spec = document_->run(0);
   const SamplerOptions options = RunSamplerOptions(spec, document_->numSteps());
-  const uint64_t seed = spec.seed;
-  const int held_out = digit_index_->value();
-  const int samples = kind == ImageModelKind::kSr3 ? 1 : digit_samples_->value();
+  const int held_out = spec.digit;
+  const int samples = spec.samples;
   const QString image_name = from_image ? QFileInfo(document_->image().path).fileName() : QString();
 
   progress_->setRange(0, 1);
@@ -756,34 +743,33 @@ void ImageWorkspace::startDigitsReverse() {
     run->samples = samples;
     Batch condition, low, truth;
     auto* sr3 = dynamic_cast<Sr3Model*>(opened.denoiser.get());
-    if (kind == ImageModelKind::kSr3) {
-      if (sr3 == nullptr) throw Error(model_name.toStdString() + " is not an SR3 digits model.");
+    if (kind == ImageModelKind::kSr3 && sr3 == nullptr)
+      throw Error(model_name.toStdString() + " is not an SR3 digits model.");
+    if (kind != ImageModelKind::kSr3 && dynamic_cast<DigitsDdpmModel*>(opened.denoiser.get()) == nullptr)
+      throw Error(model_name.toStdString() + " is not a digits DDPM model.");
+    const RunInput input = DigitsRunInput(spec, from_image ? &image->pixels : nullptr, ShapeOf(*image));
+    if (sr3 != nullptr) {
       Sr3Comparison comparison;
+      truth = input.x0.row(0);
       if (from_image) {
-        truth = DigitFromImage(*image, sr3->side());
         comparison.truth_caption = image_name.isEmpty() ? QObject::tr("the open image") : image_name;
       } else {
         const DigitsSplit split = SplitDigits(LoadDigits());
-        if (held_out < 0 || held_out >= split.test.rows()) throw Error("No held-out digit with that number.");
-        truth = split.test.row(held_out);
         comparison.truth_caption =
             QObject::tr("held-out #%1 (a %2)").arg(held_out).arg(split.test_labels[static_cast<size_t>(held_out)]);
       }
       low = DownscaleArea(truth, sr3->low_side());
-      condition = sr3->Condition(low);
+      condition = RunCondition(*sr3, input);
       comparison.low_side = sr3->low_side();
       run->sr3 = std::move(comparison);
-    } else if (dynamic_cast<DigitsDdpmModel*>(opened.denoiser.get()) == nullptr) {
-      throw Error(model_name.toStdString() + " is not a digits DDPM model.");
     }
     const int side = kDigitSide;
-    const int cols = std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(samples)))));
-    Sampler sampler(*schedule, *opened.denoiser, options, InitialNoise(samples, side * side, seed),
-                    condition.size() > 0 ? &condition : nullptr, 0);
+    Sampler sampler =
+        StartReverse(spec, *schedule, *opened.denoiser, input, {}, condition.size() > 0 ? &condition : nullptr);
     const int total = sampler.steps_total();
     run->start_t = sampler.timesteps().empty() ? 0 : sampler.timesteps().front();
     ImageShape shape;
-    auto grid = [&](const Batch& rows, float gap) { return TileGrid(rows, side, cols, gap, &shape); };
+    auto grid = [&](const Batch& rows, float gap) { return TileDigits(rows, side, gap, &shape); };
     for (int i = 0; !sampler.done(); ++i) {
       if (stop()) throw Cancelled();
       const Step& step = sampler.Next();

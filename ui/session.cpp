@@ -170,7 +170,10 @@ QJsonObject SessionToJson(const Session& s) {
   json["model"] = QJsonObject{{"image", s.model.image_model},
                               {"points", s.model.points_model},
                               {"from_current_t", s.model.from_current_t},
-                              {"particles", s.model.num_particles}};
+                              {"particles", s.model.num_particles},
+                              {"digit", s.model.digit},
+                              {"digit_from_image", s.model.digit_from_image},
+                              {"digit_samples", s.model.digit_samples}};
   // Seeds are 64-bit: a string keeps every bit (JSON numbers are doubles).
   json["seed"] = QString::number(s.seed);
   json["t"] = s.t;
@@ -241,10 +244,8 @@ Session SessionFromJson(const QJsonObject& json) {
     const QJsonObject model = r.Object("model");
     const Reader m(model, "model");
     s.model.image_model = m.String("image", s.model.image_model);
-    if (s.model.image_model != QLatin1String("oracle") && s.model.image_model != QLatin1String("empirical") &&
-        s.model.image_model != QLatin1String("patch")) {
-      m.Fail("image", "must be \"oracle\", \"empirical\" or \"patch\"");
-    }
+    // oracle, empirical, patch, a digits model (sr3-digits, ddpm-digits) or a model file: the registry's names.
+    if (s.model.image_model.trimmed().isEmpty()) m.Fail("image", "must name a model (oracle, empirical, patch, ...)");
     s.model.points_model = m.String("points", s.model.points_model);
     if (s.model.points_model != QLatin1String("empirical") && s.model.points_model != QLatin1String("mixture") &&
         s.model.points_model != QLatin1String("learned")) {
@@ -252,6 +253,9 @@ Session SessionFromJson(const QJsonObject& json) {
     }
     s.model.from_current_t = m.Bool("from_current_t", false);
     s.model.num_particles = static_cast<int>(m.Has("particles") ? m.Integer("particles", 1, 10000000) : 2000);
+    s.model.digit = static_cast<int>(m.Has("digit") ? m.Integer("digit", 0, 499) : 0);
+    s.model.digit_from_image = m.Bool("digit_from_image", false);
+    s.model.digit_samples = static_cast<int>(m.Has("digit_samples") ? m.Integer("digit_samples", 1, 64) : 16);
   }
   const QJsonValue seed = r.Need("seed");
   bool ok = seed.isString();

@@ -125,4 +125,23 @@ Batch LowResolutionCondition(const Batch& images, int low_side) {
   return UpsampleBicubic(DownscaleArea(images, low_side), SquareImageSide(images));
 }
 
+Batch DigitFromImage(const Batch& pixels, int channels, int h, int w, int side) {
+  Require(pixels.size() > 0 && channels > 0 && h > 0 && w > 0 && pixels.cols() >= static_cast<Eigen::Index>(channels) * h * w,
+          "There is no open image to super-resolve: open one, or pick a held-out digit.");
+  Require(side > 0, "the digit side must be positive");
+  const int colours = channels == 2 || channels == 4 ? channels - 1 : channels;
+  cv::Mat grey(h, w, CV_32F, cv::Scalar(0));
+  for (int c = 0; c < colours; ++c)
+    grey += cv::Mat(h, w, CV_32F, const_cast<float*>(pixels.data()) + static_cast<long>(c) * h * w);
+  grey /= static_cast<double>(colours);
+  const int square = std::min(h, w);
+  cv::Mat resized;
+  cv::resize(grey(cv::Rect((w - square) / 2, (h - square) / 2, square, square)), resized, cv::Size(side, side), 0, 0,
+             cv::INTER_AREA);
+  Batch out(1, side * side);
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x) out(0, y * side + x) = std::clamp(resized.at<float>(y, x), -1.0f, 1.0f);
+  return out;
+}
+
 }  // namespace diffuscope

@@ -53,6 +53,10 @@ Batch DownscaleArea(const Batch& images, int low_side);
 /// Bicubic upsample (OpenCV INTER_CUBIC) of each row, a square grey image, to side x side, clamped to [-1, 1]
 /// as an 8-bit image would be. Throws Error on bad sizes.
 Batch UpsampleBicubic(const Batch& low, int side);
+/// A digit made from an image (pixels: 1 x C*H*W channel planes in [-1, 1]): grey (the mean of the colour channels;
+/// an alpha channel, the last of 2 or 4, left out), the centred square, area-resized to side x side; 1 x side^2.
+/// Throws Error on an empty image.
+Batch DigitFromImage(const Batch& pixels, int channels, int height, int width, int side = kDigitSide);
 /// SR3's conditioning image: UpsampleBicubic(DownscaleArea(images, low_side), side of images).
 Batch LowResolutionCondition(const Batch& images, int low_side);
 

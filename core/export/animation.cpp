@@ -3,6 +3,7 @@
 #include "core/export/export_detail.h"
 
 #include "core/common/atomic_file.h"
+#include "core/data/digits.h"
 #include "core/data/image_io.h"
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
@@ -186,6 +187,8 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     if (!model.file.empty()) result.model_sha256 = Sha256File(model.file);
   }
   const NoiseSchedule schedule(RunSchedule(spec, model));
+  const Batch condition = needs_model ? RunCondition(*model.denoiser, input) : Batch();  // SR3's low-res view
+  const Batch* condition_or_null = condition.size() > 0 ? &condition : nullptr;
   // The diffusion runs in the model's normalised space (unit-scale noise); the frames show the data's units.
   const PointNormalization normalization = needs_model ? model.normalization : input.normalization;
   const Batch z0 = normalization.ToModel(x0);
@@ -201,16 +204,24 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     render_options.scatter.y_min = normalization.shift_y + normalization.scale * spec.render.scatter.y_min;
     render_options.scatter.y_max = normalization.shift_y + normalization.scale * spec.render.scatter.y_max;
   }
-  FrameRenderer renderer(render_options, shape, &schedule);
+  // The digits DDPM's samples are shown as one grid image, as the app shows them.
+  const bool tile = spec.digits && x0.rows() > 1;
+  ImageShape frame_shape = shape;
+  if (tile) TileDigits(x0, kDigitSide, 0.0f, &frame_shape);
+  FrameRenderer renderer(render_options, frame_shape, &schedule);
   std::vector<Batch> history;  // 2D: earlier states (data units), for trajectories
   long long rendered = 0;
   auto render = [&](const State& s, long long total) {
     if (stop && stop()) throw Cancelled();
     const Batch x_data = points ? normalization.ToData(s.x) : Batch();
+    ImageShape unused;
+    const Batch x_tiled = tile ? TileDigits(s.x, kDigitSide, 0.0f, &unused) : Batch();
+    const Batch x0_tiled = tile && s.x0_hat.size() ? TileDigits(s.x0_hat, kDigitSide, 0.0f, &unused) : Batch();
+    const Batch eps_tiled = tile && s.eps_hat.size() ? TileDigits(s.eps_hat, kDigitSide, 0.0f, &unused) : Batch();
     FrameInput frame;
-    frame.x_t = points ? &x_data : &s.x;
-    frame.x0_hat = s.x0_hat.size() ? &s.x0_hat : nullptr;
-    frame.eps_hat = s.eps_hat.size() ? &s.eps_hat : nullptr;
+    frame.x_t = points ? &x_data : tile ? &x_tiled : &s.x;
+    frame.x0_hat = s.x0_hat.size() ? (tile ? &x0_tiled : &s.x0_hat) : nullptr;
+    frame.eps_hat = s.eps_hat.size() ? (tile ? &eps_tiled : &s.eps_hat) : nullptr;
     frame.t = s.t;
     frame.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
     if (points) {
@@ -225,7 +236,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   std::vector<State> states;
   auto predict = [&](State& state) {
     if (!needs_model || state.t == 0) return;
-    PredictAt(*model.denoiser, schedule, state.t, state.x, &state.x0_hat, &state.eps_hat);
+    PredictAt(*model.denoiser, schedule, state.t, state.x, &state.x0_hat, &state.eps_hat, condition_or_null);
   };
   if (spec.direction == Direction::kForward) {
     const int from = spec.from_t < 0 ? 0 : spec.from_t, to = spec.to_t < 0 ? T : spec.to_t;
@@ -247,7 +258,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     // Below T, or when the run says so, the run starts from the input noised to `from` (SDEdit).
     RunSpec run = spec;
     run.start_t = from < T || spec.start_t > 0 ? from : 0;
-    Sampler sampler = StartReverse(run, schedule, *model.denoiser, input, normalization);
+    Sampler sampler = StartReverse(run, schedule, *model.denoiser, input, normalization, condition_or_null);
     const Batch x_start = sampler.x();
     std::vector<int> visited = sampler.timesteps();
     visited.push_back(0);

@@ -3,9 +3,12 @@
 #include "core/common/atomic_file.h"
 #include "core/common/sha256.h"
 #include "core/data/image_io.h"
+#include "core/data/digits.h"
 #include "core/data/points2d.h"
+#include "core/models/sr3.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace diffuscope {
 namespace fs = std::filesystem;
@@ -32,8 +35,54 @@ PointNormalization PointSetNormalization(const Batch& points, const std::string&
   return PointNormalization::Of(points);
 }
 
+RunInput DigitsRunInput(const RunSpec& run, const Batch* image_pixels, const ImageShape& image_shape) {
+  RunInput input;
+  input.shape = {1, kDigitSide, kDigitSide};
+  Batch truth;
+  if (run.digit >= 0) {
+    const DigitsSplit split = SplitDigits(LoadDigits());
+    Require(run.digit < split.test.rows(), "there is no held-out digit " + std::to_string(run.digit));
+    truth = split.test.row(run.digit);
+  } else {
+    Require(image_pixels != nullptr, "digit -1 makes the SR3 truth from the image: there is none");
+    truth = DigitFromImage(*image_pixels, image_shape.channels, image_shape.height, image_shape.width, kDigitSide);
+  }
+  input.x0 = truth.replicate(run.samples, 1);
+  return input;
+}
+
+Batch RunCondition(const Denoiser& model, const RunInput& input) {
+  const auto* sr3 = dynamic_cast<const Sr3Model*>(&model);
+  if (sr3 == nullptr) return {};
+  return sr3->Condition(DownscaleArea(input.x0, sr3->low_side()));
+}
+
+Batch TileDigits(const Batch& rows, int side, float gap_value, ImageShape* shape) {
+  const int n = static_cast<int>(rows.rows());
+  const int cols = std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n)))));
+  const int grid_rows = (n + cols - 1) / cols;
+  shape->channels = 1;
+  shape->width = cols * side + (cols - 1);
+  shape->height = grid_rows * side + (grid_rows - 1);
+  Batch out = Batch::Constant(1, static_cast<long>(shape->width) * shape->height, gap_value);
+  for (int i = 0; i < n; ++i) {
+    const int x0 = (i % cols) * (side + 1), y0 = (i / cols) * (side + 1);
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x) out(0, static_cast<long>(y0 + y) * shape->width + x0 + x) = rows(i, y * side + x);
+  }
+  return out;
+}
+
 RunInput LoadRunInput(const RunSpec& run) {
   if (std::string problem = run.Check(); !problem.empty()) throw Error(problem);
+  if (run.digits) {
+    if (run.digit >= 0) return DigitsRunInput(run);
+    const Image image = LoadImage(run.image, ImageLoadOptions{});
+    RunInput input = DigitsRunInput(run, &image.pixels, {image.channels, image.height, image.width});
+    input.file = run.image;
+    input.sha256 = Sha256File(run.image);
+    return input;
+  }
   if (run.point_set.rows() > 0) {
     RunInput input = PointsRunInput(run.point_set, PointSetNormalization(run.point_set, run.data));
     input.sha256 = Sha256Hex(run.point_set.data(), static_cast<size_t>(run.point_set.size()) * sizeof(float));
@@ -126,12 +175,13 @@ Sampler StartReverse(const RunSpec& run, const NoiseSchedule& schedule, Denoiser
 }
 
 void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,
-               Batch* eps_hat) {
+               Batch* eps_hat, const Batch* condition) {
   DenoiseQuery query;
   query.t = t;
   query.t_prev = t - 1;
   query.alpha_bar = schedule.alpha_bar(t);
   query.schedule = &schedule;
+  query.condition = condition;
   const Prediction prediction = model.Predict(x_t, query);
   PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
                     schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);

@@ -46,6 +46,15 @@ RunInput PointsRunInput(const Batch& points, const PointNormalization& normaliza
 /// (PointNormalization::Of), as the app normalises what it loaded.
 PointNormalization PointSetNormalization(const Batch& points, const std::string& source);
 
+/// The input of a digits run (run.digits): SR3's truth, held-out digit run.digit, or with digit -1 the image
+/// (image_pixels of image_shape) made a digit; run.samples rows of it (the digits DDPM ignores them). 1 x 20 x 20.
+RunInput DigitsRunInput(const RunSpec& run, const Batch* image_pixels = nullptr, const ImageShape& image_shape = {});
+/// SR3's condition for the input (its low-resolution view, upsampled), or an empty batch for other models.
+Batch RunCondition(const Denoiser& model, const RunInput& input);
+/// n rows of side x side grey images as one image, ceil(sqrt(n)) across with 1-pixel gaps of gap_value (the digits
+/// DDPM's grid); shape receives the grid's shape.
+Batch TileDigits(const Batch& rows, int side, float gap_value, ImageShape* shape);
+
 /// What the built-in models of a run are made from (the oracle's x_0, the empirical data, the patch seed).
 ModelContext RunModelContext(const RunSpec& run, const RunInput& input);
 /// Opens run.model for this input (see OpenModel). Throws Error.
@@ -78,7 +87,7 @@ Sampler StartReverse(const RunSpec& run, const NoiseSchedule& schedule, Denoiser
 
 /// x0_hat and eps_hat of a model at t for x_t (t >= 1).
 void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,
-               Batch* eps_hat);
+               Batch* eps_hat, const Batch* condition = nullptr);
 
 /// Writes a model file's bytes under folder as model-<SHA-256>.dfm (atomically; kept if already there) and
 /// returns its path: a model that lives only in memory gets a file a bundle can name and check.

@@ -25,7 +25,13 @@ std::optional<ForwardPath> ParseForwardPath(std::string_view name) {
 
 std::string RunSpec::Check() const {
   const bool has_data = !data.empty() || point_set.rows() > 0;
-  if (image.empty() == !has_data) return "give exactly one input: an image or a 2D data set";
+  if (digits) {
+    if (has_data) return "a digits run takes no 2D data";
+    if (digit < -1 || digit >= 500) return "digit must be a held-out digit 0..499, or -1 for the image";
+    if (digit == -1 && image.empty()) return "digit -1 makes the SR3 truth from the image: give an image";
+  } else if (image.empty() == !has_data) {
+    return "give exactly one input: an image or a 2D data set";
+  }
   if (point_set.rows() > 0 && point_set.cols() != 2) return "point_set must have 2 columns (x, y)";
   if (point_set.rows() > 1000000) return "point_set holds at most 1000000 points";
   if (point_set.size() > 0 && !point_set.allFinite()) return "point_set must hold finite numbers only";
@@ -159,7 +165,8 @@ SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
 
 json RunToJson(const RunSpec& r) {
   json j = {{"image", r.image}, {"data", r.data}, {"max_image_side", r.max_image_side}, {"points", r.points},
-            {"data_points", r.data_points}, {"samples", r.samples}, {"schedule", ScheduleToJson(r.schedule)},
+            {"data_points", r.data_points}, {"samples", r.samples}, {"digits", r.digits}, {"digit", r.digit},
+            {"schedule", ScheduleToJson(r.schedule)},
             {"schedule_from_model", r.schedule_from_model}, {"sampler", SamplerToJson(r.sampler)},
             {"model", r.model}, {"forward_path", ForwardPathName(r.forward_path)}, {"start_t", r.start_t},
             {"seed", r.seed}};
@@ -193,6 +200,8 @@ RunSpec RunFromJson(const json& j, const std::string& where) {
   r.points = f.Get<int>("points", r.points);
   r.data_points = f.Get<int>("data_points", r.data_points);
   r.samples = f.Get<int>("samples", r.samples);
+  r.digits = f.Get<bool>("digits", false);
+  r.digit = f.Get<int>("digit", 0);
   r.schedule = ScheduleFromJson(f.Object("schedule"), f.Name("schedule"));
   r.schedule_from_model = f.Get<bool>("schedule_from_model", true);
   if (f.Has("sampler")) r.sampler = SamplerFromJson(f.Object("sampler"), f.Name("sampler"));

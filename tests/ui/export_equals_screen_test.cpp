@@ -12,6 +12,7 @@
 #include "ui/export_dialog.h"
 #include "ui/frame_view.h"
 #include "ui/image_workspace.h"
+#include "ui/jobs.h"
 #include "ui/points_workspace.h"
 #include "ui/training_panel.h"
 
@@ -156,6 +157,62 @@ class ExportEqualsScreenTest : public QObject {
     document.setSeed(29);
     BundleRemakes(document, Direction::kReverse);
     BundleRemakes(document, Direction::kForward);
+  }
+
+  void digits_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<bool>("from_image");
+    QTest::addColumn<int>("samples");
+    QTest::newRow("sr3-digits, held-out digit 7") << QStringLiteral("sr3-digits") << false << 1;
+    QTest::newRow("sr3-digits-5x5, the open image") << QStringLiteral("sr3-digits-5x5") << true << 1;
+    QTest::newRow("ddpm-digits, a grid of 4") << QStringLiteral("ddpm-digits") << false << 4;
+  }
+
+  void digits() {
+    QFETCH(QString, model);
+    QFETCH(bool, from_image);
+    QFETCH(int, samples);
+    QVERIFY2(ShippedModelPath(model.toStdString()).has_value(), "the digits models are shipped in resources/models");
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    ImageWorkspace images(&document, &timeline);
+    document.setImage(LoadImageFile(image_path_));
+    ScheduleOptions schedule;
+    schedule.num_steps = 40;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    QVERIFY(document.setSamplerOptions(SamplerOptions{}).isEmpty());
+    document.setSeed(41);
+    ModelChoice choice;
+    choice.image_model = model;
+    choice.digit = 7;
+    choice.digit_from_image = from_image;
+    choice.digit_samples = samples;
+    document.setModel(choice);
+    QSignalSpy done(&images, &ImageWorkspace::reverseFinished);
+    QSignalSpy errors(&images, &ImageWorkspace::errorOccurred);
+    QSignalSpy failed(images.reverseTask(), &BackgroundTask::failed);
+    images.startReverse();
+    QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1 || !errors.isEmpty() || !failed.isEmpty(), 120000);
+    if (!errors.isEmpty()) QFAIL(qPrintable(errors.at(0).at(1).toString()));
+    if (!failed.isEmpty()) QFAIL(qPrintable(failed.at(0).at(0).toString()));
+    const ImageReverseRun* run = images.reverseRun();
+    QVERIFY(run != nullptr);
+    QCOMPARE(run->samples, samples);
+    const AnimationSpec spec = SpecFromDocument(document, Direction::kReverse);
+    QVERIFY(spec.digits);
+    QCOMPARE(spec.digit, from_image ? -1 : 7);
+    const AnimationFrames exported = ExportFrames(document, Direction::kReverse);
+    QCOMPARE(exported.t.front(), run->start_t);
+    QVERIFY(!run->t.empty());
+    for (size_t i = 0; i < run->t.size(); ++i) {
+      const int k = IndexOfT(exported, run->t[i]);
+      QVERIFY2(k >= 0, qPrintable(QStringLiteral("no exported frame at t = %1").arg(run->t[i])));
+      QCOMPARE(AsRgb(ToQImage(Frame(exported.frames[k]))), AsRgb(run->x_t[i]));
+    }
+    QCOMPARE(exported.t.back(), 0);
+    QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.back()))), AsRgb(run->sample));
+    BundleRemakes(document, Direction::kReverse);
   }
 
   void points_data() {
