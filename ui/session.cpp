@@ -1,5 +1,6 @@
 #include "ui/session.h"
 
+#include "core/run/run_spec.h"
 #include "ui/image_workspace.h"
 
 #include <QFile>
@@ -25,22 +26,11 @@ QString PathName(ForwardPath path) {
   return {};
 }
 
-QJsonObject ScheduleToJson(const ScheduleOptions& o) {
-  QJsonObject json;
-  json["kind"] = Str(ScheduleKindName(o.kind));
-  json["steps"] = o.num_steps;
-  json["beta_start"] = o.beta_start;
-  json["beta_end"] = o.beta_end;
-  json["cosine_s"] = o.cosine_s;
-  json["max_beta"] = o.max_beta;
-  json["zero_terminal_snr"] = o.zero_terminal_snr;
-  if (!o.custom.empty()) {
-    QJsonArray custom;
-    for (double v : o.custom) custom.append(v);
-    json["custom"] = custom;
-  }
-  return json;
-}
+// Schedule and sampler options are written and read by the core's one JSON writer (core/run/run_spec.h).
+QJsonObject ToQt(const std::string& json) { return QJsonDocument::fromJson(QByteArray::fromStdString(json)).object(); }
+std::string FromQt(const QJsonObject& json) { return QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString(); }
+
+QJsonObject ScheduleToJson(const ScheduleOptions& o) { return ToQt(ScheduleOptionsToJson(o)); }
 
 // Typed readers that name the field in their error.
 class Reader {
@@ -99,27 +89,7 @@ class Reader {
 };
 
 ScheduleOptions ScheduleFromJson(const QJsonObject& json, const QString& prefix) {
-  const Reader r(json, prefix);
-  ScheduleOptions o;
-  const auto kind = ParseScheduleKind(r.String("kind").toStdString());
-  if (!kind) r.Fail("kind", ("must be one of the schedule kinds (" + std::string("linear, cosine, ...") + ")").c_str());
-  o.kind = *kind;
-  o.num_steps = static_cast<int>(r.Integer("steps", 1, 1000000));
-  o.beta_start = r.Number("beta_start", o.beta_start);
-  o.beta_end = r.Number("beta_end", o.beta_end);
-  o.cosine_s = r.Number("cosine_s", o.cosine_s);
-  o.max_beta = r.Number("max_beta", o.max_beta);
-  o.zero_terminal_snr = r.Bool("zero_terminal_snr", false);
-  if (r.Has("custom")) {
-    for (const QJsonValue& v : r.Array("custom")) {
-      if (!v.isDouble()) r.Fail("custom", "must hold numbers only");
-      o.custom.push_back(v.toDouble());
-    }
-  }
-  if (const std::string problem = o.Check(); !problem.empty()) {
-    throw Error("'" + r.Name("kind").section('.', 0, -2).toStdString() + "' is not a valid schedule: " + problem);
-  }
-  return o;
+  return ParseScheduleOptions(FromQt(json), "the session", prefix.toStdString());
 }
 
 }  // namespace
@@ -156,16 +126,9 @@ QJsonObject SessionToJson(const Session& s) {
   }
   json["schedule"] = ScheduleToJson(s.schedule);
   json["compare"] = s.compare ? QJsonValue(ScheduleToJson(*s.compare)) : QJsonValue(QJsonValue::Null);
-  QJsonObject sampler;
-  sampler["kind"] = Str(SamplerKindName(s.sampler.kind));
-  sampler["steps"] = s.sampler.num_steps;
-  sampler["spacing"] = Str(SpacingName(s.sampler.spacing));
-  sampler["variance"] = Str(VarianceChoiceName(s.sampler.variance));
-  sampler["eta"] = s.sampler.eta;
-  sampler["clip_x0"] = s.sampler.clip_x0;
-  sampler["clip_range"] = s.sampler.clip_range;
-  sampler["dynamic_threshold"] = s.sampler.dynamic_threshold;
-  sampler["threshold_percentile"] = s.sampler.threshold_percentile;
+  // The sampler's noise is drawn from the session's one seed (below, a string that keeps all 64 bits).
+  QJsonObject sampler = ToQt(SamplerOptionsToJson(s.sampler));
+  sampler.remove(QStringLiteral("seed"));
   json["sampler"] = sampler;
   json["model"] = QJsonObject{{"image", s.model.image_model},
                               {"points", s.model.points_model},
@@ -218,28 +181,7 @@ Session SessionFromJson(const QJsonObject& json) {
   }
   s.schedule = ScheduleFromJson(r.Object("schedule"), QStringLiteral("schedule"));
   if (r.Has("compare")) s.compare = ScheduleFromJson(r.Object("compare"), QStringLiteral("compare"));
-  if (r.Has("sampler")) {
-    const QJsonObject sampler = r.Object("sampler");
-    const Reader q(sampler, "sampler");
-    const auto kind = ParseSamplerKind(q.String("kind", "ddpm").toStdString());
-    if (!kind) q.Fail("kind", "must be \"ddpm\" or \"ddim\"");
-    s.sampler.kind = *kind;
-    s.sampler.num_steps = static_cast<int>(q.Has("steps") ? q.Integer("steps", 0, 1000000) : 0);
-    const auto spacing = ParseSpacing(q.String("spacing", "trailing").toStdString());
-    if (!spacing) q.Fail("spacing", "must be \"leading\", \"trailing\" or \"linspace\"");
-    s.sampler.spacing = *spacing;
-    const auto variance = ParseVarianceChoice(q.String("variance", "fixed-small").toStdString());
-    if (!variance) q.Fail("variance", "must be \"fixed-small\", \"fixed-large\" or \"learned\"");
-    s.sampler.variance = *variance;
-    s.sampler.eta = q.Number("eta", 0.0);
-    s.sampler.clip_x0 = q.Bool("clip_x0", false);
-    s.sampler.clip_range = q.Number("clip_range", 1.0);
-    s.sampler.dynamic_threshold = q.Bool("dynamic_threshold", false);
-    s.sampler.threshold_percentile = q.Number("threshold_percentile", 0.995);
-    if (const std::string problem = s.sampler.Check(); !problem.empty()) {
-      throw Error("'sampler' is not valid: " + problem);
-    }
-  }
+  if (r.Has("sampler")) s.sampler = ParseSamplerOptions(FromQt(r.Object("sampler")), "the session", "sampler");
   if (r.Has("model")) {
     const QJsonObject model = r.Object("model");
     const Reader m(model, "model");

@@ -53,11 +53,13 @@ namespace {
 class Fields {
  public:
   Fields(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    if (!j_.is_object()) throw Error((where_.empty() ? std::string("the run") : where_) + " must be a JSON object");
+    if (!j_.is_object()) throw Error((where_.empty() ? std::string("the run") : "'" + where_ + "'") + " must be a JSON object");
   }
   bool Has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
   std::string Name(const char* key) const { return where_.empty() ? key : where_ + "." + key; }
-  [[noreturn]] void Fail(const char* key, const std::string& problem) const { throw Error(Name(key) + " " + problem); }
+  [[noreturn]] void Fail(const char* key, const std::string& problem) const {
+    throw Error("'" + Name(key) + "' " + problem);
+  }
 
   template <typename T>
   T Need(const char* key) const {
@@ -121,6 +123,7 @@ ScheduleOptions ScheduleFromJson(const json& j, const std::string& where) {
   if (!f.Has("kind")) f.Fail("kind", "is missing");
   o.kind = f.Enum<ScheduleKind>("kind", ParseScheduleKind, o.kind, "schedule kind");
   o.num_steps = f.Need<int>("steps");
+  if (o.num_steps < 1) f.Fail("steps", "must be at least 1");
   o.beta_start = f.Get<double>("beta_start", o.beta_start);
   o.beta_end = f.Get<double>("beta_end", o.beta_end);
   o.cosine_s = f.Get<double>("cosine_s", o.cosine_s);
@@ -134,7 +137,7 @@ ScheduleOptions ScheduleFromJson(const json& j, const std::string& where) {
       o.custom.push_back(v.get<double>());
     }
   }
-  if (std::string problem = o.Check(); !problem.empty()) throw Error(where + " is not a valid schedule: " + problem);
+  if (std::string problem = o.Check(); !problem.empty()) throw Error("'" + where + "' is not a valid schedule: " + problem);
   return o;
 }
 
@@ -159,7 +162,7 @@ SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
   o.dynamic_threshold = f.Get<bool>("dynamic_threshold", o.dynamic_threshold);
   o.threshold_percentile = f.Get<double>("threshold_percentile", o.threshold_percentile);
   o.seed = f.Get<uint64_t>("seed", o.seed);
-  if (std::string problem = o.Check(); !problem.empty()) throw Error(where + " is not valid: " + problem);
+  if (std::string problem = o.Check(); !problem.empty()) throw Error("'" + where + "' is not valid: " + problem);
   return o;
 }
 
@@ -245,12 +248,12 @@ RunSpec ParseRunSpec(const std::string& text, const std::string& source) {
   });
 }
 std::string ScheduleOptionsToJson(const ScheduleOptions& o) { return run_json::ScheduleToJson(o).dump(); }
-ScheduleOptions ParseScheduleOptions(const std::string& text, const std::string& source) {
-  return ParseText<ScheduleOptions>(text, source, [&](const json& j) { return run_json::ScheduleFromJson(j, "schedule"); });
+ScheduleOptions ParseScheduleOptions(const std::string& text, const std::string& source, const std::string& where) {
+  return ParseText<ScheduleOptions>(text, source, [&](const json& j) { return run_json::ScheduleFromJson(j, where); });
 }
 std::string SamplerOptionsToJson(const SamplerOptions& o) { return run_json::SamplerToJson(o).dump(); }
-SamplerOptions ParseSamplerOptions(const std::string& text, const std::string& source) {
-  return ParseText<SamplerOptions>(text, source, [&](const json& j) { return run_json::SamplerFromJson(j, "sampler"); });
+SamplerOptions ParseSamplerOptions(const std::string& text, const std::string& source, const std::string& where) {
+  return ParseText<SamplerOptions>(text, source, [&](const json& j) { return run_json::SamplerFromJson(j, where); });
 }
 
 }  // namespace diffuscope

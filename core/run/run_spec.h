@@ -70,10 +70,13 @@ struct RunSpec {
 std::string RunSpecToJson(const RunSpec& run);
 RunSpec ParseRunSpec(const std::string& json, const std::string& source = "run");
 
-/// The JSON text of schedule and sampler options (the objects RunSpecToJson nests), and back.
+/// The JSON text of schedule and sampler options (the objects RunSpecToJson nests), and back: the one writer of
+/// these options for bundles and sessions. where: the field's name in errors ("'compare.kind' is ...").
 std::string ScheduleOptionsToJson(const ScheduleOptions& options);
-ScheduleOptions ParseScheduleOptions(const std::string& json, const std::string& source = "schedule");
+ScheduleOptions ParseScheduleOptions(const std::string& json, const std::string& source = "schedule",
+                                     const std::string& where = "schedule");
 std::string SamplerOptionsToJson(const SamplerOptions& options);
-SamplerOptions ParseSamplerOptions(const std::string& json, const std::string& source = "sampler");
+SamplerOptions ParseSamplerOptions(const std::string& json, const std::string& source = "sampler",
+                                   const std::string& where = "sampler");
 
 }  // namespace diffuscope

@@ -77,14 +77,14 @@ TEST(RunSpec, ErrorsNameTheField) {
     return text.replace(at, from.size(), to);
   };
   EXPECT_EQ(message(replaced("\"kind\": \"ddpm\"", "\"kind\": \"ddjm\"")),
-            "run.json: sampler.kind is 'ddjm', not a known sampler (ddpm, ddim)");
-  EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")), "run.json: schedule.steps must be a whole number");
-  EXPECT_EQ(message(replaced("\"seed\": 11", "\"seed\": -1")), "run.json: seed must not be negative");
+            "run.json: 'sampler.kind' is 'ddjm', not a known sampler (ddpm, ddim)");
+  EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")), "run.json: 'schedule.steps' must be a whole number");
+  EXPECT_EQ(message(replaced("\"seed\": 11", "\"seed\": -1")), "run.json: 'seed' must not be negative");
   EXPECT_EQ(message(replaced("\"forward_path\": \"closed\"", "\"forward_path\": \"wiggly\"")),
-            "run.json: forward_path is 'wiggly', not a known forward path (closed, markov, fresh-noise)");
+            "run.json: 'forward_path' is 'wiggly', not a known forward path (closed, markov, fresh-noise)");
   EXPECT_EQ(message(replaced("\"start_t\": 0", "\"start_t\": 41")),
             "run.json: start_t must be in 0..40 (0 = from pure noise)");
-  EXPECT_EQ(message("{\"image\": \"a.png\"}"), "run.json: schedule is missing");
+  EXPECT_EQ(message("{\"image\": \"a.png\"}"), "run.json: 'schedule' is missing");
   EXPECT_EQ(message("[1, 2]"), "run.json: the run must be a JSON object");
   EXPECT_NE(message("{not json").find("run.json is not valid JSON"), std::string::npos);
 }

@@ -5,6 +5,7 @@
 // app is written to a model file named by its SHA-256).
 #include "core/common/sha256.h"
 #include "core/data/image_io.h"
+#include "core/data/points2d.h"
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/registry.h"
@@ -17,6 +18,7 @@
 #include "ui/training_panel.h"
 
 #include <QDir>
+#include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -81,6 +83,14 @@ class ExportEqualsScreenTest : public QObject {
     const Image photo = LoadImage(std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg");
     image_path_ = dir_.filePath(QStringLiteral("small.png"));
     SaveImage(image_path_.toStdString(), ResizeImage(photo, 20, 14));
+    // A user's CSV at scale 5 and an offset: the app and the export keep its units.
+    csv_path_ = dir_.filePath(QStringLiteral("mine.csv"));
+    const Batch moons = GenerateDataset("moons", 400, 2);
+    QFile csv(csv_path_);
+    QVERIFY(csv.open(QIODevice::WriteOnly));
+    csv.write("x,y\n");
+    for (Eigen::Index i = 0; i < moons.rows(); ++i)
+      csv.write(QStringLiteral("%1,%2\n").arg(5.0 * moons(i, 0) + 10.0, 0, 'g', 9).arg(5.0 * moons(i, 1) - 3.0, 0, 'g', 9).toUtf8());
   }
   void init() { QSettings().clear(); }
 
@@ -222,6 +232,8 @@ class ExportEqualsScreenTest : public QObject {
     QTest::newRow("empirical") << QStringLiteral("empirical") << QStringLiteral("moons") << false;
     QTest::newRow("empirical from t0 on the Markov path") << QStringLiteral("empirical") << QStringLiteral("moons") << true;
     QTest::newRow("mixture") << QStringLiteral("mixture") << QStringLiteral("8gaussians") << false;
+    QTest::newRow("empirical, a CSV at scale 5 and an offset") << QStringLiteral("empirical") << csv_path_ << true;
+    QTest::newRow("learned, a CSV at scale 5 and an offset") << QStringLiteral("learned") << csv_path_ << false;
     QTest::newRow("learned (trained in the app, not saved)") << QStringLiteral("learned") << QStringLiteral("moons") << false;
     QTest::newRow("learned from t0") << QStringLiteral("learned") << QStringLiteral("moons") << true;
     QTest::newRow("sohl-dickstein") << QStringLiteral("sohl-dickstein-swissroll") << QStringLiteral("swiss_roll") << false;
@@ -248,7 +260,9 @@ class ExportEqualsScreenTest : public QObject {
       Ddpm2dOptions options;
       options.schedule = schedule;
       options.hidden_size = 32;
-      emit workspace.trainingPanel()->modelReady(std::make_shared<const Ddpm2dModel>(options));
+      auto learned = std::make_shared<Ddpm2dModel>(options);
+      learned->set_normalization(PointsNormalization(document.points()));  // as the app's training sets it
+      emit workspace.trainingPanel()->modelReady(learned);
     } else if (model != QLatin1String("empirical") && model != QLatin1String("mixture")) {
       workspace.setModelName(model);  // switches to the model's schedule, steps of one and its data
     }
@@ -310,7 +324,7 @@ class ExportEqualsScreenTest : public QObject {
 
  private:
   QTemporaryDir dir_;
-  QString image_path_;
+  QString image_path_, csv_path_;
 };
 
 QTEST_MAIN(ExportEqualsScreenTest)

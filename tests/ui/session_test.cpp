@@ -120,7 +120,7 @@ class SessionTest : public QObject {
     QTest::newRow("bad kind") << QByteArray(good).replace("linear", "wiggly") << "'schedule.kind'";
     QTest::newRow("bad steps") << QByteArray(good).replace("\"steps\":100", "\"steps\":-4") << "'schedule.steps'";
     QTest::newRow("steps not a number") << QByteArray(good).replace("\"steps\":100", "\"steps\":\"many\"")
-                                        << "'schedule.steps' must be a number";
+                                        << "'schedule.steps' must be a whole number";
     QTest::newRow("t beyond T") << QByteArray(good).replace("\"t\":5", "\"t\":500") << "'t'";
     QTest::newRow("bad seed") << QByteArray(good).replace("\"3\"", "\"-x\"") << "'seed'";
     QTest::newRow("bad points") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"points\":{\"xy\":[[1,2],[3]]}")
