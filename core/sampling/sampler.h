@@ -8,7 +8,7 @@
 #pragma once
 
 #include "core/common/types.h"
-#include "core/models/denoiser.h"
+#include "core/sampling/denoiser.h"
 #include "core/schedule/schedule.h"
 
 #include <cstdint>
