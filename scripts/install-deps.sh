@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libopencv-dev librandom123-dev nlohmann-json3-dev libgif-dev libcli11-dev libssl-dev
+  libeigen3-dev libopencv-dev librandom123-dev nlohmann-json3-dev libgif-dev libcli11-dev libssl-dev libdnnl-dev
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
   qt6-base-dev libqt6charts6-dev libqt6opengl6-dev libqt6svg6-dev qt6-qpa-plugins libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -8,6 +8,9 @@
 #include "core/models/digits_ddpm.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/models/sr3.h"
+#include "core/models/photo_eval.h"
+#include "core/data/image_io.h"
+#include "core/data/image_set.h"
 #include "core/train/model_file.h"
 
 #include <algorithm>
@@ -25,15 +28,57 @@ Runner AddEvaluateCommand(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model, "a model file or a shipped model name")->required();
-  cmd->add_option("--data", a->data, "2D: the data set to compare with (default: the one the model was trained on)");
+  cmd->add_option("--data", a->data,
+                  "2D: the data set to compare with (default: the one the model was trained on); photo models: a "
+                  "folder of held-out photographs");
+  auto max_side = std::make_shared<int>(0);
+  cmd->add_option("--max-side", *max_side, "photo models: shrink larger photographs to this side first (0 = keep)");
   cmd->add_option("--n", a->n, "samples (and fresh data points)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
   AddSamplerOptions(cmd, &a->sampler);
-  return [a] {
+  return [a, max_side] {
     OpenedModel opened = OpenModel(a->model, {});
     const ModelFile file = LoadModelFile(opened.file);
     std::printf("model: %s (%s, %lld updates)\n", opened.description.c_str(), file.model_type.c_str(),
                 file.trained_steps);
+    if (file.model_type == kPhotoDdpmModelType || file.model_type == kSr3PhotoModelType) {
+      Require(!a->data.empty(), "give --data FOLDER: photographs the model never saw");
+      std::vector<Image> photos;
+      ImageLoadOptions load;
+      if (*max_side > 0) {
+        load.downscale_if_too_large = true;
+        load.max_pixels = static_cast<long long>(*max_side) * *max_side;
+      }
+      for (const std::string& f : ListImageFiles(a->data)) photos.push_back(LoadImage(f, load));
+      Require(!photos.empty(), "no images in '" + a->data + "'");
+      auto progress = TerminalProgress("evaluating");
+      if (file.model_type == kPhotoDdpmModelType) {
+        auto& model = dynamic_cast<PhotoDdpmModel&>(*opened.denoiser);
+        const PhotoDenoiseEvaluation e = EvaluatePhotoDenoising(model, photos, {40, 100}, 100, 50, a->seed, progress);
+        std::printf("%d held-out photographs; PSNR in dB (noisy = x_t / sqrt(alpha_bar_t) = x_0 + sigma eps)\n",
+                    e.images);
+        std::printf("  t   sigma(8-bit)  noisy   x0_hat   NLM(best h)  blur(best)  x0_hat - best baseline\n");
+        for (const auto& f : e.at)
+          std::printf("%4d  %10.1f  %6.2f  %7.2f  %10.2f  %10.2f  %+8.2f\n", f.t, f.sigma * 127.5, f.psnr_noisy,
+                      f.psnr_x0_hat, f.psnr_nlm, f.psnr_blur, f.psnr_x0_hat - std::max(f.psnr_nlm, f.psnr_blur));
+        std::printf("reverse run from t0 = %d, %d DDIM steps: %.2f dB from %.2f (gain %+.2f dB)\n", e.reverse_t0,
+                    e.reverse_steps, e.psnr_reverse, e.psnr_reverse_noisy, e.psnr_reverse - e.psnr_reverse_noisy);
+      } else {
+        auto& model = dynamic_cast<Sr3PhotoModel&>(*opened.denoiser);
+        SamplerOptions sampler = Sr3PhotoDefaultSampler();
+        sampler.seed = a->seed;
+        const PhotoSrEvaluation e = EvaluatePhotoSr(model, photos, 128, 4, sampler, a->seed, progress);
+        std::printf("%d crops %dx%d from their %dx%d area-downscaled views\n", e.crops, e.side, e.side,
+                    e.side / e.factor, e.side / e.factor);
+        std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
+                    e.gradient_energy_truth);
+        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", e.psnr_sr3, e.ssim_sr3, e.consistency_sr3,
+                    e.gradient_energy_sr3);
+        std::printf("bicubic     %8.2f  %6.4f  %8.2f          %.5f\n", e.psnr_bicubic, e.ssim_bicubic,
+                    e.consistency_bicubic, e.gradient_energy_bicubic);
+      }
+      return 0;
+    }
     if (file.model_type == kSr3DigitsModelType) {
       auto& sr3 = dynamic_cast<Sr3Model&>(*opened.denoiser);
       const DigitsSplit split = SplitDigits(LoadDigits());

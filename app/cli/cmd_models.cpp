@@ -6,9 +6,12 @@
 #include "core/data/digits.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/digits_ddpm.h"
+#include "core/models/photo_models.h"
+#include "core/data/image_set.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/models/sr3.h"
 #include "core/models/registry.h"
+#include "core/train/model_file.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -46,6 +49,22 @@ TrainProgressFn TrainLine() {
   };
 }
 
+// Every photograph in folder (RGB; grey files as three equal planes), larger ones area-shrunk to about 1 MP:
+// the crops' random downscale covers coarser scales.
+std::vector<Image> LoadPhotos(const std::string& folder) {
+  Require(!folder.empty() && std::filesystem::is_directory(folder),
+          "--data must be a folder of photographs for the photo models (got '" + folder + "')");
+  std::vector<Image> photos;
+  ImageLoadOptions load;
+  load.force_rgb = true;
+  load.downscale_if_too_large = true;
+  load.max_pixels = 1024LL * 1024;
+  for (const std::string& file : ListImageFiles(folder)) photos.push_back(LoadImage(file, load));
+  Require(!photos.empty(), "no images in '" + folder + "'");
+  std::fprintf(stderr, "%zu photographs from %s\n", photos.size(), folder.c_str());
+  return photos;
+}
+
 // The models other than the 2D DDPM: their own default budgets, the same progress line and flags.
 int TrainOther(const std::string& kind, std::string data_name, long long iterations, int batch, int steps, double lr,
                uint64_t seed, int low_side, const std::string& resume, bool checkpoint, const std::string& output) {
@@ -70,6 +89,22 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
     if (resume.empty()) model.set_normalization(DatasetNormalization(data_name));
     model.info()["data"] = DataName(data_name);
     report = TrainSohlDickstein(model, data, apply(SohlDicksteinDefaultTraining()), TrainLine(), {}, checkpoint_path);
+    model.Save(output, checkpoint);
+  } else if (kind == "ddpm-photo") {
+    PhotoDdpmOptions options;
+    if (steps > 0) options.schedule.num_steps = steps;
+    PhotoDdpmModel model = resume.empty() ? PhotoDdpmModel(options) : PhotoDdpmModel::Load(resume);
+    const std::vector<Image> photos = LoadPhotos(data_name);
+    model.info()["data"] = std::filesystem::path(data_name).filename().string();
+    report = TrainPhotoDdpm(model, photos, apply(PhotoDefaultTraining()), TrainLine(), {}, checkpoint_path);
+    model.Save(output, checkpoint);
+  } else if (kind == "sr3-photo") {
+    Sr3PhotoOptions options;
+    if (steps > 0) options.schedule.num_steps = steps;
+    Sr3PhotoModel model = resume.empty() ? Sr3PhotoModel(options) : Sr3PhotoModel::Load(resume);
+    const std::vector<Image> photos = LoadPhotos(data_name);
+    model.info()["data"] = std::filesystem::path(data_name).filename().string();
+    report = TrainSr3Photo(model, photos, apply(PhotoDefaultTraining()), TrainLine(), {}, checkpoint_path);
     model.Save(output, checkpoint);
   } else if (kind == "ddpm-digits") {
     DigitsDdpmOptions options;
@@ -106,13 +141,15 @@ Runner AddTrainCommand(CLI::App& app) {
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model,
                   "ddpm-2d (tiny-diffusion's network), sohl-dickstein-2d (learned mean and variance, trained on the "
-                  "bound), ddpm-digits (the 20x20 digits), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5)")
+                  "bound), ddpm-digits (the 20x20 digits), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
+                  "ddpm-photo and sr3-photo (U-Nets on a --data folder of photographs)")
       ->required()
-      ->check(CLI::IsMember({"ddpm-2d", "sohl-dickstein-2d", "ddpm-digits", "sr3-digits"}));
+      ->check(CLI::IsMember({"ddpm-2d", "sohl-dickstein-2d", "ddpm-digits", "sr3-digits", "ddpm-photo", "sr3-photo"}));
   auto low_side = std::make_shared<int>(10);
   cmd->add_option("--low-side", *low_side, "sr3-digits: side of the low-resolution input (10 or 5)")
       ->capture_default_str();
-  cmd->add_option("--data", a->data, "2D models: built-in data set, CSV of x,y points or silhouette image")
+  cmd->add_option("--data", a->data,
+                  "2D models: built-in data set, CSV of x,y points or silhouette image; photo models: a folder")
       ->capture_default_str();
   cmd->add_option("--iterations", a->iterations, "updates (default: the model's default budget)");
   cmd->add_option("--batch", a->batch, "samples per update (default: the model's)");
@@ -204,6 +241,21 @@ Runner AddDenoiseCommand(CLI::App& app) {
     SaveImage(a->output, image);
     std::cerr << "noised to t0 = " << a->t0 << " and denoised in " << sampler.steps_total() << " steps with "
               << model.description << " -> " << a->output << "\n";
+    return 0;
+  };
+}
+
+Runner AddStripCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand("strip", "copy a model file without its training state (the file to ship)");
+  auto input = std::make_shared<std::string>(), output = std::make_shared<std::string>();
+  cmd->add_option("MODEL", *input, "a model file written with --checkpoint")->required();
+  cmd->add_option("-o,--output", *output, "the model file to write (sampling weights only)")->required();
+  return [input, output] {
+    ModelFile file = LoadModelFile(*input);
+    file.train_state.reset();
+    SaveModelFile(file, *output);
+    std::cerr << file.model_type << ", " << file.trained_steps << " updates, " << file.weights.size()
+              << " weights -> " << *output << "\n";
     return 0;
   };
 }

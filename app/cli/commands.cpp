@@ -118,6 +118,7 @@ int Main(int argc, char** argv) {
   add(AddSampleCommand);
   add(AddSrCommand);
   add(AddDenoiseCommand);
+  add(AddStripCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -70,5 +70,6 @@ Runner AddEvaluateCommand(CLI::App& app);
 Runner AddSampleCommand(CLI::App& app);
 Runner AddSrCommand(CLI::App& app);
 Runner AddDenoiseCommand(CLI::App& app);
+Runner AddStripCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

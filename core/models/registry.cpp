@@ -6,6 +6,7 @@
 #include "core/models/exact.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/patch.h"
+#include "core/models/photo_models.h"
 #include "core/models/sr3.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/train/model_file.h"
@@ -43,7 +44,7 @@ std::vector<std::string> ShippedModelNames() {
 
 namespace {
 
-OpenedModel OpenLearned(const fs::path& path) {
+OpenedModel OpenLearned(const fs::path& path, const ModelContext& context) {
   ModelFile file = LoadModelFile(path);
   OpenedModel opened;
   opened.file = path;
@@ -67,6 +68,18 @@ OpenedModel OpenLearned(const fs::path& path) {
   }
   if (type == kSr3DigitsModelType) {
     auto model = std::make_unique<Sr3Model>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kPhotoDdpmModelType || type == kSr3PhotoModelType) {
+    std::unique_ptr<UNetModel> model;
+    if (type == kPhotoDdpmModelType)
+      model = std::make_unique<PhotoDdpmModel>(std::move(file));
+    else
+      model = std::make_unique<Sr3PhotoModel>(std::move(file));
+    // The network is fully convolutional: it takes the input's own size (set again by callers that change it).
+    if (context.channels > 0) model->SetImageSize(context.channels, context.height, context.width);
     opened.description = model->name();
     opened.denoiser = std::move(model);
     return opened;
@@ -138,9 +151,9 @@ OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
     return opened;
   }
   opened.normalization = {};
-  if (auto shipped = ShippedModelPath(name)) return OpenLearned(*shipped);
+  if (auto shipped = ShippedModelPath(name)) return OpenLearned(*shipped, context);
   std::error_code ec;
-  if (fs::exists(name, ec)) return OpenLearned(name);
+  if (fs::exists(name, ec)) return OpenLearned(name, context);
   std::string known;
   for (const auto& n : BuiltinModelNames()) known += (known.empty() ? "" : ", ") + n;
   for (const auto& n : ShippedModelNames()) known += ", " + n;

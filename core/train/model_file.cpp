@@ -102,6 +102,13 @@ int JsonDepth(std::span<const uint8_t> text, int limit) {
 
 // ------------------------------------------------------------------------------------------------ writing
 
+json UNetToJson(const UNetSpec& u) {
+  return {{"in_channels", u.in_channels},       {"out_channels", u.out_channels},
+          {"channels", u.channels},             {"groups", u.groups},
+          {"embedding_size", u.embedding_size}, {"embedding_width", u.embedding_width},
+          {"zero_init", u.zero_init}};
+}
+
 json LayerToJson(const LayerSpec& layer) {
   json j;
   j["kind"] = std::string(LayerKindName(layer.kind));
@@ -161,11 +168,16 @@ json TrainingToJson(const TrainOptions& t) {
 template <typename Fail>
 void Validate(const ModelFile& file, const Fail& fail) {
   if (file.model_type.empty() || file.model_type.size() > 64) fail("the model type must be 1..64 characters");
-  if (std::string problem = file.network.Check(); !problem.empty()) fail("network: " + problem);
+  if (file.unet) {
+    if (!file.network.layers.empty()) fail("it describes both a dense network and a U-Net");
+    if (std::string problem = file.unet->Check(); !problem.empty()) fail("network: " + problem);
+  } else if (std::string problem = file.network.Check(); !problem.empty()) {
+    fail("network: " + problem);
+  }
   if (std::string problem = file.schedule.Check(); !problem.empty()) fail("schedule: " + problem);
   if (std::string problem = file.training.Check(); !problem.empty()) fail("training options: " + problem);
   if (file.trained_steps < 0) fail("the number of trained steps is negative");
-  const auto count = static_cast<size_t>(file.network.num_parameters());
+  const auto count = static_cast<size_t>(file.num_parameters());
   if (file.weights.size() != count)
     fail("it holds " + std::to_string(file.weights.size()) + " weights but its network has " +
          std::to_string(count) + " parameters");
@@ -254,6 +266,25 @@ class HeaderReader {
   }
   std::string source_;
 };
+
+UNetSpec ParseUNet(const HeaderReader& r, const json& j, const std::string& where) {
+  UNetSpec u;
+  u.in_channels = static_cast<int>(r.Int(j, "in_channels", where, 1, 64));
+  u.out_channels = static_cast<int>(r.Int(j, "out_channels", where, 1, 64));
+  const json& channels = r.Array(j, "channels", where);
+  if (channels.empty() || channels.size() > 6) r.Fail("'" + where + ".channels' must hold 1..6 levels");
+  u.channels.clear();
+  for (const json& c : channels) {
+    if (!c.is_number_integer() || c.get<long long>() < 1 || c.get<long long>() > 1024)
+      r.Fail("'" + where + ".channels' must hold integers 1..1024");
+    u.channels.push_back(c.get<int>());
+  }
+  u.groups = static_cast<int>(r.Int(j, "groups", where, 1, 64));
+  u.embedding_size = static_cast<int>(r.Int(j, "embedding_size", where, 4, 4096));
+  u.embedding_width = static_cast<int>(r.Int(j, "embedding_width", where, 1, 4096));
+  u.zero_init = r.Bool(j, "zero_init", where);
+  return u;
+}
 
 LayerSpec ParseLayer(const HeaderReader& r, const json& j, const std::string& where) {
   const std::string kind_name = r.String(j, "kind", where);
@@ -347,9 +378,13 @@ std::vector<uint8_t> SerializeModelFile(const ModelFile& file) {
   header["format"] = kFormatName;
   header["model"] = file.model_type;
   header["trained_steps"] = file.trained_steps;
-  json layers = json::array();
-  for (const LayerSpec& layer : file.network.layers) layers.push_back(LayerToJson(layer));
-  header["network"] = {{"layers", layers}};
+  if (file.unet) {
+    header["network"] = {{"unet", UNetToJson(*file.unet)}};
+  } else {
+    json layers = json::array();
+    for (const LayerSpec& layer : file.network.layers) layers.push_back(LayerToJson(layer));
+    header["network"] = {{"layers", layers}};
+  }
   header["schedule"] = ScheduleToJson(file.schedule);
   header["training"] = TrainingToJson(file.training);
   header["info"] = json(file.info);
@@ -376,7 +411,7 @@ std::vector<uint8_t> SerializeModelFile(const ModelFile& file) {
   Require(header_bytes <= kMaxHeaderBytes && out.size() <= kMaxModelFileBytes,
           "cannot write the model file: it would exceed the size limits of the format");
   std::memcpy(out.data(), kModelFileMagic, 8);
-  PutU32(out.data() + 8, kModelFileVersion);
+  PutU32(out.data() + 8, file.unet ? 2u : 1u);
   PutU32(out.data() + 12, static_cast<uint32_t>(header_bytes));
   PutU64(out.data() + 16, payload_bytes);
   PutU32(out.data() + 24, Crc32(std::span<const uint8_t>(out).subspan(kModelFilePreamble)));
@@ -425,10 +460,16 @@ ModelFile ParseModelFile(std::span<const uint8_t> bytes, const std::string& sour
     if (r.String(header, "format", "") != kFormatName) r.Fail("its header's format is not '" + std::string(kFormatName) + "'");
     file.model_type = r.String(header, "model", "");
     file.trained_steps = r.Int(header, "trained_steps", "", 0, std::numeric_limits<long long>::max());
-    const json& layers = r.Array(r.Field(header, "network", ""), "layers", "network");
-    if (layers.empty() || layers.size() > 1024) r.Fail("'network.layers' must hold 1..1024 layers");
-    for (size_t i = 0; i < layers.size(); ++i)
-      file.network.layers.push_back(ParseLayer(r, layers[i], "network.layers[" + std::to_string(i) + "]"));
+    const json& network = r.Field(header, "network", "");
+    if (network.is_object() && network.contains("unet")) {
+      if (version < 2) r.Fail("a U-Net needs model-file format version 2");
+      file.unet = ParseUNet(r, network["unet"], "network.unet");
+    } else {
+      const json& layers = r.Array(network, "layers", "network");
+      if (layers.empty() || layers.size() > 1024) r.Fail("'network.layers' must hold 1..1024 layers");
+      for (size_t i = 0; i < layers.size(); ++i)
+        file.network.layers.push_back(ParseLayer(r, layers[i], "network.layers[" + std::to_string(i) + "]"));
+    }
     file.schedule = ParseSchedule(r, r.Field(header, "schedule", ""));
     file.training = ParseTraining(r, r.Field(header, "training", ""));
     const json& info = r.Field(header, "info", "");
@@ -442,8 +483,12 @@ ModelFile ParseModelFile(std::span<const uint8_t> bytes, const std::string& sour
     for (const auto& [key, value] : settings.items()) file.settings[key] = r.Number(value, "settings." + key);
 
     // Validate the architecture before sizing anything by it.
-    if (std::string problem = file.network.Check(); !problem.empty()) r.Fail("network: " + problem);
-    const auto count = static_cast<uint64_t>(file.network.num_parameters());
+    if (file.unet) {
+      if (std::string problem = file.unet->Check(); !problem.empty()) r.Fail("network: " + problem);
+    } else if (std::string problem = file.network.Check(); !problem.empty()) {
+      r.Fail("network: " + problem);
+    }
+    const auto count = static_cast<uint64_t>(file.num_parameters());
 
     const json& table = r.Array(header, "tensors", "");
     if (table.size() > 16) r.Fail("'tensors' lists more than 16 tensors");

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/nn/network.h"
+#include "core/nn/unet.h"
 #include "core/schedule/schedule.h"
 #include "core/train/trainer.h"
 
@@ -23,8 +24,9 @@
 
 namespace diffuscope {
 
-/// The format version this build writes; it reads versions 1..kModelFileVersion.
-constexpr uint32_t kModelFileVersion = 1;
+/// The format version this build reads up to. Files of dense networks are written as version 1 (byte for byte
+/// what earlier builds wrote); files of a U-Net as version 2, so an older build says it is too new.
+constexpr uint32_t kModelFileVersion = 2;
 /// The 8 bytes every model file starts with.
 constexpr unsigned char kModelFileMagic[8] = {0x89, 'D', 'S', 'C', 'M', '\r', '\n', 0x1A};
 /// Size of the fixed preamble before the JSON header.
@@ -34,7 +36,8 @@ constexpr uint64_t kMaxModelFileBytes = 1ULL << 30;
 
 struct ModelFile {
   std::string model_type;                   // what the weights are ("ddpm-2d", ...); chooses the loader
-  NetworkSpec network;                      // the architecture
+  NetworkSpec network;                      // the architecture of a dense network (empty when unet is set)
+  std::optional<UNetSpec> unet;             // the architecture of a convolutional U-Net (version 2)
   ScheduleOptions schedule;                 // the noise schedule it was trained on
   TrainOptions training;                    // the options of its training
   long long trained_steps = 0;              // updates done
@@ -43,6 +46,8 @@ struct ModelFile {
   std::vector<float> weights;               // the weights to sample with (the EMA when trained with one)
   std::optional<TrainState> train_state;    // resumable files only (its step equals trained_steps)
 
+  /// Parameters of the architecture (the U-Net's when set, else the dense network's).
+  long long num_parameters() const { return unet ? unet->num_parameters() : network.num_parameters(); }
   bool operator==(const ModelFile&) const = default;
 };
 

@@ -61,15 +61,23 @@ const std::vector<float>& SamplingWeights(const TrainState& state) {
 
 TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptions& options,
                         const LossGradientFn& loss_gradient, const TrainCallbacks& callbacks) {
+  return RunTraining(net.parameters(), net.gradients(), state, options,
+                     [&](long long iteration) { return loss_gradient(iteration, net); }, callbacks);
+}
+
+TrainReport RunTraining(std::vector<float>& parameters, std::vector<float>& gradients, TrainState& state,
+                        const TrainOptions& options, const StepLossGradientFn& loss_gradient,
+                        const TrainCallbacks& callbacks) {
   if (std::string problem = options.Check(); !problem.empty()) throw Error("training: " + problem);
-  const size_t count = net.parameters().size();
+  Require(gradients.size() == parameters.size(), "training: the gradients do not match the parameters");
+  const size_t count = parameters.size();
   const bool use_ema = options.ema_decay > 0.0;
   if (state.empty()) {
     state.step = 0;
-    state.weights = net.parameters();
+    state.weights = parameters;
     state.adam_m.assign(count, 0.0f);
     state.adam_v.assign(count, 0.0f);
-    state.ema = use_ema ? net.parameters() : std::vector<float>{};
+    state.ema = use_ema ? parameters : std::vector<float>{};
     state.loss_ema = 0.0;
   } else {
     Require(state.weights.size() == count && state.adam_m.size() == count && state.adam_v.size() == count,
@@ -78,7 +86,7 @@ TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptio
     Require(state.step >= 0, "training: the saved step count is negative");
     if (use_ema && state.ema.size() != count) state.ema = state.weights;  // EMA switched on when resuming
     if (!use_ema) state.ema.clear();
-    net.parameters() = state.weights;
+    parameters = state.weights;
   }
   Require(state.step <= options.iterations,
           "training: the model has already been trained for " + std::to_string(state.step) +
@@ -89,8 +97,8 @@ TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptio
   auto last_report_time = start;
   long long last_report_step = state.step;
   const long long first_step = state.step;
-  std::vector<float>& weights = net.parameters();
-  std::vector<float>& grads = net.gradients();
+  std::vector<float>& weights = parameters;
+  std::vector<float>& grads = gradients;
   const AdamWHyper base{options.learning_rate, options.adam_beta1, options.adam_beta2, options.adam_epsilon,
                         options.weight_decay};
   TrainProgress progress;
@@ -112,7 +120,7 @@ TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptio
 
   while (state.step < options.iterations) {
     const long long iteration = state.step;  // 0-based: keys this update's random draws
-    const double loss = loss_gradient(iteration, net);
+    const double loss = loss_gradient(iteration);
     const double norm = ClipGradientNorm(grads, options.grad_clip_norm);
     if (!std::isfinite(loss) || !std::isfinite(norm)) {
       sync();

@@ -72,6 +72,9 @@ using TrainProgressFn = std::function<void(const TrainProgress&)>;
 /// net.gradients()), and return the loss.
 using LossGradientFn = std::function<double(long long iteration, Network<float>& net)>;
 
+/// One update's work for a network held elsewhere (the U-Net): fill its gradients and return the loss.
+using StepLossGradientFn = std::function<double(long long iteration)>;
+
 struct TrainCallbacks {
   TrainProgressFn progress;                            // every options.report_every updates and at the end
   StopFn stop;                                         // asked after every update
@@ -93,6 +96,11 @@ struct TrainReport {
 /// stop() says so, after a last checkpoint: state is then consistent at the last finished update.
 TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptions& options,
                         const LossGradientFn& loss_gradient, const TrainCallbacks& callbacks = {});
+
+/// The same loop over any flat parameter vector and its gradient (filled by loss_gradient), e.g. a UNet's.
+TrainReport RunTraining(std::vector<float>& parameters, std::vector<float>& gradients, TrainState& state,
+                        const TrainOptions& options, const StepLossGradientFn& loss_gradient,
+                        const TrainCallbacks& callbacks = {});
 
 /// The weights to sample with after training: the EMA when there is one, else the raw weights.
 const std::vector<float>& SamplingWeights(const TrainState& state);
