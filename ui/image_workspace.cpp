@@ -55,6 +55,7 @@ std::unique_ptr<Denoiser> MakeImageModel(const RunSpec& run, const ImageData& im
 }
 
 QString ModelLabel(const QString& name) {
+  if (name == QLatin1String("ddpm-photo")) return QObject::tr("DDPM photo (learned U-Net)");
   if (name == QLatin1String("sr3-digits")) return QObject::tr("SR3 digits 10x10 -> 20x20");
   if (name == QLatin1String("sr3-digits-5x5")) return QObject::tr("SR3 digits 5x5 -> 20x20");
   if (name == QLatin1String("ddpm-digits")) return QObject::tr("DDPM digits (samples from noise)");
@@ -284,10 +285,14 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   auto* model_group = new QGroupBox(tr("Model"));
   auto* model_form = new QFormLayout(model_group);
   model_box_ = new QComboBox;
+  // The learned photo model first: it is the only one that denoises a photograph without knowing or copying one.
+  if (ShippedModelPath("ddpm-photo")) model_box_->addItem(ModelLabel(QStringLiteral("ddpm-photo")), QStringLiteral("ddpm-photo"));
   for (const char* name : {"oracle", "empirical", "patch"}) {
     model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
-  model_box_->setToolTip(tr("Posterior oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0).\n"
+  model_box_->setToolTip(tr("DDPM photo: a U-Net trained on photographs; it denoises any photo from the current t. "
+                            "From pure noise it makes textures, not photographs (it learned local image statistics).\n"
+                            "Posterior oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0).\n"
                             "Empirical: the optimal denoiser of the sample photos; from pure noise it lands on one "
                             "of them.\nPatch posterior: the same, patch by patch (Kamb & Ganguli 2024); it makes new "
                             "images from plausible patches. Slow on large images."));
