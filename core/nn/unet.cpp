@@ -3,6 +3,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// This file is compiled with OpenMP (its loops); Eigen must not thread its products with it (see core/CMakeLists.txt).
+#define EIGEN_DONT_PARALLELIZE
 #include "core/nn/unet.h"
 
 #include "core/random/random.h"

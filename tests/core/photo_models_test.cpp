@@ -128,24 +128,31 @@ TEST(PhotoModels, GreyImagesGoInAsThreeEqualChannels) {
 
 TEST(PhotoModels, TrainingLowersTheLossAndResumingEqualsOneRun) {
   const std::vector<Image> photos = {SmoothPhoto(40, 48, 1), SmoothPhoto(32, 32, 2), SmoothPhoto(64, 20, 3)};
-  TrainOptions train = PhotoDefaultTraining(60);
+  TrainOptions train = PhotoDefaultTraining(40);
   train.warmup_steps = 5;
   train.learning_rate = 3e-3;
   train.report_every = 10;
   std::vector<double> losses;
   PhotoDdpmModel a(TinyDdpmOptions());
   TrainPhotoDdpm(a, photos, train, [&](const TrainProgress& p) { losses.push_back(p.loss_ema); });
-  ASSERT_GE(losses.size(), 5u);
+  ASSERT_EQ(losses.size(), 4u);
   EXPECT_LT(losses.back(), 0.8 * losses.front());
 
   TrainOptions full = train;
   full.iterations = 12;
   PhotoDdpmModel once(TinyDdpmOptions());
   TrainPhotoDdpm(once, photos, full);
-  // Bit for bit: the tensors are 64-byte aligned, so oneDNN takes the same code path in every run.
+  // Two runs agree to float rounding, not always bit for bit: oneDNN's two-thread kernels can differ in the last
+  // bit between runs when the machine is busy (seen under ctest -j2; single-threaded runs were bit-exact). A
+  // resume that lost or repeated an update differs by ~1e-3 here, so 1e-5 still tells.
+  auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    float d = 0;
+    for (size_t k = 0; k < a.size(); ++k) d = std::max(d, std::abs(a[k] - b[k]));
+    return d;
+  };
   PhotoDdpmModel again(TinyDdpmOptions());
   TrainPhotoDdpm(again, photos, full);
-  EXPECT_EQ(again.weights(), once.weights());
+  EXPECT_LT(max_diff(again.weights(), once.weights()), 1e-5f);
   // Stopped after 7 updates (the last state is kept), written, read back and resumed.
   PhotoDdpmModel twice(TinyDdpmOptions());
   int asked = 0;
@@ -155,7 +162,12 @@ TEST(PhotoModels, TrainingLowersTheLossAndResumingEqualsOneRun) {
 
   TrainPhotoDdpm(resumed, photos, full);
   EXPECT_EQ(resumed.trained_steps(), 12);
-  EXPECT_EQ(resumed.weights(), once.weights());
+  EXPECT_LT(max_diff(resumed.weights(), once.weights()), 1e-5f);
+  // One update fewer is far away: the check can fail.
+  PhotoDdpmModel short_run(TinyDdpmOptions());
+  int asked_short = 0;
+  EXPECT_THROW(TrainPhotoDdpm(short_run, photos, full, {}, [&] { return ++asked_short == 11; }), Cancelled);
+  EXPECT_GT(max_diff(short_run.weights(), once.weights()), 1e-4f);
 }
 
 TEST(PhotoModels, Sr3ConditionIsTheBicubicUpsampleAndTheOutputIsFourTimesTheInput) {
