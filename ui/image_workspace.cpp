@@ -5,6 +5,7 @@
 #include "core/forward/forward.h"
 #include "core/metrics/image_quality.h"
 #include "core/models/digits_ddpm.h"
+#include "core/models/digits_unet.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
 #include "core/run/run.h"
@@ -750,7 +751,8 @@ void ImageWorkspace::startDigitsReverse() {
     auto* sr3 = dynamic_cast<Sr3Model*>(opened.denoiser.get());
     if (kind == ImageModelKind::kSr3 && sr3 == nullptr)
       throw Error(model_name.toStdString() + " is not an SR3 digits model.");
-    if (kind != ImageModelKind::kSr3 && dynamic_cast<DigitsDdpmModel*>(opened.denoiser.get()) == nullptr)
+    if (kind != ImageModelKind::kSr3 && dynamic_cast<DigitsDdpmModel*>(opened.denoiser.get()) == nullptr &&
+        dynamic_cast<DigitsUNetModel*>(opened.denoiser.get()) == nullptr)
       throw Error(model_name.toStdString() + " is not a digits DDPM model.");
     const RunInput input = DigitsRunInput(spec, from_image ? &image->pixels : nullptr, ShapeOf(*image));
     if (sr3 != nullptr) {

@@ -6,6 +6,7 @@
 #include "core/models/registry.h"
 #include "core/data/digits.h"
 #include "core/models/digits_ddpm.h"
+#include "core/models/digits_unet.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/models/sr3.h"
 #include "core/models/photo_eval.h"
@@ -91,7 +92,7 @@ Runner AddEvaluateCommand(CLI::App& app) {
       std::printf("bicubic     %8.2f  %6.4f  %8.2f\n", e.psnr_bicubic, e.ssim_bicubic, e.consistency_psnr_bicubic);
       return 0;
     }
-    if (file.model_type == kDigitsDdpmModelType) {
+    if (file.model_type == kDigitsDdpmModelType || file.model_type == kDigitsUNetModelType) {
       const DigitsSplit split = SplitDigits(LoadDigits());
       const NoiseSchedule schedule(*opened.schedule);
       SamplerOptions options = a->sampler.ToOptions(a->seed);
@@ -106,6 +107,10 @@ Runner AddEvaluateCommand(CLI::App& app) {
                   q.test_nearest_train_min);
       std::printf("classes present (5-NN label):        %d of 10:", q.classes_present);
       for (int c : q.class_counts) std::printf(" %d", c);
+      std::printf("\n");
+      std::printf("recognised (7 of 10 nearest agree):  %.1f%% (held-out real digits: %.1f%%); per class:",
+                  100.0 * q.recognised / q.samples, 100.0 * q.test_recognised_fraction);
+      for (int c : q.recognised_counts) std::printf(" %d", c);
       std::printf("\n");
       return 0;
     }

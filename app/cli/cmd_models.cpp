@@ -6,6 +6,7 @@
 #include "core/data/digits.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/digits_ddpm.h"
+#include "core/models/digits_unet.h"
 #include "core/models/photo_models.h"
 #include "core/data/image_set.h"
 #include "core/models/sohl_dickstein.h"
@@ -107,6 +108,13 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
     report = TrainSr3Photo(model, photos, apply(PhotoDefaultTraining()), TrainLine(), {}, checkpoint_path);
     model.Save(output, checkpoint);
   } else if (kind == "ddpm-digits") {
+    DigitsUNetOptions options;
+    if (steps > 0) options.schedule.num_steps = steps;
+    DigitsUNetModel model = resume.empty() ? DigitsUNetModel(options) : DigitsUNetModel::Load(resume);
+    const DigitsSplit split = SplitDigits(LoadDigits());  // the held-out tenth never trains
+    report = TrainDigitsUNet(model, split.train, apply(DigitsUNetDefaultTraining()), TrainLine(), {}, checkpoint_path);
+    model.Save(output, checkpoint);
+  } else if (kind == "ddpm-digits-mlp") {
     DigitsDdpmOptions options;
     if (steps > 0) options.schedule.num_steps = steps;
     DigitsDdpmModel model = resume.empty() ? DigitsDdpmModel(options) : DigitsDdpmModel::Load(resume);
@@ -141,10 +149,11 @@ Runner AddTrainCommand(CLI::App& app) {
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model,
                   "ddpm-2d (tiny-diffusion's network), sohl-dickstein-2d (learned mean and variance, trained on the "
-                  "bound), ddpm-digits (the 20x20 digits), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
+                  "bound), ddpm-digits (a U-Net on the 20x20 digits; ddpm-digits-mlp: the pixel MLP), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
                   "ddpm-photo and sr3-photo (U-Nets on a --data folder of photographs)")
       ->required()
-      ->check(CLI::IsMember({"ddpm-2d", "sohl-dickstein-2d", "ddpm-digits", "sr3-digits", "ddpm-photo", "sr3-photo"}));
+      ->check(CLI::IsMember({"ddpm-2d", "sohl-dickstein-2d", "ddpm-digits", "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
+                             "sr3-photo"}));
   auto low_side = std::make_shared<int>(10);
   cmd->add_option("--low-side", *low_side, "sr3-digits: side of the low-resolution input (10 or 5)")
       ->capture_default_str();

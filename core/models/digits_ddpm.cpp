@@ -27,12 +27,7 @@ Eigen::MatrixXd SquaredDistances(const Batch& a, const Batch& b) {
 }  // namespace
 
 ScheduleOptions DigitsDdpmDefaultSchedule() {
-  ScheduleOptions options;
-  options.kind = ScheduleKind::kLinear;
-  options.num_steps = 1000;
-  options.beta_start = 1e-4;
-  options.beta_end = 0.02;
-  return options;
+  return ScheduleOptions{};  // the defaults are DDPM's: linear 1e-4 .. 0.02, T = 1000
 }
 
 TrainOptions DigitsDdpmDefaultTraining() {
@@ -139,7 +134,7 @@ DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSpli
   Require(samples.cols() == kDigitPixels, "digit samples must have 400 columns (20x20), got " +
                                               std::to_string(samples.cols()));
   Require(samples.rows() >= 1 && samples.allFinite(), "the digit samples are empty or hold NaN / infinity");
-  Require(split.train.rows() >= 5 && split.test.rows() >= 1 && split.train.cols() == kDigitPixels &&
+  Require(split.train.rows() >= 10 && split.test.rows() >= 1 && split.train.cols() == kDigitPixels &&
               split.test.cols() == kDigitPixels &&
               static_cast<Eigen::Index>(split.train_labels.size()) == split.train.rows(),
           "the digits split is incomplete");
@@ -148,23 +143,41 @@ DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSpli
   q.min_value = samples.minCoeff();
   q.max_value = samples.maxCoeff();
 
+  // The k nearest training digits of each row of d (n x train), nearest first (ties to the lower index).
+  constexpr int kVotes = 10, kAgree = 7;
+  std::vector<int> order(split.train.rows());
+  auto nearest = [&](const Eigen::MatrixXd& d, Eigen::Index r) {
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + kVotes, order.end(),
+                      [&](int a, int b) { return d(r, a) < d(r, b) || (d(r, a) == d(r, b) && a < b); });
+  };
+  // The label that at least kAgree of the kVotes nearest share, or -1.
+  auto recognised_label = [&]() {
+    std::array<int, kDigitClasses> votes{};
+    for (int k = 0; k < kVotes; ++k) ++votes[split.train_labels[order[k]]];
+    for (int c = 0; c < kDigitClasses; ++c)
+      if (votes[c] >= kAgree) return c;
+    return -1;
+  };
+
   const Eigen::MatrixXd ds = SquaredDistances(samples, split.train);
   double sum = 0.0, minimum = std::numeric_limits<double>::infinity();
-  std::vector<int> order(split.train.rows());
   for (Eigen::Index r = 0; r < ds.rows(); ++r) {
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + 5, order.end(),
-                      [&](int a, int b) { return ds(r, a) < ds(r, b) || (ds(r, a) == ds(r, b) && a < b); });
-    const double nearest = std::sqrt(ds(r, order[0]));
-    sum += nearest;
-    minimum = std::min(minimum, nearest);
-    if (nearest < copy_distance) ++q.copies;
+    nearest(ds, r);
+    const double closest = std::sqrt(ds(r, order[0]));
+    sum += closest;
+    minimum = std::min(minimum, closest);
+    if (closest < copy_distance) ++q.copies;
     std::array<int, kDigitClasses> votes{};
     for (int k = 0; k < 5; ++k) ++votes[split.train_labels[order[k]]];
     int label = split.train_labels[order[0]];  // ties go to the nearest image's class
     for (int c = 0; c < kDigitClasses; ++c)
       if (votes[c] > votes[label]) label = c;
     ++q.class_counts[label];
+    if (const int c = recognised_label(); c >= 0) {
+      ++q.recognised;
+      ++q.recognised_counts[c];
+    }
   }
   q.nearest_train_mean = sum / static_cast<double>(ds.rows());
   q.nearest_train_min = minimum;
@@ -174,6 +187,12 @@ DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSpli
   const Eigen::VectorXd nearest_test = dt.rowwise().minCoeff().cwiseSqrt();
   q.test_nearest_train_mean = nearest_test.mean();
   q.test_nearest_train_min = nearest_test.minCoeff();
+  int test_recognised = 0;
+  for (Eigen::Index r = 0; r < dt.rows(); ++r) {
+    nearest(dt, r);
+    test_recognised += recognised_label() >= 0;
+  }
+  q.test_recognised_fraction = test_recognised / static_cast<double>(dt.rows());
   return q;
 }
 

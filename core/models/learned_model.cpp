@@ -98,23 +98,12 @@ void ForwardCoefficients(const NoiseSchedule& schedule, std::vector<float>* sqrt
 }
 
 LearnedModel::LearnedModel(const NetworkSpec& spec, const ScheduleOptions& schedule)
-    : network_(spec), schedule_(schedule) {
-  network_.Initialize(0);
-  weights_ = network_.parameters();
+    : TrainableModel(spec, schedule) {
   log_snr_ = LogSnrTable(schedule_);
 }
 
 LearnedModel::LearnedModel(ModelFile& file, const char* model_type, const std::string& model_name)
-    : network_(file.network), schedule_(file.schedule) {
-  Require(file.model_type == model_type, "the model file holds a '" + file.model_type + "' model, not " + model_name +
-                                             " (" + model_type + ")");
-  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
-  weights_ = std::move(file.weights);
-  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
-  trained_steps_ = file.trained_steps;
-  training_ = file.training;
-  train_state_ = std::move(file.train_state);
-  info_ = std::move(file.info);
+    : TrainableModel(file, file.network, model_type, model_name) {
   normalization_ = ReadNormalization(file.settings);
   log_snr_ = LogSnrTable(schedule_);
 }
@@ -126,26 +115,14 @@ void LearnedModel::set_normalization(const PointNormalization& normalization) {
   normalization_ = normalization;
 }
 
-void LearnedModel::Save(const std::filesystem::path& path, bool with_training_state) const {
-  SaveModelFile(ToModelFile(with_training_state), path);
-}
-
 ModelFile LearnedModel::BaseModelFile(const char* model_type, bool with_training_state) const {
-  ModelFile file;
-  file.model_type = model_type;
-  file.network = network_.spec();
-  file.schedule = schedule_.options();
-  file.training = training_;
-  file.trained_steps = trained_steps_;
-  file.info = info_;
-  file.weights = weights_;
+  ModelFile file = TrainableModel::BaseModelFile(model_type, with_training_state);
   // Identity is left out, so files of unit-scale data stay as they were before these settings existed.
   if (!normalization_.identity()) {
     file.settings[kShiftX] = normalization_.shift_x;
     file.settings[kShiftY] = normalization_.shift_y;
     file.settings[kScale] = normalization_.scale;
   }
-  if (with_training_state) file.train_state = train_state_;
   return file;
 }
 
@@ -176,33 +153,8 @@ double LearnedModel::ScheduleTimestepIndex(const DenoiseQuery& query, const std:
 TrainReport LearnedModel::TrainNetwork(const TrainOptions& options, const LossGradientFn& loss_gradient,
                                        const TrainProgressFn& progress, const StopFn& stop,
                                        const std::filesystem::path& checkpoint_path) {
-  Network<float> net(network_.spec());
-  TrainState state;
-  if (train_state_) {
-    state = *train_state_;
-  } else {
-    Require(trained_steps_ == 0,
-            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
-            "train a new model, or keep the training state when saving");
-    net.Initialize(options.seed);
-  }
-  auto commit = [&](const TrainState& s) {
-    weights_ = SamplingWeights(s);
-    trained_steps_ = s.step;
-    training_ = options;
-    train_state_ = s;
-  };
-  TrainCallbacks callbacks;
-  callbacks.progress = progress;
-  callbacks.stop = stop;
-  callbacks.checkpoint = [&](const TrainState& s) {
-    commit(s);
-    if (!checkpoint_path.empty()) Save(checkpoint_path, /*with_training_state=*/true);
-  };
-  TrainReport report = RunTraining(net, state, options, loss_gradient, callbacks);
-  commit(state);
-  network_.parameters() = state.weights;
-  return report;
+  return TrainWeights(options, [&](long long iteration) { return loss_gradient(iteration, network_); }, progress, stop,
+                      checkpoint_path);
 }
 
 }  // namespace diffuscope

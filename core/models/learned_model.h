@@ -1,7 +1,6 @@
-// The plumbing shared by the learned models (DDPM 2D, digits DDPM, SR3, Sohl-Dickstein 2015): a network, its
-// schedule, the sampling weights, the training record (steps, options, the state to resume from) and free-text
-// info, their conversion to and from a ModelFile, batched network evaluation with a per-thread workspace pool, and
-// the glue around RunTraining. Each model keeps only what differs: its network's input layout, its loss and what
+// The plumbing shared by the dense-network learned models (DDPM 2D, digits MLP, SR3 digits, Sohl-Dickstein 2015)
+// on top of TrainableModel (network, schedule, weights, training record, files, training glue): the 2D data
+// normalisation, batched network evaluation with a per-thread workspace pool, and the timestep index of a query. Each model keeps only what differs: its network's input layout, its loss and what
 // it predicts.
 //
 //   class MyModel : public diffuscope::LearnedModel {
@@ -15,6 +14,7 @@
 #include "core/common/types.h"
 #include "core/data/points2d.h"
 #include "core/models/denoiser.h"
+#include "core/models/trainable_model.h"
 #include "core/nn/network.h"
 #include "core/schedule/schedule.h"
 #include "core/train/model_file.h"
@@ -28,22 +28,8 @@
 
 namespace diffuscope {
 
-class LearnedModel : public Denoiser {
+class LearnedModel : public TrainableModel<Network<float>> {
  public:
-  /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  virtual ModelFile ToModelFile(bool with_training_state = false) const = 0;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
-
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const NetworkSpec& network_spec() const { return network_.spec(); }
-  /// The weights used for sampling (the EMA when trained with one).
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  /// Options of the training that made the weights (defaults for an untrained model).
-  const TrainOptions& training() const { return training_; }
-  /// True when the model holds a training state to resume from.
-  bool resumable() const { return train_state_.has_value(); }
   /// 2D models: the map from the data's units to the normalised space the network and the diffusion run in (the
   /// model file's settings data_shift_x, data_shift_y, data_scale; identity when absent, as for files written before
   /// they existed, whose data were standardised on load). Predict, the training and the samplers work in the
@@ -51,19 +37,15 @@ class LearnedModel : public Denoiser {
   const PointNormalization& normalization() const { return normalization_; }
   /// Sets the normalisation of an untrained model (Error once trained: the weights belong to their space).
   void set_normalization(const PointNormalization& normalization);
-  /// Free text stored in the model file (e.g. "data": the data set's name).
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
 
  protected:
   /// An untrained model: the network of spec with weights from seed 0, on schedule.
   LearnedModel(const NetworkSpec& spec, const ScheduleOptions& schedule);
   /// A model from file: throws Error unless file.model_type is model_type (model_name is the readable name in the
-  /// message) and the weights fit the network. Takes file's weights, training state and info; leaves its settings.
+  /// message) and the weights fit the network. Takes file's weights, training state, info and normalisation.
   LearnedModel(ModelFile& file, const char* model_type, const std::string& model_name);
 
-  /// The file's network, schedule, training record, info and weights (the training state when asked), typed
-  /// model_type; subclasses add their settings.
+  /// TrainableModel's file plus the normalisation (left out when identity).
   ModelFile BaseModelFile(const char* model_type, bool with_training_state) const;
 
   /// The network's output for every row of input with the sampling weights (rows run in parallel, pool_ per thread).
@@ -73,20 +55,11 @@ class LearnedModel : public Denoiser {
   /// interpolated index of equal log-SNR. Errors are prefixed with model_name.
   double ScheduleTimestepIndex(const DenoiseQuery& query, const std::string& model_name) const;
 
-  /// Runs RunTraining from the model's state (or fresh weights from options.seed when untrained; Error when it was
-  /// saved without its state), keeping the model current at every checkpoint (and writing a resumable file to
-  /// checkpoint_path when given) and at the end. options must already be checked.
+  /// TrainWeights with a loss that runs the network itself (LossGradientFn). options must already be checked.
   TrainReport TrainNetwork(const TrainOptions& options, const LossGradientFn& loss_gradient,
                            const TrainProgressFn& progress, const StopFn& stop,
                            const std::filesystem::path& checkpoint_path);
 
-  Network<float> network_;  // holds the raw training weights; sampling uses weights_
-  NoiseSchedule schedule_;
-  std::vector<float> weights_;
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
   PointNormalization normalization_;
   Network<float>::Matrix input_;  // scratch of the subclasses' Predict
   std::vector<Network<float>::Workspace> pool_;

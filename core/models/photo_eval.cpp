@@ -2,6 +2,7 @@
 
 #include "core/forward/forward.h"
 #include "core/metrics/image_quality.h"
+#include "core/models/sr3.h"
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/photo.hpp>
@@ -79,12 +80,7 @@ Batch AreaDown(const Batch& row, int channels, int height, int width, int factor
 }  // namespace
 
 SamplerOptions Sr3PhotoDefaultSampler() {
-  SamplerOptions options;
-  options.kind = SamplerKind::kDdpm;
-  options.num_steps = 100;
-  options.spacing = Spacing::kTrailing;
-  options.clip_x0 = true;
-  return options;
+  return Sr3DefaultSampler();  // SR3 on digits and photos: DDPM, 100 trailing steps, x_0 clipped
 }
 
 PhotoDenoiseEvaluation EvaluatePhotoDenoising(PhotoDdpmModel& model, const std::vector<Image>& photos,

@@ -5,6 +5,7 @@
 #include "core/data/image_set.h"
 #include "core/models/exact.h"
 #include "core/models/digits_ddpm.h"
+#include "core/models/digits_unet.h"
 #include "core/models/patch.h"
 #include "core/models/photo_models.h"
 #include "core/models/sr3.h"
@@ -62,6 +63,12 @@ OpenedModel OpenLearned(const fs::path& path, const ModelContext& context) {
   }
   if (type == kDigitsDdpmModelType) {
     auto model = std::make_unique<DigitsDdpmModel>(std::move(file));
+    opened.description = model->name();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kDigitsUNetModelType) {
+    auto model = std::make_unique<DigitsUNetModel>(std::move(file));
     opened.description = model->name();
     opened.denoiser = std::move(model);
     return opened;

@@ -32,41 +32,41 @@ float NoiseLevelInput(double alpha_bar) {
   return static_cast<float>(1000.0 * (kLambdaMax - lam) / (kLambdaMax - kLambdaMin));
 }
 
-UNetModel::UNetModel(const UNetSpec& spec, const ScheduleOptions& schedule) : network_(spec), schedule_(schedule) {
-  network_.Initialize(0);
-  weights_ = network_.parameters();
+double PredictionSetting(PredictionKind kind) {
+  return kind == PredictionKind::kEps ? 0.0 : kind == PredictionKind::kX0 ? 1.0 : 2.0;
 }
+
+PredictionKind PredictionFromSetting(const ModelFile& file, const std::string& what) {
+  auto it = file.settings.find("prediction");
+  Require(it != file.settings.end() && (it->second == 0.0 || it->second == 1.0 || it->second == 2.0),
+          "the " + what + " model file must say what its network predicts (setting prediction = 0 eps, 1 x_0, 2 v)");
+  return it->second == 0.0 ? PredictionKind::kEps : it->second == 1.0 ? PredictionKind::kX0 : PredictionKind::kV;
+}
+
+double UNetMseGradient(const Tensor4<float>& y, const Tensor4<float>& target, Tensor4<float>* dy) {
+  Require(y.SameShape(target), "training: the network's output and its target differ in shape");
+  dy->Resize(y.n, y.h, y.w, y.c);
+  double loss = 0.0;
+  const float scale = 2.0f / static_cast<float>(y.size());
+  for (size_t k = 0; k < y.size(); ++k) {
+    const float d = y.data[k] - target.data[k];
+    loss += static_cast<double>(d) * d;
+    dy->data[k] = scale * d;
+  }
+  return loss / static_cast<double>(y.size());
+}
+
+namespace {
+// The file's U-Net; a stand-in for a file of another type, which the base then refuses by its type.
+const UNetSpec& FileUNet(const ModelFile& file, const char* model_type) {
+  static const UNetSpec none;
+  Require(file.unet.has_value() || file.model_type != model_type, "the model file holds no U-Net");
+  return file.unet ? *file.unet : none;
+}
+}  // namespace
 
 UNetModel::UNetModel(ModelFile& file, const char* model_type, const std::string& model_name)
-    : network_(file.unet ? *file.unet : UNetSpec{}), schedule_(file.schedule) {
-  Require(file.model_type == model_type, "the model file holds a '" + file.model_type + "' model, not " + model_name +
-                                             " (" + model_type + ")");
-  Require(file.unet.has_value(), "the model file holds no U-Net");
-  Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
-  weights_ = std::move(file.weights);
-  network_.parameters() = file.train_state ? file.train_state->weights : weights_;
-  trained_steps_ = file.trained_steps;
-  training_ = file.training;
-  train_state_ = std::move(file.train_state);
-  info_ = std::move(file.info);
-}
-
-void UNetModel::Save(const std::filesystem::path& path, bool with_training_state) const {
-  SaveModelFile(ToModelFile(with_training_state), path);
-}
-
-ModelFile UNetModel::BaseModelFile(const char* model_type, bool with_training_state) const {
-  ModelFile file;
-  file.model_type = model_type;
-  file.unet = network_.spec();
-  file.schedule = schedule_.options();
-  file.training = training_;
-  file.trained_steps = trained_steps_;
-  file.info = info_;
-  file.weights = weights_;
-  if (with_training_state) file.train_state = train_state_;
-  return file;
-}
+    : TrainableModel(file, FileUNet(file, model_type), model_type, model_name) {}
 
 void UNetModel::SetImageSize(int channels, int height, int width) {
   Require(channels == 1 || channels == 3, "the U-Net models take grey or RGB images (got " +
@@ -88,72 +88,55 @@ void UNetModel::RunImages(const Batch& x, const Batch* condition, const std::vec
   Require(alpha_bar.size() == 1 || alpha_bar.size() == static_cast<size_t>(x.rows()),
           name() + ": one noise level per sample (or one for all) is needed");
   const UNetSpec& spec = network_.spec();
-  const int net_c = 3;  // every U-Net model here sees RGB (grey as three equal channels)
-  Require(spec.in_channels == (condition ? 2 * net_c : net_c) && spec.out_channels == net_c,
+  // An RGB network sees grey images as three equal channels; a grey network (the digits) takes grey only.
+  const int net_c = spec.out_channels;
+  Require(spec.in_channels == (condition ? 2 * net_c : net_c) && (net_c == 3 || (net_c == 1 && C == 1)),
           name() + ": the network's channels do not fit its inputs");
   const int m = spec.size_multiple();
   const int Hp = (H + m - 1) / m * m, Wp = (W + m - 1) / m * m;
   out->resize(x.rows(), D);
   const long long plane = static_cast<long long>(H) * W;
-  // One image at a time: the workspace holds every activation, and photos are large.
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    in_.Resize(1, Hp, Wp, spec.in_channels);
-    for (int yy = 0; yy < Hp; ++yy) {
-      const int sy = Reflect(yy, H);
-      for (int xx = 0; xx < Wp; ++xx) {
-        const long long src = static_cast<long long>(sy) * W + Reflect(xx, W);
-        float* px = &in_.at(0, yy, xx, 0);
-        for (int c = 0; c < net_c; ++c) {
-          const int sc = C == 1 ? 0 : c;
-          px[c] = x(r, sc * plane + src);
-          if (condition) px[net_c + c] = (*condition)(r, sc * plane + src);
+  // The workspace holds every activation: photos go one at a time, small images (digits) in chunks of about
+  // 64 K pixels, which keeps the convolutions' matrices wide.
+  const long long chunk = std::max(1LL, 65536LL / (static_cast<long long>(Hp) * Wp));
+  std::vector<float> level;
+  for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += chunk) {
+    const int n = static_cast<int>(std::min<long long>(chunk, x.rows() - r0));
+    in_.Resize(n, Hp, Wp, spec.in_channels);
+    level.resize(n);
+    for (int i = 0; i < n; ++i) {
+      const Eigen::Index r = r0 + i;
+      for (int yy = 0; yy < Hp; ++yy) {
+        const int sy = Reflect(yy, H);
+        for (int xx = 0; xx < Wp; ++xx) {
+          const long long src = static_cast<long long>(sy) * W + Reflect(xx, W);
+          float* px = &in_.at(i, yy, xx, 0);
+          for (int c = 0; c < net_c; ++c) {
+            const int sc = C == 1 ? 0 : c;
+            px[c] = x(r, sc * plane + src);
+            if (condition) px[net_c + c] = (*condition)(r, sc * plane + src);
+          }
         }
       }
+      level[i] = NoiseLevelInput(alpha_bar.size() == 1 ? alpha_bar[0] : alpha_bar[r]);
     }
-    const std::vector<float> level = {NoiseLevelInput(alpha_bar.size() == 1 ? alpha_bar[0] : alpha_bar[r])};
     const auto& y = network_.Forward(in_, level, infer_ws_, weights_.data());
-    for (int yy = 0; yy < H; ++yy)
-      for (int xx = 0; xx < W; ++xx) {
-        const float* py = &y.at(0, yy, xx, 0);
-        const long long dst = static_cast<long long>(yy) * W + xx;
-        if (C == 1) {
-          (*out)(r, dst) = (py[0] + py[1] + py[2]) / 3.0f;
-        } else {
-          for (int c = 0; c < 3; ++c) (*out)(r, c * plane + dst) = py[c];
+    for (int i = 0; i < n; ++i) {
+      const Eigen::Index r = r0 + i;
+      for (int yy = 0; yy < H; ++yy)
+        for (int xx = 0; xx < W; ++xx) {
+          const float* py = &y.at(i, yy, xx, 0);
+          const long long dst = static_cast<long long>(yy) * W + xx;
+          if (net_c == 1) {
+            (*out)(r, dst) = py[0];
+          } else if (C == 1) {
+            (*out)(r, dst) = (py[0] + py[1] + py[2]) / 3.0f;
+          } else {
+            for (int c = 0; c < 3; ++c) (*out)(r, c * plane + dst) = py[c];
+          }
         }
-      }
+    }
   }
-}
-
-TrainReport UNetModel::TrainUNet(const TrainOptions& options, const StepLossGradientFn& loss_gradient,
-                                 const TrainProgressFn& progress, const StopFn& stop,
-                                 const std::filesystem::path& checkpoint_path) {
-  TrainState state;
-  if (train_state_) {
-    state = *train_state_;
-  } else {
-    Require(trained_steps_ == 0,
-            "training: this model was saved for sampling only (no training state), so it cannot be trained further; "
-            "train a new model, or keep the training state when saving");
-    network_.Initialize(options.seed);
-  }
-  auto commit = [&](const TrainState& s) {
-    weights_ = SamplingWeights(s);
-    trained_steps_ = s.step;
-    training_ = options;
-    train_state_ = s;
-  };
-  TrainCallbacks callbacks;
-  callbacks.progress = progress;
-  callbacks.stop = stop;
-  callbacks.checkpoint = [&](const TrainState& s) {
-    commit(s);
-    if (!checkpoint_path.empty()) Save(checkpoint_path, /*with_training_state=*/true);
-  };
-  TrainReport report = RunTraining(network_.parameters(), network_.gradients(), state, options, loss_gradient,
-                                   callbacks);
-  commit(state);
-  return report;
 }
 
 std::string PhotoCropOptions::Check() const {

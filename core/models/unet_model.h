@@ -1,7 +1,6 @@
-// The plumbing shared by the convolutional models (ddpm-photo, sr3-photo, the digits U-Net): a UNet<float>, its
-// schedule, the sampling weights, the training record and info, conversion to and from a ModelFile, running the
-// network on rows of channel-plane images of any size (padding to the U-Net's size multiple, grey as three equal
-// channels) and the glue around RunTraining. It is the convolutional twin of LearnedModel.
+// The plumbing shared by the convolutional models (ddpm-photo, sr3-photo, the digits U-Net) on top of
+// TrainableModel (network, schedule, weights, training record, files, training glue): running the network on rows
+// of channel-plane images of any size (padding to the U-Net's size multiple, grey as three equal channels).
 //
 // The networks are conditioned on the noise level, not on the index t: the embedding sees
 // c = 1000 (lambda_max - lambda) / (lambda_max - lambda_min), lambda = log(alpha_bar / (1 - alpha_bar)) clamped to
@@ -11,6 +10,7 @@
 #include "core/common/types.h"
 #include "core/data/image_io.h"
 #include "core/models/denoiser.h"
+#include "core/models/trainable_model.h"
 #include "core/nn/unet.h"
 #include "core/random/random.h"
 #include "core/schedule/schedule.h"
@@ -28,22 +28,15 @@ namespace diffuscope {
 /// The embedding input of a noise level alpha_bar (see above).
 float NoiseLevelInput(double alpha_bar);
 
-class UNetModel : public Denoiser {
+/// The model-file setting "prediction" of what a network predicts: 0 eps, 1 x_0, 2 v.
+double PredictionSetting(PredictionKind kind);
+/// Reads it back; Error (naming `what`, e.g. "photo") when it is missing or not one of those.
+PredictionKind PredictionFromSetting(const ModelFile& file, const std::string& what);
+/// The mean squared error of y against target (same shape), and its gradient 2 (y - target) / size in dy.
+double UNetMseGradient(const Tensor4<float>& y, const Tensor4<float>& target, Tensor4<float>* dy);
+
+class UNetModel : public TrainableModel<UNet<float>> {
  public:
-  /// The model as a file; with_training_state keeps AdamW's moments and the raw weights so training can resume.
-  virtual ModelFile ToModelFile(bool with_training_state = false) const = 0;
-  /// Writes the model atomically.
-  void Save(const std::filesystem::path& path, bool with_training_state = false) const;
-
-  const NoiseSchedule& schedule() const { return schedule_; }
-  const UNetSpec& network_spec() const { return network_.spec(); }
-  const std::vector<float>& weights() const { return weights_; }
-  long long trained_steps() const { return trained_steps_; }
-  const TrainOptions& training() const { return training_; }
-  bool resumable() const { return train_state_.has_value(); }
-  std::map<std::string, std::string>& info() { return info_; }
-  const std::map<std::string, std::string>& info() const { return info_; }
-
   /// The image shape of the rows Predict is given: channels (1 or 3) x height x width planes. Throws Error on a
   /// bad shape.
   void SetImageSize(int channels, int height, int width);
@@ -53,30 +46,16 @@ class UNetModel : public Denoiser {
   int dimension() const override { return channels_ * height_ * width_; }
 
  protected:
-  UNetModel(const UNetSpec& spec, const ScheduleOptions& schedule);
+  UNetModel(const UNetSpec& spec, const ScheduleOptions& schedule) : TrainableModel(spec, schedule) {}
   /// From a file: throws Error unless file.model_type is model_type and the file holds a U-Net that fits.
   UNetModel(ModelFile& file, const char* model_type, const std::string& model_name);
-  ModelFile BaseModelFile(const char* model_type, bool with_training_state) const;
 
   /// The network (sampling weights) on each row of x (channels_ x height_ x width_ planes), with `condition`
   /// rows of the same shape concatenated as extra input channels when not null, at noise level alpha_bar (one per
-  /// row, or one for all). Grey rows go in as three equal channels and come out averaged. out gets the same shape
-  /// as x.
+  /// row, or one for all). An RGB network sees grey rows as three equal channels and they come out averaged.
+  /// out gets the same shape as x.
   void RunImages(const Batch& x, const Batch* condition, const std::vector<double>& alpha_bar, Batch* out);
 
-  /// Runs RunTraining from the model's state (or fresh weights from options.seed), keeping the model current at
-  /// every checkpoint (and writing a resumable file to checkpoint_path when given) and at the end.
-  TrainReport TrainUNet(const TrainOptions& options, const StepLossGradientFn& loss_gradient,
-                        const TrainProgressFn& progress, const StopFn& stop,
-                        const std::filesystem::path& checkpoint_path);
-
-  UNet<float> network_;  // holds the raw training weights; sampling uses weights_
-  NoiseSchedule schedule_;
-  std::vector<float> weights_;
-  long long trained_steps_ = 0;
-  TrainOptions training_;
-  std::optional<TrainState> train_state_;
-  std::map<std::string, std::string> info_;
   int channels_ = 3, height_ = 64, width_ = 64;
   UNet<float>::Workspace infer_ws_{false};
   UNet<float>::Tensor in_;

@@ -16,6 +16,8 @@ check "resume needs a checkpoint" 'expect_rc 1 "$cli" train --model ddpm-2d --it
 check "train from a user csv" 'expect_rc 0 "$cli" dataset spiral --n 500 --seed 2 -o "$dir/user.csv" && expect_rc 0 "$cli" train --model ddpm-2d --data "$dir/user.csv" --iterations 200 --seed 1 -o "$dir/u.dfm"'
 check "train sohl-dickstein" 'expect_rc 0 "$cli" train --model sohl-dickstein-2d --iterations 100 --seed 1 -o "$dir/sd.dfm"'
 check "train ddpm-digits" 'expect_rc 0 "$cli" train --model ddpm-digits --iterations 20 --batch 16 --seed 1 -o "$dir/dg.dfm"'
+check "train ddpm-digits-mlp" 'expect_rc 0 "$cli" train --model ddpm-digits-mlp --iterations 20 --batch 16 --seed 1 -o "$dir/dgm.dfm"'
+check "evaluate the digits U-Net" '"$cli" evaluate --model "$dir/dg.dfm" --n 12 --sampler ddim --sampling-steps 4 --clip --seed 1 | grep -q "recognised (7 of 10 nearest agree)"'
 check "train sr3" 'expect_rc 0 "$cli" train --model sr3-digits --low-side 5 --iterations 20 --batch 16 --seed 1 -o "$dir/sr.dfm"'
 check "sample2d with a model" 'expect_rc 0 "$cli" sample2d --model "$dir/m2.dfm" --data moons --n 300 --seed 3 -o "$dir/s.csv" && [ "$(wc -l < "$dir/s.csv")" -eq 301 ]'
 check "shipped 2D model" 'expect_rc 0 "$cli" sample2d --model ddpm-2d-dino --n 200 --seed 3 -o "$dir/dino.csv"'

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Trains the U-Net photo models shipped in resources/models (ddpm-photo, sr3-photo) on the photographs listed in
-# scripts/photo-training-set.txt (Debian's opencv-doc sample data; installed here if missing). Resumable: every
+# Trains the U-Net models shipped in resources/models: ddpm-photo and sr3-photo on the photographs listed in
+# scripts/photo-training-set.txt (Debian's opencv-doc sample data; installed here if missing), ddpm-digits on the
+# training nine tenths of resources/datasets/digits.png. Resumable: every
 # 500 updates the training state is written to the checkpoint folder, and a second run continues from it, so the
 # two hours a model needs can span several sessions. Seeded: the same build on the same processor writes the
 # same bytes.
 #
-#   scripts/train-photo-models.sh ddpm-photo|sr3-photo [ITERATIONS]      # default 20000 updates
-#   nohup scripts/train-photo-models.sh ddpm-photo > /tmp/ddpm-photo.log 2>&1 &
+#   scripts/train-unet-models.sh ddpm-photo|sr3-photo|ddpm-digits [ITERATIONS]   # default 20000 (digits 8000)
+#   nohup scripts/train-unet-models.sh ddpm-photo > /tmp/ddpm-photo.log 2>&1 &
 #
 # Checkpoints: $DIFFUSCOPE_CHECKPOINTS (default training/checkpoints/); the shipped file (sampling weights only)
 # is written to resources/models/NAME.dfm after each finished run.
@@ -17,12 +18,23 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cli=${DIFFUSCOPE_CLI:-$here/build/bin/diffuscope-cli}
-model=${1:?usage: train-photo-models.sh ddpm-photo|sr3-photo [ITERATIONS]}
+model=${1:?usage: train-unet-models.sh ddpm-photo|sr3-photo|ddpm-digits [ITERATIONS]}
 iterations=${2:-20000}
+[ "$model" = ddpm-digits ] && iterations=${2:-8000}
 checkpoints=${DIFFUSCOPE_CHECKPOINTS:-$here/training/checkpoints}
 data=/usr/share/doc/opencv-doc/examples/data
-case "$model" in ddpm-photo|sr3-photo) ;; *) echo "unknown model '$model'" >&2; exit 2 ;; esac
+case "$model" in ddpm-photo|sr3-photo|ddpm-digits) ;; *) echo "unknown model '$model'" >&2; exit 2 ;; esac
 [ -x "$cli" ] || { echo "diffuscope-cli not found at $cli: build it, or set DIFFUSCOPE_CLI" >&2; exit 1; }
+mkdir -p "$checkpoints"
+ckpt="$checkpoints/$model.dfm"
+resume=""
+[ -f "$ckpt" ] && resume="--resume $ckpt"
+if [ "$model" = ddpm-digits ]; then
+  # shellcheck disable=SC2086
+  "$cli" train --model ddpm-digits --iterations "$iterations" --seed 1 $resume --checkpoint -o "$ckpt"
+  "$cli" strip "$ckpt" -o "$here/resources/models/ddpm-digits.dfm"
+  exit 0
+fi
 if [ ! -d "$data" ]; then
   if [ "$(id -u)" -eq 0 ]; then apt-get install -y --no-install-recommends opencv-doc; else sudo apt-get install -y --no-install-recommends opencv-doc; fi
 fi
@@ -35,10 +47,6 @@ grep -E '^(train|test) ' "$here/scripts/photo-training-set.txt" | while read -r 
   ln -sf "$data/$file" "$sets/$split/$file"
 done
 
-mkdir -p "$checkpoints"
-ckpt="$checkpoints/$model.dfm"
-resume=""
-[ -f "$ckpt" ] && resume="--resume $ckpt"
 # shellcheck disable=SC2086
 "$cli" train --model "$model" --data "$sets/train" --iterations "$iterations" --seed 1 $resume --checkpoint -o "$ckpt"
 # The shipped file keeps the sampling (EMA) weights only.
