@@ -138,6 +138,9 @@ class ExportDialog : public QDialog {
   QSpinBox* size_;
   QComboBox* layout_;
   QCheckBox* caption_;
+  QComboBox* field_;        // 2D overlays, as the view draws them
+  QCheckBox* contours_;
+  QCheckBox* trajectories_;
   QCheckBox* dither_;
   QSpinBox* crf_;  // video quality; -1 = the codec's default
   QLabel* input_label_;

@@ -4,6 +4,8 @@
 #include <QFileInfo>
 #include <QSettings>
 
+#include <algorithm>
+
 namespace diffuscope::ui::Settings {
 
 QString LastFolder(const QString& kind) {
@@ -55,6 +57,27 @@ void SetSchedule(const ScheduleOptions& options) {
 
 uint64_t Seed() { return QSettings().value(QStringLiteral("seed"), 0).toULongLong(); }
 void SetSeed(uint64_t seed) { QSettings().setValue(QStringLiteral("seed"), static_cast<qulonglong>(seed)); }
+
+PointsView PointsViewOptions() {
+  QSettings s;
+  s.beginGroup(QStringLiteral("points"));
+  PointsView view;
+  view.show_data = s.value("show_data", view.show_data).toBool();
+  // Stored as the field box's index (0 none, 1 score, 2 drift), as earlier versions wrote it.
+  view.field = static_cast<FieldKind>(std::clamp(s.value("field", 0).toInt(), 0, 2));
+  view.contours = s.value("show_contours", view.contours).toBool();
+  view.trajectories = s.value("show_trajectories", view.trajectories).toBool();
+  return view;
+}
+
+void SetPointsViewOptions(const PointsView& view) {
+  QSettings s;
+  s.beginGroup(QStringLiteral("points"));
+  s.setValue("show_data", view.show_data);
+  s.setValue("field", static_cast<int>(view.field));
+  s.setValue("show_contours", view.contours);
+  s.setValue("show_trajectories", view.trajectories);
+}
 
 QByteArray WindowGeometry() { return QSettings().value(QStringLiteral("window/geometry")).toByteArray(); }
 QByteArray WindowState() { return QSettings().value(QStringLiteral("window/state")).toByteArray(); }

@@ -4,6 +4,7 @@
 //   QString folder = diffuscope::ui::Settings::LastFolder("images");
 #pragma once
 
+#include "core/run/overlays.h"
 #include "core/schedule/schedule.h"
 
 #include <QByteArray>
@@ -24,6 +25,15 @@ ScheduleOptions Schedule();
 void SetSchedule(const ScheduleOptions& options);
 uint64_t Seed();
 void SetSeed(uint64_t seed);
+/// What the 2D view shows: the data set (faint), the field, density contours, trajectories.
+struct PointsView {
+  bool show_data = true;
+  FieldKind field = FieldKind::kNone;
+  bool contours = false;
+  bool trajectories = false;
+};
+PointsView PointsViewOptions();
+void SetPointsViewOptions(const PointsView& view);
 QByteArray WindowGeometry();
 QByteArray WindowState();
 void SetWindowLayout(const QByteArray& geometry, const QByteArray& state);
