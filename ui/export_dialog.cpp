@@ -8,6 +8,7 @@
 #include "ui/document.h"
 #include "ui/frame_view.h"
 #include "ui/jobs.h"
+#include "ui/settings.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -24,7 +25,6 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -489,14 +489,13 @@ void ExportDialog::buildWidgets() {
 }
 
 void ExportDialog::loadSettings() {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("export"));
+  const Settings::ExportChoices saved = Settings::ExportSettings();
   const QSignalBlocker b1(layout_), b2(frames_), b3(fps_), b4(format_), b5(output_), b6(crf_);
-  if (settings.contains(QStringLiteral("fps"))) fps_->setValue(settings.value(QStringLiteral("fps")).toDouble());
-  if (settings.contains(QStringLiteral("crf"))) crf_->setValue(settings.value(QStringLiteral("crf")).toInt());
-  if (settings.contains(QStringLiteral("frames"))) frames_->setValue(settings.value(QStringLiteral("frames")).toInt());
+  if (saved.fps) fps_->setValue(*saved.fps);
+  if (saved.crf) crf_->setValue(*saved.crf);
+  if (saved.frames) frames_->setValue(*saved.frames);
   // The remembered layout only where it suits the input (2D data is shown as a scatter, images never are).
-  if (auto layout = ParseLayout(settings.value(QStringLiteral("layout")).toString().toStdString())) {
+  if (auto layout = ParseLayout(saved.layout.toStdString())) {
     const bool points = !initial_.data.empty();
     if ((*layout == Layout::kScatter) == points) {
       layout_->setCurrentIndex(layout_->findData(static_cast<int>(*layout)));
@@ -504,31 +503,24 @@ void ExportDialog::loadSettings() {
     }
   }
   ExportFormat format = ExportFormat::kGif;
-  const QString format_name = settings.value(QStringLiteral("format"), QStringLiteral("gif")).toString();
   for (ExportFormat f : {ExportFormat::kGif, ExportFormat::kMp4, ExportFormat::kWebm, ExportFormat::kPngFrames})
-    if (format_name == Qs(ExportFormatName(f))) format = f;
+    if (saved.format == Qs(ExportFormatName(f))) format = f;
   format_->setCurrentIndex(format_->findData(static_cast<int>(format)));
-  QString folder = settings.value(QStringLiteral("folder")).toString();
-  if (folder.isEmpty() || !QFileInfo(folder).isDir()) folder = QDir::homePath();
   const QString name = InputStem(initial_) + QLatin1Char('_') + Qs(DirectionName(initial_.direction));
-  output_->setText(WithFormat(QDir(folder).filePath(name), format));
-  settings.endGroup();
+  output_->setText(WithFormat(QDir(saved.folder).filePath(name), format));
 }
 
 void ExportDialog::saveSettings() const {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("export"));
+  Settings::ExportChoices choices;
   QString path = outputPath();
   while (path.size() > 1 && path.endsWith(QLatin1Char('/'))) path.chop(1);
-  const QString folder = QFileInfo(path).absolutePath();
-  if (QFileInfo(folder).isDir()) settings.setValue(QStringLiteral("folder"), folder);
-  settings.setValue(QStringLiteral("format"), Qs(ExportFormatName(format())));
-  settings.setValue(QStringLiteral("fps"), fps_->value());
-  settings.setValue(QStringLiteral("frames"), frames_->value());
-  settings.setValue(QStringLiteral("crf"), crf_->value());
-  settings.setValue(QStringLiteral("layout"),
-                    Qs(LayoutName(static_cast<Layout>(layout_->currentData().toInt()))));
-  settings.endGroup();
+  choices.folder = QFileInfo(path).absolutePath();
+  choices.format = Qs(ExportFormatName(format()));
+  choices.fps = fps_->value();
+  choices.frames = frames_->value();
+  choices.crf = crf_->value();
+  choices.layout = Qs(LayoutName(static_cast<Layout>(layout_->currentData().toInt())));
+  Settings::SetExportSettings(choices);
 }
 
 AnimationSpec ExportDialog::spec() const {

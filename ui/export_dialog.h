@@ -7,7 +7,7 @@
 //   diffuscope::ui::ExportDialog::Open(main_window, spec);             // non-modal, deletes itself on close
 //
 // The caller's spec gives the input, schedule, sampler, seed and model; the dialog's own choices (output folder
-// and format, fps, frames, layout) are remembered in QSettings group "export" and win over the initial spec.
+// and format, fps, frames, layout) are remembered (Settings::ExportSettings) and win over the initial spec.
 #pragma once
 
 #include "core/export/animation.h"

@@ -79,6 +79,41 @@ void SetPointsViewOptions(const PointsView& view) {
   s.setValue("show_trajectories", view.trajectories);
 }
 
+ExportChoices ExportSettings() {
+  QSettings s;
+  s.beginGroup(QStringLiteral("export"));
+  ExportChoices choices;
+  bool ok = false;
+  if (s.contains("fps")) {
+    const double fps = s.value("fps").toDouble(&ok);
+    if (ok) choices.fps = fps;
+  }
+  if (s.contains("crf")) {
+    const int crf = s.value("crf").toInt(&ok);
+    if (ok) choices.crf = crf;
+  }
+  if (s.contains("frames")) {
+    const int frames = s.value("frames").toInt(&ok);
+    if (ok) choices.frames = frames;
+  }
+  choices.layout = s.value("layout").toString();
+  choices.format = s.value("format", choices.format).toString();
+  const QString folder = s.value("folder").toString();
+  if (!folder.isEmpty() && QFileInfo(folder).isDir()) choices.folder = folder;
+  return choices;
+}
+
+void SetExportSettings(const ExportChoices& choices) {
+  QSettings s;
+  s.beginGroup(QStringLiteral("export"));
+  if (!choices.folder.isEmpty() && QFileInfo(choices.folder).isDir()) s.setValue("folder", choices.folder);
+  s.setValue("format", choices.format);
+  if (choices.fps) s.setValue("fps", *choices.fps);
+  if (choices.frames) s.setValue("frames", *choices.frames);
+  if (choices.crf) s.setValue("crf", *choices.crf);
+  if (!choices.layout.isEmpty()) s.setValue("layout", choices.layout);
+}
+
 QByteArray WindowGeometry() { return QSettings().value(QStringLiteral("window/geometry")).toByteArray(); }
 QByteArray WindowState() { return QSettings().value(QStringLiteral("window/state")).toByteArray(); }
 void SetWindowLayout(const QByteArray& geometry, const QByteArray& state) {

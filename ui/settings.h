@@ -8,8 +8,11 @@
 #include "core/schedule/schedule.h"
 
 #include <QByteArray>
+#include <QDir>
 #include <QString>
 #include <QStringList>
+
+#include <optional>
 
 namespace diffuscope::ui::Settings {
 
@@ -34,6 +37,19 @@ struct PointsView {
 };
 PointsView PointsViewOptions();
 void SetPointsViewOptions(const PointsView& view);
+/// What the Export dialog remembers (group "export"); unset where nothing was saved, so that the dialog keeps its
+/// initial spec's value.
+struct ExportChoices {
+  std::optional<double> fps;
+  std::optional<int> crf;     // -1 = the codec's default
+  std::optional<int> frames;
+  QString layout;             // a LayoutName; "" = none saved
+  QString format = QStringLiteral("gif");  // an ExportFormatName
+  QString folder = QDir::homePath();       // where the last export went (home when that folder is gone)
+};
+ExportChoices ExportSettings();
+/// Saves them; a folder that does not exist is not saved (the last good one stays).
+void SetExportSettings(const ExportChoices& choices);
 QByteArray WindowGeometry();
 QByteArray WindowState();
 void SetWindowLayout(const QByteArray& geometry, const QByteArray& state);
