@@ -189,6 +189,12 @@ void Document::setPoints(PointsData points) {
   emit pointsChanged();
 }
 
+void Document::setPointsOverlays(const PointsOverlays& overlays) {
+  if (overlays == points_overlays_) return;
+  points_overlays_ = overlays;
+  emit pointsOverlaysChanged();
+}
+
 void Document::setWorkspace(int workspace) {
   if (workspace == workspace_) return;
   workspace_ = workspace;

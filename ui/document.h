@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/run/overlays.h"
 #include "core/run/run_spec.h"
 #include "core/sampling/sampler.h"
 #include "core/schedule/schedule.h"
@@ -64,6 +65,15 @@ struct ModelChoice {
   bool operator==(const ModelChoice&) const = default;
 };
 
+/// What the 2D view draws over the particles: view state (not undoable, not part of the run), which the export
+/// starts from so that it draws the same.
+struct PointsOverlays {
+  FieldKind field = FieldKind::kNone;  // the model's field at t
+  bool contours = false;               // density iso-lines of the particles
+  bool trajectories = false;           // paths of kDefaultTrajectories particles
+  bool operator==(const PointsOverlays&) const = default;
+};
+
 class Document : public QObject {
   Q_OBJECT
 
@@ -108,6 +118,9 @@ class Document : public QObject {
   const PointsData& points() const { return points_; }
   /// 0 = images, 1 = 2D.
   int workspace() const { return workspace_; }
+  const PointsOverlays& pointsOverlays() const { return points_overlays_; }
+  /// Emits pointsOverlaysChanged() when they change.
+  void setPointsOverlays(const PointsOverlays& overlays);
 
   /// Sets the schedule (undoable). Returns an empty string, or what is wrong with the options (then
   /// nothing changes).
@@ -142,6 +155,7 @@ class Document : public QObject {
   void imageChanged();
   void pointsChanged();
   void workspaceChanged(int workspace);
+  void pointsOverlaysChanged();
 
  private:
   void push(Param param, const QVariant& after, bool merge);
@@ -159,6 +173,7 @@ class Document : public QObject {
   PointsData points_;
   int workspace_ = 0;
   int reverse_start_t_ = 0;
+  PointsOverlays points_overlays_;
   std::shared_ptr<const Ddpm2dModel> learned_model_;
 };
 

@@ -8,6 +8,7 @@
 #include "ui/document.h"
 #include "ui/frame_view.h"
 #include "ui/jobs.h"
+#include "ui/settings.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -24,7 +25,6 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -117,6 +117,13 @@ AnimationSpec SpecFromDocument(const Document& document, Direction direction) {
   spec.direction = direction;
   if (document.workspace() == 1) {
     spec.render.layout = Layout::kScatter;
+    // The square the view shows (3.5 spreads around the data's centre) and what it draws over the particles.
+    spec.render.scatter.x_min = spec.render.scatter.y_min = -kViewHalfWidth;
+    spec.render.scatter.x_max = spec.render.scatter.y_max = kViewHalfWidth;
+    const PointsOverlays& overlays = document.pointsOverlays();
+    spec.field.kind = overlays.field;
+    spec.contours = overlays.contours;
+    spec.render.scatter.max_trajectories = overlays.trajectories ? kDefaultTrajectories : 0;
     // The DDPM trained in the app lives in memory: a file named by its SHA-256, so the bundle can name it,
     // check it, and `export --from` remakes the run.
     if (spec.model == "learned" && document.learnedModel()) {
@@ -358,6 +365,21 @@ void ExportDialog::buildWidgets() {
   caption_->setObjectName(QStringLiteral("caption"));
   caption_->setToolTip(tr("A strip under every frame: t, alpha_bar_t and the signal-to-noise ratio"));
   look_form->addRow(QString(), caption_);
+  field_ = new QComboBox(look_box);
+  field_->setObjectName(QStringLiteral("field"));
+  field_->addItem(tr("No field"), static_cast<int>(FieldKind::kNone));
+  field_->addItem(tr("Score direction (-eps_hat)"), static_cast<int>(FieldKind::kScore));
+  field_->addItem(tr("Reverse drift (mu - x_t)"), static_cast<int>(FieldKind::kDrift));
+  field_->setToolTip(tr("2D: arrows of the model's field at each frame's t, as the 2D view draws them"));
+  look_form->addRow(tr("Field"), field_);
+  contours_ = new QCheckBox(tr("Density contours"), look_box);
+  contours_->setObjectName(QStringLiteral("contours"));
+  contours_->setToolTip(tr("2D: iso-lines of a kernel density estimate of the particles (10 .. 90 % of its peak)"));
+  look_form->addRow(QString(), contours_);
+  trajectories_ = new QCheckBox(tr("Trajectories of %1 particles").arg(kDefaultTrajectories), look_box);
+  trajectories_->setObjectName(QStringLiteral("trajectories"));
+  trajectories_->setToolTip(tr("2D: the paths of a few particles up to each frame's t"));
+  look_form->addRow(QString(), trajectories_);
 
   // Preview.
   auto* preview_box = new QGroupBox(tr("Preview: first and last frame"), this);
@@ -447,31 +469,33 @@ void ExportDialog::buildWidgets() {
   size_->setValue(initial_.render.layout == Layout::kScatter ? initial_.render.scatter.width
                                                             : std::clamp(initial_.render.min_cell, 16, 4096));
   caption_->setChecked(initial_.render.caption);
+  field_->setCurrentIndex(std::max(0, field_->findData(static_cast<int>(initial_.field.kind))));
+  contours_->setChecked(initial_.contours);
+  trajectories_->setChecked(initial_.render.scatter.max_trajectories > 0);
 
   connect(output_, &QLineEdit::textChanged, this, &ExportDialog::outputEdited);
   connect(browse_, &QPushButton::clicked, this, &ExportDialog::browse);
   connect(format_, &QComboBox::currentIndexChanged, this, &ExportDialog::formatChosen);
-  for (QComboBox* box : {direction_, path_, spacing_, layout_})
+  for (QComboBox* box : {direction_, path_, spacing_, layout_, field_})
     connect(box, &QComboBox::currentIndexChanged, this, &ExportDialog::optionsChanged);
   connect(model_, &QComboBox::currentTextChanged, this, &ExportDialog::optionsChanged);
   for (QSpinBox* box : {from_t_, to_t_, frames_, size_, crf_})
     connect(box, &QSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
   for (QDoubleSpinBox* box : {fps_, hold_}) connect(box, &QDoubleSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
-  for (QCheckBox* box : {caption_, dither_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
+  for (QCheckBox* box : {caption_, dither_, contours_, trajectories_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
   connect(export_, &QPushButton::clicked, this, &ExportDialog::startExport);
   connect(cancel_, &QPushButton::clicked, this, &ExportDialog::cancelExport);
   connect(buttons_, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
 }
 
 void ExportDialog::loadSettings() {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("export"));
+  const Settings::ExportChoices saved = Settings::ExportSettings();
   const QSignalBlocker b1(layout_), b2(frames_), b3(fps_), b4(format_), b5(output_), b6(crf_);
-  if (settings.contains(QStringLiteral("fps"))) fps_->setValue(settings.value(QStringLiteral("fps")).toDouble());
-  if (settings.contains(QStringLiteral("crf"))) crf_->setValue(settings.value(QStringLiteral("crf")).toInt());
-  if (settings.contains(QStringLiteral("frames"))) frames_->setValue(settings.value(QStringLiteral("frames")).toInt());
+  if (saved.fps) fps_->setValue(*saved.fps);
+  if (saved.crf) crf_->setValue(*saved.crf);
+  if (saved.frames) frames_->setValue(*saved.frames);
   // The remembered layout only where it suits the input (2D data is shown as a scatter, images never are).
-  if (auto layout = ParseLayout(settings.value(QStringLiteral("layout")).toString().toStdString())) {
+  if (auto layout = ParseLayout(saved.layout.toStdString())) {
     const bool points = !initial_.data.empty();
     if ((*layout == Layout::kScatter) == points) {
       layout_->setCurrentIndex(layout_->findData(static_cast<int>(*layout)));
@@ -479,31 +503,24 @@ void ExportDialog::loadSettings() {
     }
   }
   ExportFormat format = ExportFormat::kGif;
-  const QString format_name = settings.value(QStringLiteral("format"), QStringLiteral("gif")).toString();
   for (ExportFormat f : {ExportFormat::kGif, ExportFormat::kMp4, ExportFormat::kWebm, ExportFormat::kPngFrames})
-    if (format_name == Qs(ExportFormatName(f))) format = f;
+    if (saved.format == Qs(ExportFormatName(f))) format = f;
   format_->setCurrentIndex(format_->findData(static_cast<int>(format)));
-  QString folder = settings.value(QStringLiteral("folder")).toString();
-  if (folder.isEmpty() || !QFileInfo(folder).isDir()) folder = QDir::homePath();
   const QString name = InputStem(initial_) + QLatin1Char('_') + Qs(DirectionName(initial_.direction));
-  output_->setText(WithFormat(QDir(folder).filePath(name), format));
-  settings.endGroup();
+  output_->setText(WithFormat(QDir(saved.folder).filePath(name), format));
 }
 
 void ExportDialog::saveSettings() const {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("export"));
+  Settings::ExportChoices choices;
   QString path = outputPath();
   while (path.size() > 1 && path.endsWith(QLatin1Char('/'))) path.chop(1);
-  const QString folder = QFileInfo(path).absolutePath();
-  if (QFileInfo(folder).isDir()) settings.setValue(QStringLiteral("folder"), folder);
-  settings.setValue(QStringLiteral("format"), Qs(ExportFormatName(format())));
-  settings.setValue(QStringLiteral("fps"), fps_->value());
-  settings.setValue(QStringLiteral("frames"), frames_->value());
-  settings.setValue(QStringLiteral("crf"), crf_->value());
-  settings.setValue(QStringLiteral("layout"),
-                    Qs(LayoutName(static_cast<Layout>(layout_->currentData().toInt()))));
-  settings.endGroup();
+  choices.folder = QFileInfo(path).absolutePath();
+  choices.format = Qs(ExportFormatName(format()));
+  choices.fps = fps_->value();
+  choices.frames = frames_->value();
+  choices.crf = crf_->value();
+  choices.layout = Qs(LayoutName(static_cast<Layout>(layout_->currentData().toInt())));
+  Settings::SetExportSettings(choices);
 }
 
 AnimationSpec ExportDialog::spec() const {
@@ -519,6 +536,9 @@ AnimationSpec ExportDialog::spec() const {
   spec.render.layout = static_cast<Layout>(layout_->currentData().toInt());
   if (spec.render.layout == Layout::kScatter) {
     spec.render.scatter.width = spec.render.scatter.height = size_->value();
+    spec.field.kind = static_cast<FieldKind>(field_->currentData().toInt());
+    spec.contours = contours_->isChecked();
+    spec.render.scatter.max_trajectories = trajectories_->isChecked() ? kDefaultTrajectories : 0;
   } else {
     spec.render.scale = 0;  // auto: the smallest scale giving cells of at least min_cell pixels
     spec.render.min_cell = size_->value();
@@ -619,8 +639,8 @@ void ExportDialog::optionsChanged() {
   if (problem.isEmpty() && s.direction == Direction::kForward && s.from_t >= 0 && s.to_t >= 0 && from > to)
     problem = tr("a forward run goes from a smaller t to a larger one: the range must start below its end");
   if (problem.isEmpty() && s.model.empty() &&
-      (s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions))
-    problem = tr("choose a model for the reverse run / the predictions");
+      (s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions || s.field.kind != FieldKind::kNone))
+    problem = tr("choose a model for the reverse run / the predictions / the field");
   problem_ = problem;
   problem_label_->setText(problem.isEmpty() ? QString() : tr("Cannot export: %1").arg(problem));
   problem_label_->setVisible(!problem.isEmpty());
@@ -641,13 +661,15 @@ void ExportDialog::updateEnabled() {
   // Reverse runs use the path when they start from the noised input.
   const int T = s.schedule.num_steps;
   path_->setEnabled(s.direction == Direction::kForward || s.start_t > 0 || (s.from_t >= 0 && s.from_t < T));
-  model_->setEnabled(s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions);
+  model_->setEnabled(s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions ||
+                     s.field.kind != FieldKind::kNone);
   dither_->setEnabled(format() == ExportFormat::kGif);
   const bool video = format() == ExportFormat::kMp4 || format() == ExportFormat::kWebm;
   crf_->setEnabled(video);
   crf_->setMaximum(format() == ExportFormat::kMp4 ? 51 : 63);  // H.264's CRF stops at 51, VP9's at 63
   spacing_->setEnabled(s.frames > 2);
   const bool scatter = s.render.layout == Layout::kScatter;
+  for (QWidget* overlay : std::initializer_list<QWidget*>{field_, contours_, trajectories_}) overlay->setEnabled(scatter);
   size_->setToolTip(scatter ? tr("Width and height of the scatter plot in pixels")
                             : tr("Smallest image cell in pixels: each image pixel becomes an integer block, the "
                                  "smallest making a cell at least this large (sharp pixels, no smoothing)"));

@@ -7,7 +7,7 @@
 //   diffuscope::ui::ExportDialog::Open(main_window, spec);             // non-modal, deletes itself on close
 //
 // The caller's spec gives the input, schedule, sampler, seed and model; the dialog's own choices (output folder
-// and format, fps, frames, layout) are remembered in QSettings group "export" and win over the initial spec.
+// and format, fps, frames, layout) are remembered (Settings::ExportSettings) and win over the initial spec.
 #pragma once
 
 #include "core/export/animation.h"
@@ -138,6 +138,9 @@ class ExportDialog : public QDialog {
   QSpinBox* size_;
   QComboBox* layout_;
   QCheckBox* caption_;
+  QComboBox* field_;        // 2D overlays, as the view draws them
+  QCheckBox* contours_;
+  QCheckBox* trajectories_;
   QCheckBox* dither_;
   QSpinBox* crf_;  // video quality; -1 = the codec's default
   QLabel* input_label_;

@@ -6,6 +6,7 @@
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
+#include "core/run/overlays.h"
 #include "core/run/run.h"
 #include "core/sampling/sampler.h"
 #include "ui/sampler_controls.h"
@@ -24,7 +25,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
-#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -38,15 +38,8 @@ namespace diffuscope::ui {
 
 namespace {
 
-constexpr int kTrajectories = 12;        // particles whose paths are drawn
-constexpr int kTrajectoryPoints = 200;   // samples of a forward path over 0..T
-constexpr int kFieldGrid = 21;           // arrows per side
-constexpr double kFieldHalfWidth = 3.0;  // arrows cover [-3, 3]^2
 constexpr size_t kRunBudget = 128u << 20;
 constexpr uint64_t kDataSeed = 1;        // data sets do not change with the noise seed
-
-// The exact mixture of the built-in "8gaussians" set (see MakeEightGaussians).
-GaussianMixture EightGaussiansTarget() { return GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1); }
 
 // The shipped model of Sohl-Dickstein et al. 2015 (learned reverse mean and variance, T = 40, swiss roll).
 constexpr const char* kSohlDicksteinName = "sohl-dickstein-swissroll";
@@ -81,40 +74,33 @@ PointsModel MakePointsModel(const RunSpec& run, const RunInput& input,
   return {std::move(opened.denoiser), opened.normalization};
 }
 
-Batch FieldGrid() {
-  Batch grid(kFieldGrid * kFieldGrid, 2);
-  for (int i = 0; i < kFieldGrid; ++i) {
-    for (int j = 0; j < kFieldGrid; ++j) {
-      grid(i * kFieldGrid + j, 0) = static_cast<float>(-kFieldHalfWidth + 2 * kFieldHalfWidth * j / (kFieldGrid - 1));
-      grid(i * kFieldGrid + j, 1) = static_cast<float>(-kFieldHalfWidth + 2 * kFieldHalfWidth * i / (kFieldGrid - 1));
-    }
-  }
-  return grid;
-}
-
-FieldArrows ToArrows(const Batch& tails, const Batch& vectors, const QColor& colour, const QString& label) {
+FieldArrows ToArrows(const ScatterField& field) {
   FieldArrows arrows;
-  arrows.colour = colour;
-  arrows.label = label;
-  for (Eigen::Index i = 0; i < tails.rows(); ++i) {
-    arrows.tails.emplace_back(tails(i, 0), tails(i, 1));
-    arrows.vectors.emplace_back(vectors(i, 0), vectors(i, 1));
+  arrows.colour = QColor(field.colour.r, field.colour.g, field.colour.b);
+  arrows.label = QString::fromStdString(field.label);
+  arrows.cell = field.cell;
+  for (Eigen::Index i = 0; i < field.tails.rows(); ++i) {
+    arrows.tails.emplace_back(field.tails(i, 0), field.tails(i, 1));
+    arrows.vectors.emplace_back(field.vectors(i, 0), field.vectors(i, 1));
   }
   return arrows;
 }
 
-std::vector<Eigen::Index> TrajectoryRows(Eigen::Index rows) {
-  std::vector<Eigen::Index> out;
-  const int k = static_cast<int>(std::min<Eigen::Index>(kTrajectories, rows));
-  for (int i = 0; i < k; ++i) out.push_back(rows * i / k);
-  return out;
+std::vector<std::vector<QPointF>> ToPaths(const std::vector<Polyline>& lines) {
+  std::vector<std::vector<QPointF>> paths;
+  for (const Polyline& line : lines) {
+    std::vector<QPointF> path;
+    for (const Point2& p : line) path.emplace_back(p.x, p.y);
+    paths.push_back(std::move(path));
+  }
+  return paths;
 }
 
 struct PointsFrame {
   int t = 0;
   Batch particles;
-  std::vector<std::vector<QPointF>> trajectories;
-  std::vector<FieldArrows> fields;
+  std::vector<Polyline> trajectories;
+  std::vector<ScatterField> fields;
 };
 
 struct FrameRequest {
@@ -126,14 +112,16 @@ struct FrameRequest {
   ForwardPath path = ForwardPath::kClosed;
   uint64_t fresh_frame = 0;
   bool trajectories = false;
-  int field = 0;  // 0 none, 1 score direction, 2 reverse drift
+  FieldOptions field;  // the view's field (kind none: no arrows)
+  int field_t = 0;     // the t the field is drawn at: the frame's, or the reverse run's state shown
   QString model;
   RunSpec run;    // the document's run (its model for the field)
 };
 
 }  // namespace
 
-// The worker's caches: forward process, forward trajectories and the field's model.
+// The worker's caches: forward process, forward trajectories and the field's model. The maths is the core's
+// (ForwardAt, ForwardTrajectories, RunFields), the very calls the export makes.
 struct PointsSource {
   std::mutex mutex;
   std::unique_ptr<ForwardProcess> process;  // of the data in its normalised space
@@ -141,11 +129,8 @@ struct PointsSource {
   std::shared_ptr<const NoiseSchedule> process_schedule;
   std::shared_ptr<const PointsData> process_data;
   uint64_t process_seed = 0;
-  // Forward paths of a few particles at kTrajectoryPoints times, for the current process and path kind.
-  std::vector<int> path_t;
-  std::vector<std::vector<QPointF>> paths;
+  std::optional<ForwardTrajectories> paths;  // of the current process, for paths_markov
   bool paths_markov = false;
-  bool paths_valid = false;
   PointsModel model;
   QString model_name;
   std::shared_ptr<const PointsData> model_data;
@@ -159,7 +144,7 @@ struct PointsSource {
       process_schedule = r.schedule;
       process_data = r.data;
       process_seed = r.seed;
-      paths_valid = false;
+      paths.reset();
     }
     PointsFrame frame;
     frame.t = r.t;
@@ -167,33 +152,21 @@ struct PointsSource {
     frame.particles = process_normalization.ToData(frame.particles);
     if (r.trajectories) {
       const bool markov = r.path == ForwardPath::kMarkov;
-      if (!paths_valid || paths_markov != markov) BuildPaths(markov);
-      const auto rows = TrajectoryRows(frame.particles.rows());
-      for (size_t k = 0; k < rows.size(); ++k) {
-        std::vector<QPointF> path;
-        for (size_t j = 0; j < path_t.size() && path_t[j] < r.t; ++j) path.push_back(paths[k][j]);
-        path.emplace_back(frame.particles(rows[k], 0), frame.particles(rows[k], 1));
-        frame.trajectories.push_back(std::move(path));
+      if (!paths || paths_markov != markov) {
+        paths.emplace(*process, r.path, process_normalization, kDefaultTrajectories);
+        paths_markov = markov;
+      }
+      frame.trajectories = paths->UpTo(r.t, frame.particles);
+    }
+    if (r.field.kind != FieldKind::kNone && r.field_t > 0) {
+      try {
+        PointsModel& m = Model(r);
+        frame.fields = RunFields(r.run, *m.denoiser, m.normalization, *r.schedule, r.field_t, r.field);
+      } catch (const Error&) {
+        // No model yet (e.g. nothing trained): no arrows.
       }
     }
-    if (r.field != 0 && r.t > 0) ComputeFields(r, &frame);
     return frame;
-  }
-
-  void BuildPaths(bool markov) {
-    const int T = process->schedule().num_steps();
-    const auto rows = TrajectoryRows(process->x0().rows());
-    path_t.clear();
-    paths.assign(rows.size(), {});
-    for (int j = 0; j <= kTrajectoryPoints; ++j) {
-      const int t = static_cast<int>(std::lround(static_cast<double>(T) * j / kTrajectoryPoints));
-      if (!path_t.empty() && path_t.back() == t) continue;
-      path_t.push_back(t);
-      const Batch x = process_normalization.ToData(markov ? process->Markov(t) : process->Closed(t));
-      for (size_t k = 0; k < rows.size(); ++k) paths[k].emplace_back(x(rows[k], 0), x(rows[k], 1));
-    }
-    paths_markov = markov;
-    paths_valid = true;
   }
 
   PointsModel& Model(const FrameRequest& r) {
@@ -204,45 +177,6 @@ struct PointsSource {
       model_learned = r.learned;
     }
     return model;
-  }
-
-  // Arrows at t on a grid: the model's score direction (-eps_hat) or its reverse drift mu - x_t.
-  static Batch FieldOf(Denoiser& denoiser, const NoiseSchedule& schedule, int t, int field, const Batch& grid) {
-    if (field == 1) {
-      DenoiseQuery query;
-      query.t = t;
-      query.t_prev = t - 1;
-      query.alpha_bar = schedule.alpha_bar(t);
-      query.schedule = &schedule;
-      Batch x0_hat, eps_hat;
-      PredictionToX0Eps(denoiser.Predict(grid, query), grid, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
-                        schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), &x0_hat, &eps_hat);
-      return -eps_hat;
-    }
-    SamplerOptions one_step;  // DDPM, every step: the step t -> t - 1
-    Sampler sampler(schedule, denoiser, one_step, grid, nullptr, t);
-    const Step& step = sampler.Next();
-    return step.mean - step.x_t;
-  }
-
-  void ComputeFields(const FrameRequest& r, PointsFrame* frame) {
-    // The grid covers [-3, 3]^2 of the model's normalised space, drawn in the data's units (arrows scaled with it).
-    const Batch grid = FieldGrid();
-    const QString what = r.field == 1 ? QObject::tr("score direction") : QObject::tr("reverse drift mu - x_t");
-    const bool exact_too = r.model == QLatin1String("learned") && IsEightGaussians(r.data->source);
-    try {
-      PointsModel& m = Model(r);
-      const Batch vectors = FieldOf(*m.denoiser, *r.schedule, r.t, r.field, grid) * static_cast<float>(m.normalization.scale);
-      frame->fields.push_back(ToArrows(m.normalization.ToData(grid), vectors, QColor(90, 90, 90),
-                                       QObject::tr("%1: %2").arg(ModelLabel(r.model), what)));
-    } catch (const Error&) {
-      // No model yet (e.g. nothing trained): no arrows.
-    }
-    if (exact_too) {
-      GaussianMixtureDenoiser exact(EightGaussiansTarget());
-      frame->fields.push_back(ToArrows(grid, FieldOf(exact, *r.schedule, r.t, r.field, grid), QColor(44, 160, 44),
-                                       QObject::tr("exact Gaussian mixture: %1").arg(what)));
-    }
   }
 };
 
@@ -319,7 +253,7 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   show_data_ = new QCheckBox(tr("Data set (faint)"));
   show_data_->setChecked(true);
   show_data_->setToolTip(tr("Draw the data set behind the particles"));
-  show_trajectories_ = new QCheckBox(tr("Trajectories of %1 particles").arg(kTrajectories));
+  show_trajectories_ = new QCheckBox(tr("Trajectories of %1 particles").arg(kDefaultTrajectories));
   show_trajectories_->setToolTip(tr("Paths of a few particles up to the current t"));
   field_box_ = new QComboBox;
   field_box_->addItem(tr("No field"));
@@ -412,26 +346,31 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(show_data_, &QCheckBox::toggled, this, [this](bool on) {
     view_->setBackground(on && snapshot_ ? snapshot_->points : Batch());
   });
-  // What is shown is remembered.
+  // What is shown is remembered; the document holds the overlays (the export starts from them).
   {
-    QSettings settings;
-    show_data_->setChecked(settings.value("points/show_data", true).toBool());
-    show_trajectories_->setChecked(settings.value("points/show_trajectories", false).toBool());
-    field_box_->setCurrentIndex(std::clamp(settings.value("points/field", 0).toInt(), 0, 2));
-    show_contours_->setChecked(settings.value("points/show_contours", false).toBool());
-    view_->setContours(show_contours_->isChecked());
+    const Settings::PointsView shown = Settings::PointsViewOptions();
+    show_data_->setChecked(shown.show_data);
+    PointsOverlays overlays;
+    overlays.field = shown.field;
+    overlays.contours = shown.contours;
+    overlays.trajectories = shown.trajectories;
+    document_->setPointsOverlays(overlays);
+    showOverlays();
   }
-  connect(show_contours_, &QCheckBox::toggled, this, [this](bool on) {
-    QSettings().setValue("points/show_contours", on);
-    view_->setContours(on);
-  });
-  connect(show_data_, &QCheckBox::toggled, this, [](bool on) { QSettings().setValue("points/show_data", on); });
-  connect(show_trajectories_, &QCheckBox::toggled, this, [this](bool on) {
-    QSettings().setValue("points/show_trajectories", on);
-    refresh();
-  });
-  connect(field_box_, &QComboBox::currentIndexChanged, this, [this](int field) {
-    QSettings().setValue("points/field", field);
+  auto overlays_edited = [this] {
+    PointsOverlays overlays;
+    overlays.field = static_cast<FieldKind>(field_box_->currentIndex());
+    overlays.contours = show_contours_->isChecked();
+    overlays.trajectories = show_trajectories_->isChecked();
+    document_->setPointsOverlays(overlays);
+  };
+  connect(show_contours_, &QCheckBox::toggled, this, overlays_edited);
+  connect(show_trajectories_, &QCheckBox::toggled, this, overlays_edited);
+  connect(field_box_, &QComboBox::currentIndexChanged, this, overlays_edited);
+  connect(show_data_, &QCheckBox::toggled, this, [this] { saveViewSettings(); });
+  connect(document_, &Document::pointsOverlaysChanged, this, [this] {
+    showOverlays();
+    saveViewSettings();
     refresh();
   });
   connect(model_box_, &QComboBox::currentIndexChanged, this, [this] {
@@ -517,7 +456,26 @@ void PointsWorkspace::setDataset(const QString& name) {
   }
 }
 
-void PointsWorkspace::setField(int field) { field_box_->setCurrentIndex(field); }
+void PointsWorkspace::setField(int field) { field_box_->setCurrentIndex(std::clamp(field, 0, 2)); }
+
+void PointsWorkspace::showOverlays() {
+  const PointsOverlays& overlays = document_->pointsOverlays();
+  const QSignalBlocker b1(field_box_), b2(show_contours_), b3(show_trajectories_);
+  field_box_->setCurrentIndex(static_cast<int>(overlays.field));
+  show_contours_->setChecked(overlays.contours);
+  show_trajectories_->setChecked(overlays.trajectories);
+  view_->setContours(overlays.contours);
+}
+
+void PointsWorkspace::saveViewSettings() const {
+  const PointsOverlays& overlays = document_->pointsOverlays();
+  Settings::PointsView shown;
+  shown.show_data = show_data_->isChecked();
+  shown.field = overlays.field;
+  shown.contours = overlays.contours;
+  shown.trajectories = overlays.trajectories;
+  Settings::SetPointsViewOptions(shown);
+}
 void PointsWorkspace::setTrajectories(bool on) { show_trajectories_->setChecked(on); }
 void PointsWorkspace::setContours(bool on) { show_contours_->setChecked(on); }
 
@@ -590,7 +548,7 @@ void PointsWorkspace::onPointsChanged() {
   view_->setBackground(show_data_->isChecked() ? snapshot_->points : Batch());
   // The view shows 3.5 normalised units around the data's centre, labelled in the data's units.
   const PointNormalization normalization = PointsNormalization(*snapshot_);
-  view_->setView(QPointF(normalization.shift_x, normalization.shift_y), 3.5 * normalization.scale);
+  view_->setView(DataBox(normalization, kViewHalfWidth));
   run_label_->setText(tr("No reverse run yet."));
   updateModelBox();
   refresh();
@@ -655,8 +613,11 @@ void PointsWorkspace::refresh() {
   request.t = document_->t();
   request.path = document_->forwardPath();
   request.fresh_frame = ++fresh_frame_;
-  request.trajectories = show_trajectories_->isChecked() && !showingReverse();
-  request.field = field_box_->currentIndex();
+  const PointsOverlays& overlays = document_->pointsOverlays();
+  request.trajectories = overlays.trajectories && !showingReverse();
+  request.field.kind = overlays.field;
+  // Scrubbing a reverse run shows its state at the step at or above t: the field is drawn at that state's t.
+  request.field_t = showingReverse() ? ReverseIndexT(*run_, document_->t()) : document_->t();
   request.model = document_->model().points_model;
   request.run = document_->run(1);
   request.run.point_set = Batch();  // the field needs only the model; the points travel in request.data
@@ -666,12 +627,16 @@ void PointsWorkspace::refresh() {
 
 void PointsWorkspace::onFrame(quint64, const std::any& result) {
   const auto frame = std::any_cast<std::shared_ptr<PointsFrame>>(result);
-  view_->setFields(frame->fields);
+  std::vector<FieldArrows> arrows;
+  for (const ScatterField& field : frame->fields) arrows.push_back(ToArrows(field));
+  view_->setFields(std::move(arrows));
+  shown_overlays_.fields = frame->fields;
   if (showingReverse()) {
     showReverseFrame();
     return;
   }
-  view_->setTrajectories(frame->trajectories);
+  shown_overlays_.trajectories = frame->trajectories;
+  view_->setTrajectories(ToPaths(frame->trajectories));
   view_->setParticles(frame->particles);
   shown_particles_ = frame->particles;
   shown_t_ = frame->t;
@@ -687,22 +652,33 @@ void PointsWorkspace::showReverseFrame() {
   }
   const bool at_end = t == 0 || run.t.empty();
   const Batch& particles = at_end ? run.sample : run.x_t[index];
-  std::vector<std::vector<QPointF>> paths;
-  if (show_trajectories_->isChecked()) {
-    const auto rows = TrajectoryRows(particles.rows());
-    const size_t last = at_end ? run.x_t.size() : index + 1;
-    for (Eigen::Index row : rows) {
-      std::vector<QPointF> path;
-      for (size_t i = 0; i < last; ++i) path.emplace_back(run.x_t[i](row, 0), run.x_t[i](row, 1));
-      path.emplace_back(particles(row, 0), particles(row, 1));
-      paths.push_back(std::move(path));
-    }
+  shown_overlays_.trajectories.clear();
+  if (document_->pointsOverlays().trajectories) {
+    // The run's states up to the one shown (the core's StateTrajectories, as the export draws them).
+    std::vector<Batch> states(run.x_t.begin(), run.x_t.begin() + (at_end ? run.x_t.size() : index + 1));
+    if (at_end) states.push_back(run.sample);
+    shown_overlays_.trajectories =
+        StateTrajectories(states, TrajectoryRows(particles.rows(), kDefaultTrajectories));
   }
-  view_->setTrajectories(std::move(paths));
+  view_->setTrajectories(ToPaths(shown_overlays_.trajectories));
   view_->setParticles(particles);
   shown_particles_ = particles;
   shown_t_ = at_end ? 0 : run.t[index];
   view_->setCaption(at_end ? tr("reverse p: the sample x_0") : tr("reverse p: t = %1").arg(run.t[index]));
+}
+
+int PointsWorkspace::ReverseIndexT(const PointsReverseRun& run, int t) {
+  if (t == 0 || run.t.empty()) return 0;
+  size_t index = 0;
+  for (size_t i = 0; i < run.t.size(); ++i)
+    if (run.t[i] >= t) index = i;
+  return run.t[index];
+}
+
+ScatterOverlays PointsWorkspace::shownOverlays() const {
+  ScatterOverlays overlays = shown_overlays_;
+  overlays.contours = view_->contourPolylines();
+  return overlays;
 }
 
 void PointsWorkspace::startReverse() {

@@ -7,6 +7,7 @@
 
 #include "core/common/types.h"
 #include "core/data/points2d.h"
+#include "core/render/plots.h"
 #include "ui/document.h"
 #include "ui/jobs.h"
 #include "ui/scatter_view.h"
@@ -66,6 +67,8 @@ class PointsWorkspace : public QWidget {
   const PointsReverseRun* reverseRun() const { return run_.get(); }
   /// The particles shown now (forward x_t, or the reverse run's state at t), and the t they are at.
   const Batch& shownParticles() const { return shown_particles_; }
+  /// What the view draws over them now (fields, contours, trajectories), as the core computed it.
+  ScatterOverlays shownOverlays() const;
   int shownT() const { return shown_t_; }
   /// Chooses a built-in data set (by name) and regenerates the points.
   void setDataset(const QString& name);
@@ -98,6 +101,10 @@ class PointsWorkspace : public QWidget {
   void onModelReady(std::shared_ptr<const Ddpm2dModel> model);
   void useSohlDickstein();
   void updateModelBox();
+  void showOverlays();
+  void saveViewSettings() const;
+  /// The t of the reverse run's state shown at timeline t (0 at the end).
+  static int ReverseIndexT(const PointsReverseRun& run, int t);
 
   Document* document_;
   TimelineModel* timeline_;
@@ -109,6 +116,7 @@ class PointsWorkspace : public QWidget {
   std::unique_ptr<PointsReverseRun> run_;
   quint64 fresh_frame_ = 0;
   Batch shown_particles_;
+  ScatterOverlays shown_overlays_;  // fields and trajectories shown (the view computes the contours)
   int shown_t_ = -1;
 
   ScatterView* view_;

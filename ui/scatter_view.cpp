@@ -1,10 +1,10 @@
 #include "ui/scatter_view.h"
 
+#include "core/render/density.h"
+
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
-
-#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -34,56 +34,6 @@ void ScatterView::setBackground(const Batch& points) {
   update();
 }
 
-std::vector<QPolygonF> DensityContours(const Batch& points, double half_width, double level_fraction) {
-  constexpr int kGrid = 96;
-  std::vector<QPolygonF> lines;
-  const long n = points.rows();
-  if (n < 2 || points.cols() != 2 || !(half_width > 0)) return lines;
-  const double cell = 2 * half_width / kGrid;
-  cv::Mat density(kGrid, kGrid, CV_32F, cv::Scalar(0));
-  double mean[2] = {0, 0}, square[2] = {0, 0};
-  for (long i = 0; i < n; ++i) {
-    const double x = points(i, 0), y = points(i, 1);
-    if (!std::isfinite(x) || !std::isfinite(y)) continue;
-    mean[0] += x, mean[1] += y, square[0] += x * x, square[1] += y * y;
-    const int col = static_cast<int>(std::floor((x + half_width) / cell));
-    const int row = static_cast<int>(std::floor((y + half_width) / cell));
-    if (col >= 0 && col < kGrid && row >= 0 && row < kGrid) density.at<float>(row, col) += 1.0f;
-  }
-  double spread = 0;
-  for (int d = 0; d < 2; ++d) spread += std::sqrt(std::max(0.0, square[d] / n - (mean[d] / n) * (mean[d] / n))) / 2;
-  const double bandwidth = std::max(cell, std::pow(static_cast<double>(n), -1.0 / 6.0) * spread);  // Scott's rule
-  cv::GaussianBlur(density, density, cv::Size(0, 0), bandwidth / cell, bandwidth / cell, cv::BORDER_CONSTANT);
-  double max = 0;
-  cv::minMaxLoc(density, nullptr, &max);
-  if (!(max > 0)) return lines;
-  cv::Mat above = density > max * level_fraction;
-  cv::copyMakeBorder(above, above, 1, 1, 1, 1, cv::BORDER_CONSTANT, cv::Scalar(0));  // closed at the edges
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(above, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
-  for (auto& contour : contours) {
-    // The boundary of the cells above the level, along every cell edge, then smoothed (closed moving average of
-    // 3, twice) so the staircase becomes a curve.
-    const std::vector<cv::Point>& dense = contour;  // every boundary cell (CHAIN_APPROX_NONE)
-    std::vector<QPointF> line(dense.size());
-    for (size_t i = 0; i < dense.size(); ++i) line[i] = QPointF(dense[i].x, dense[i].y);
-    for (int pass = 0; pass < 2 && line.size() >= 3; ++pass) {
-      std::vector<QPointF> smooth(line.size());
-      for (size_t i = 0; i < line.size(); ++i) {
-        smooth[i] = (line[(i + line.size() - 1) % line.size()] + line[i] + line[(i + 1) % line.size()]) / 3.0;
-      }
-      line.swap(smooth);
-    }
-    QPolygonF polygon;
-    for (const QPointF& p : line) {
-      polygon << QPointF(-half_width + (p.x() - 0.5) * cell, -half_width + (p.y() - 0.5) * cell);
-    }
-    if (!polygon.isEmpty()) polygon << polygon.front();
-    lines.push_back(std::move(polygon));
-  }
-  return lines;
-}
-
 void ScatterView::setParticles(const Batch& points) {
   particles_ = ToPoints(points);
   if (contours_on_) particle_batch_ = points;
@@ -108,18 +58,14 @@ void ScatterView::setContours(bool on) {
 
 void ScatterView::updateContours() {
   contour_lines_.clear();
+  contour_polylines_.clear();
   if (!contours_on_) return;
-  // DensityContours covers a square around 0: the particles go there and the lines come back.
-  Batch centred = particle_batch_;
-  if (centred.rows() > 0) {
-    centred.col(0).array() -= static_cast<float>(centre_.x());
-    centred.col(1).array() -= static_cast<float>(centre_.y());
-  }
-  for (const double level : {0.1, 0.3, 0.5, 0.7, 0.9}) {
-    for (QPolygonF& line : DensityContours(centred, half_width_, level)) {
-      line.translate(centre_);
-      contour_lines_.push_back(std::move(line));
-    }
+  contour_polylines_ = DensityContourLines(particle_batch_, box_);
+  for (const Polyline& line : contour_polylines_) {
+    QPolygonF polygon;
+    polygon.reserve(static_cast<qsizetype>(line.size()));
+    for (const Point2& p : line) polygon << QPointF(p.x, p.y);
+    contour_lines_.push_back(std::move(polygon));
   }
 }
 
@@ -143,8 +89,17 @@ void ScatterView::setHalfWidth(double half_width) { setView(centre_, half_width)
 void ScatterView::setView(const QPointF& centre, double half_width) {
   centre_ = std::isfinite(centre.x()) && std::isfinite(centre.y()) ? centre : QPointF(0, 0);
   half_width_ = std::isfinite(half_width) ? std::max(1e-6, half_width) : 3.5;
+  box_ = {centre_.x() - half_width_, centre_.x() + half_width_, centre_.y() - half_width_, centre_.y() + half_width_};
   updateContours();
   update();
+}
+
+void ScatterView::setView(const PlotBox& square) {
+  if (!square.Check().empty()) return setView(QPointF(0, 0), 3.5);
+  setView(QPointF((square.x_min + square.x_max) / 2, (square.y_min + square.y_max) / 2),
+          (square.x_max - square.x_min) / 2);
+  box_ = square;  // exactly as given (the export maps its square with the same DataBox call)
+  updateContours();
 }
 
 std::vector<double> ScatterView::ticks(bool x_axis) const {
@@ -246,7 +201,7 @@ void ScatterView::paintEvent(QPaintEvent*) {
     for (const QPointF& v : field.vectors) longest = std::max(longest, std::hypot(v.x(), v.y()));
     if (longest <= 0 || field.tails.empty()) continue;
     const double cells = std::sqrt(static_cast<double>(field.tails.size()));
-    const double cell = 2 * half_width_ / std::max(1.0, cells);
+    const double cell = field.cell > 0 ? field.cell : 2 * half_width_ / std::max(1.0, cells);
     const double k = 0.9 * cell / longest;
     painter.setPen(QPen(readable(field.colour), 1.2));
     for (size_t i = 0; i < field.tails.size() && i < field.vectors.size(); ++i) {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/render/density.h"
+#include "core/render/plots.h"
 
 #include <QColor>
 #include <QPointF>
@@ -19,17 +21,13 @@
 
 namespace diffuscope::ui {
 
-/// Arrows: tails and vectors in data units (drawn scaled so that the longest is about one grid cell).
+/// Arrows: tails and vectors in data units (drawn scaled so that the longest is 0.9 cell).
 struct FieldArrows {
   std::vector<QPointF> tails, vectors;
   QColor colour;
   QString label;
+  double cell = 0;  // the grid's spacing in data units (0: a cell of the view's width / sqrt(arrows))
 };
-
-/// Iso-lines of a kernel density estimate of points (n x 2) over [-half_width, half_width]^2 at level_fraction of
-/// its maximum: a 96 x 96 histogram smoothed by a Gaussian of Scott's bandwidth n^(-1/6) std. Closed polygons in
-/// data units; empty for fewer than 2 points.
-std::vector<QPolygonF> DensityContours(const Batch& points, double half_width, double level_fraction);
 
 class ScatterView : public QWidget {
   Q_OBJECT
@@ -44,16 +42,21 @@ class ScatterView : public QWidget {
   void setFields(std::vector<FieldArrows> fields);
   const std::vector<FieldArrows>& fields() const { return fields_; }
   void setCaption(const QString& caption);
-  /// Draws iso-lines of a kernel density estimate of the particles (at 10, 30, 50, 70, 90 % of its maximum).
+  /// Draws iso-lines of a kernel density estimate of the particles over the square shown (the core's
+  /// DensityContourLines: 10, 30, 50, 70, 90 % of its maximum).
   void setContours(bool on);
   bool contours() const { return contours_on_; }
   /// The iso-lines drawn now (data units).
   const std::vector<QPolygonF>& contourLines() const { return contour_lines_; }
+  /// The same lines as the core computed them.
+  const std::vector<Polyline>& contourPolylines() const { return contour_polylines_; }
   /// The square of data space shown: [-half_width, half_width]^2 around the centre (aspect kept).
   void setHalfWidth(double half_width);
   double halfWidth() const { return half_width_; }
   /// The square shown, in the data's units: centre +- half_width; the tick labels are data units.
   void setView(const QPointF& centre, double half_width);
+  /// The square shown as a box in the data's units (x and y sides equal); the density contours cover exactly it.
+  void setView(const PlotBox& square);
   QPointF centre() const { return centre_; }
   /// The tick values along each axis (data units: 1, 2, 2.5 or 5 times a power of ten apart, 5..11 of them).
   std::vector<double> ticks(bool x_axis) const;
@@ -89,10 +92,12 @@ class ScatterView : public QWidget {
   Batch particle_batch_;
   bool contours_on_ = false;
   std::vector<QPolygonF> contour_lines_;
+  std::vector<Polyline> contour_polylines_;
   QVector<QPointF> drawn_;
   QString caption_;
   double half_width_ = 3.5;
   QPointF centre_{0.0, 0.0};
+  PlotBox box_{-3.5, 3.5, -3.5, 3.5};  // centre_ +- half_width_, as given
   bool draw_mode_ = false;
   quint64 frame_count_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "ui/schedule_panel.h"
 
+#include "ui/settings.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -10,7 +12,6 @@
 #include <QLegendMarker>
 #include <QMouseEvent>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
@@ -351,12 +352,10 @@ void SchedulePanel::applyCompare() {
 }
 
 void SchedulePanel::loadCustom() {
-  QSettings settings;
-  const QString path = QFileDialog::getOpenFileName(
-      this, tr("Load a custom schedule"), settings.value("folders/schedule").toString(),
-      tr("Schedules (*.txt *.csv *.dat);;All files (*)"));
+  const QString path = QFileDialog::getOpenFileName(this, tr("Load a custom schedule"), Settings::LastFolder("schedule"),
+                                                    tr("Schedules (*.txt *.csv *.dat);;All files (*)"));
   if (path.isEmpty()) return;
-  settings.setValue("folders/schedule", QFileInfo(path).absolutePath());
+  Settings::SetLastFolder("schedule", QFileInfo(path).absolutePath());
   try {
     const ScheduleOptions options = LoadCustomSchedule(path.toStdString());
     showError(document_->setScheduleOptions(options));

@@ -4,6 +4,8 @@
 #include <QFileInfo>
 #include <QSettings>
 
+#include <algorithm>
+
 namespace diffuscope::ui::Settings {
 
 QString LastFolder(const QString& kind) {
@@ -55,6 +57,62 @@ void SetSchedule(const ScheduleOptions& options) {
 
 uint64_t Seed() { return QSettings().value(QStringLiteral("seed"), 0).toULongLong(); }
 void SetSeed(uint64_t seed) { QSettings().setValue(QStringLiteral("seed"), static_cast<qulonglong>(seed)); }
+
+PointsView PointsViewOptions() {
+  QSettings s;
+  s.beginGroup(QStringLiteral("points"));
+  PointsView view;
+  view.show_data = s.value("show_data", view.show_data).toBool();
+  // Stored as the field box's index (0 none, 1 score, 2 drift), as earlier versions wrote it.
+  view.field = static_cast<FieldKind>(std::clamp(s.value("field", 0).toInt(), 0, 2));
+  view.contours = s.value("show_contours", view.contours).toBool();
+  view.trajectories = s.value("show_trajectories", view.trajectories).toBool();
+  return view;
+}
+
+void SetPointsViewOptions(const PointsView& view) {
+  QSettings s;
+  s.beginGroup(QStringLiteral("points"));
+  s.setValue("show_data", view.show_data);
+  s.setValue("field", static_cast<int>(view.field));
+  s.setValue("show_contours", view.contours);
+  s.setValue("show_trajectories", view.trajectories);
+}
+
+ExportChoices ExportSettings() {
+  QSettings s;
+  s.beginGroup(QStringLiteral("export"));
+  ExportChoices choices;
+  bool ok = false;
+  if (s.contains("fps")) {
+    const double fps = s.value("fps").toDouble(&ok);
+    if (ok) choices.fps = fps;
+  }
+  if (s.contains("crf")) {
+    const int crf = s.value("crf").toInt(&ok);
+    if (ok) choices.crf = crf;
+  }
+  if (s.contains("frames")) {
+    const int frames = s.value("frames").toInt(&ok);
+    if (ok) choices.frames = frames;
+  }
+  choices.layout = s.value("layout").toString();
+  choices.format = s.value("format", choices.format).toString();
+  const QString folder = s.value("folder").toString();
+  if (!folder.isEmpty() && QFileInfo(folder).isDir()) choices.folder = folder;
+  return choices;
+}
+
+void SetExportSettings(const ExportChoices& choices) {
+  QSettings s;
+  s.beginGroup(QStringLiteral("export"));
+  if (!choices.folder.isEmpty() && QFileInfo(choices.folder).isDir()) s.setValue("folder", choices.folder);
+  s.setValue("format", choices.format);
+  if (choices.fps) s.setValue("fps", *choices.fps);
+  if (choices.frames) s.setValue("frames", *choices.frames);
+  if (choices.crf) s.setValue("crf", *choices.crf);
+  if (!choices.layout.isEmpty()) s.setValue("layout", choices.layout);
+}
 
 QByteArray WindowGeometry() { return QSettings().value(QStringLiteral("window/geometry")).toByteArray(); }
 QByteArray WindowState() { return QSettings().value(QStringLiteral("window/state")).toByteArray(); }

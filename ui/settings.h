@@ -4,11 +4,15 @@
 //   QString folder = diffuscope::ui::Settings::LastFolder("images");
 #pragma once
 
+#include "core/run/overlays.h"
 #include "core/schedule/schedule.h"
 
 #include <QByteArray>
+#include <QDir>
 #include <QString>
 #include <QStringList>
+
+#include <optional>
 
 namespace diffuscope::ui::Settings {
 
@@ -24,6 +28,28 @@ ScheduleOptions Schedule();
 void SetSchedule(const ScheduleOptions& options);
 uint64_t Seed();
 void SetSeed(uint64_t seed);
+/// What the 2D view shows: the data set (faint), the field, density contours, trajectories.
+struct PointsView {
+  bool show_data = true;
+  FieldKind field = FieldKind::kNone;
+  bool contours = false;
+  bool trajectories = false;
+};
+PointsView PointsViewOptions();
+void SetPointsViewOptions(const PointsView& view);
+/// What the Export dialog remembers (group "export"); unset where nothing was saved, so that the dialog keeps its
+/// initial spec's value.
+struct ExportChoices {
+  std::optional<double> fps;
+  std::optional<int> crf;     // -1 = the codec's default
+  std::optional<int> frames;
+  QString layout;             // a LayoutName; "" = none saved
+  QString format = QStringLiteral("gif");  // an ExportFormatName
+  QString folder = QDir::homePath();       // where the last export went (home when that folder is gone)
+};
+ExportChoices ExportSettings();
+/// Saves them; a folder that does not exist is not saved (the last good one stays).
+void SetExportSettings(const ExportChoices& choices);
 QByteArray WindowGeometry();
 QByteArray WindowState();
 void SetWindowLayout(const QByteArray& geometry, const QByteArray& state);

@@ -98,7 +98,7 @@ Runner AddEvaluateCommand(CLI::App& app) {
       SamplerOptions options = a->sampler.ToOptions(a->seed);
       const Batch samples = Sample(schedule, *opened.denoiser, options, InitialNoise(std::min(a->n, 500), 400, a->seed));
       const DigitsSampleQuality q = EvaluateDigitsSamples(samples, split);
-      std::printf("%d samples (%s, %d steps)\n", q.samples, a->sampler.sampler.c_str(),
+      std::printf("%d samples (%s, %d steps)\n", q.samples, std::string(SamplerKindName(options.kind)).c_str(),
                   options.num_steps ? options.num_steps : schedule.num_steps());
       std::printf("pixel range:                         %.3f .. %.3f\n", q.min_value, q.max_value);
       std::printf("distance to nearest training digit:  mean %.3f, min %.3f (copies: %d)\n", q.nearest_train_mean,
@@ -119,14 +119,15 @@ Runner AddEvaluateCommand(CLI::App& app) {
     Require(a->n >= 10 && a->n <= 100000, "--n must be in 10..100000");
     const NoiseSchedule schedule(*opened.schedule);
     // The run lives in the model's normalised space; the samples and the data are compared in the data's units.
+    const SamplerOptions sampler = a->sampler.ToOptions(a->seed);
     const Batch samples = opened.normalization.ToData(
-        Sample(schedule, *opened.denoiser, a->sampler.ToOptions(a->seed), InitialNoise(a->n, 2, a->seed)));
+        Sample(schedule, *opened.denoiser, sampler, InitialNoise(a->n, 2, a->seed)));
     const Batch fresh = GenerateDataset(data, a->n, a->seed + 1000, InDataUnits());
     const Batch train_like = GenerateDataset(data, 20000, a->seed + 2000, InDataUnits());
     const double model_distance = EnergyDistance(samples, fresh);
     const double gaussian_distance = EnergyDistance(FitGaussian(train_like, a->n, a->seed + 3000), fresh);
     std::printf("data: %s; %d samples (%s, %d steps) against %d fresh data points\n", data.c_str(), a->n,
-                a->sampler.sampler.c_str(), schedule.num_steps(), a->n);
+                std::string(SamplerKindName(sampler.kind)).c_str(), schedule.num_steps(), a->n);
     std::printf("energy distance, model:              %.5f\n", model_distance);
     std::printf("energy distance, fitted Gaussian:    %.5f\n", gaussian_distance);
     std::printf("ratio (target <= 0.1):               %.3f\n", model_distance / gaussian_distance);

@@ -18,7 +18,8 @@ Runner AddExportCommand(CLI::App& app) {
   struct Args {
     AnimationSpec spec;
     std::string output, from_bundle, direction = "forward", path = "closed", layout = "image", spacing = "time";
-    std::string palette = "auto", codec = "auto";
+    std::string palette = "auto", codec = "auto", field = "none";
+    double view = 4.0;
     ScheduleArgs schedule;
     SamplerArgs sampler;
     bool no_dither = false;
@@ -61,7 +62,15 @@ Runner AddExportCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--samples", s.samples, "images: samples in the batch (the grid layout shows them)")->capture_default_str();
   cmd->add_option("--points", s.points, "2D: particles")->capture_default_str();
-  cmd->add_option("--trajectories", s.render.scatter.max_trajectories, "2D: particles whose paths are drawn")
+  cmd->add_option("--trajectories", s.render.scatter.max_trajectories,
+                  "2D: particles whose paths are drawn (the app draws " + std::to_string(kDefaultTrajectories) + ")")
+      ->capture_default_str();
+  cmd->add_option("--field", a->field, "2D: the model's field at each frame's t: none|score (-eps_hat)|drift (mu - x_t)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "score", "drift"}));
+  cmd->add_flag("--contours", s.contours, "2D: density iso-lines of the particles (10 .. 90 % of the peak)");
+  cmd->add_option("--view", a->view,
+                  "2D: half the side of the square shown, in spreads of the data around its centre (the app: 3.5)")
       ->capture_default_str();
   cmd->add_option("--data-points", s.data_points, "2D: data points given to the exact denoisers")->capture_default_str();
   cmd->add_option("--gif-palette", a->palette, "GIF palette: auto|grey|colour")->capture_default_str();
@@ -104,6 +113,10 @@ Runner AddExportCommand(CLI::App& app) {
       auto layout = ParseLayout(a->layout);
       Require(layout.has_value(), "--layout: unknown layout '" + a->layout + "'");
       spec.render.layout = !spec.data.empty() && cmd->count("--layout") == 0 ? Layout::kScatter : *layout;
+      spec.field.kind = *ParseFieldKind(a->field);
+      Require(a->view > 0 && a->view <= 1000, "--view must be in (0, 1000]");
+      spec.render.scatter.x_min = spec.render.scatter.y_min = -a->view;
+      spec.render.scatter.x_max = spec.render.scatter.y_max = a->view;
       auto palette = ParseGifPalette(a->palette);
       Require(palette.has_value(), "--gif-palette: unknown palette '" + a->palette + "'");
       spec.output.gif_palette = *palette;

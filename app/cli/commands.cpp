@@ -11,69 +11,39 @@
 
 namespace diffuscope::cli {
 
-ScheduleOptions ScheduleArgs::ToOptions() const {
-  ScheduleOptions o;
-  if (!file.empty()) {
-    o = LoadCustomSchedule(file);
-  } else {
-    auto parsed = ParseScheduleKind(kind);
-    if (!parsed) {
-      std::string names;
-      for (auto n : ScheduleKindNames()) names += std::string(names.empty() ? "" : ", ") + std::string(n);
-      throw Error("--schedule: unknown kind '" + kind + "' (known: " + names + ")");
-    }
-    o.kind = *parsed;
-    o.num_steps = steps;
-    o.beta_start = beta_start;
-    o.beta_end = beta_end;
-  }
-  o.zero_terminal_snr = zero_terminal_snr;
-  if (std::string problem = o.Check(); !problem.empty()) throw Error("schedule: " + problem);
-  return o;
-}
-
 void AddScheduleOptions(CLI::App* app, ScheduleArgs* a) {
-  std::string names;
-  for (auto n : ScheduleKindNames()) names += std::string(names.empty() ? "" : "|") + std::string(n);
-  app->add_option("--schedule", a->kind, "noise schedule: " + names)->capture_default_str();
-  app->add_option("--steps", a->steps, "number of diffusion steps T")->capture_default_str();
-  app->add_option("--beta-start", a->beta_start, "first beta (linear, scaled-linear, sigmoid)")->capture_default_str();
-  app->add_option("--beta-end", a->beta_end, "last beta (linear, scaled-linear, sigmoid; the beta of const)")
-      ->capture_default_str();
-  app->add_flag("--zero-terminal-snr", a->zero_terminal_snr, "rescale so alpha_bar_T = 0 exactly (Lin et al. 2024)");
-  app->add_option("--schedule-file", a->file,
-                  "a custom schedule: one beta per line (or a first line 'alpha_bar' and alpha_bar values)");
-}
-
-SamplerOptions SamplerArgs::ToOptions(uint64_t seed) const {
-  SamplerOptions o;
-  auto kind = ParseSamplerKind(sampler);
-  if (!kind) throw Error("--sampler: unknown sampler '" + sampler + "' (ddpm or ddim)");
-  o.kind = *kind;
-  auto sp = ParseSpacing(spacing);
-  if (!sp) throw Error("--spacing: unknown spacing '" + spacing + "' (leading, trailing or linspace)");
-  o.spacing = *sp;
-  auto var = ParseVarianceChoice(variance);
-  if (!var) throw Error("--variance: unknown choice '" + variance + "' (fixed-small, fixed-large or learned)");
-  o.variance = *var;
-  o.num_steps = sampling_steps;
-  o.eta = eta;
-  o.clip_x0 = clip;
-  o.dynamic_threshold = dynamic_threshold;
-  o.seed = seed;
-  if (std::string problem = o.Check(); !problem.empty()) throw Error("sampler: " + problem);
-  return o;
+  app->add_option("--schedule", a->kind, app::help::Schedule())
+      ->capture_default_str()
+      ->transform(
+          [a](std::string value) {
+            ScheduleArgs typed;
+            typed.kind = value;
+            try {
+              const std::string note = typed.TakeOldSpelling();
+              if (note.empty()) return value;
+              std::cerr << "diffuscope-cli: note: " << note << "\n";
+              a->steps = typed.steps;  // a later --steps still wins
+              return typed.kind;
+            } catch (const Error& e) {
+              throw CLI::ValidationError(e.what());
+            }
+          },
+          "KIND (the old KIND:T still reads)");
+  app->add_option("--steps", a->steps, app::help::kSteps)->capture_default_str();
+  app->add_option("--beta-start", a->beta_start, app::help::kBetaStart)->capture_default_str();
+  app->add_option("--beta-end", a->beta_end, app::help::kBetaEnd)->capture_default_str();
+  app->add_flag("--zero-terminal-snr", a->zero_terminal_snr, app::help::kZeroTerminalSnr);
+  app->add_option("--schedule-file", a->file, app::help::kScheduleFile);
 }
 
 void AddSamplerOptions(CLI::App* app, SamplerArgs* a) {
-  app->add_option("--sampler", a->sampler, "ddpm (ancestral) or ddim")->capture_default_str();
-  app->add_option("--sampling-steps", a->sampling_steps, "number of reverse steps K (0 = every step)")
-      ->capture_default_str();
-  app->add_option("--eta", a->eta, "DDIM stochasticity (0 = deterministic)")->capture_default_str();
-  app->add_option("--spacing", a->spacing, "which K of the T timesteps: leading|trailing|linspace")->capture_default_str();
-  app->add_option("--variance", a->variance, "DDPM variance: fixed-small|fixed-large|learned")->capture_default_str();
-  app->add_flag("--clip", a->clip, "clip x0_hat to [-1, 1] at every step");
-  app->add_flag("--dynamic-threshold", a->dynamic_threshold, "Imagen's dynamic thresholding of x0_hat");
+  app->add_option("--sampler", a->sampler, app::help::kSampler)->check(CLI::IsMember({"ddpm", "ddim"}));
+  app->add_option("--sampling-steps", a->sampling_steps, app::help::kSamplingSteps)->capture_default_str();
+  app->add_option("--eta", a->eta, app::help::kEta);
+  app->add_option("--spacing", a->spacing, app::help::kSpacing)->capture_default_str();
+  app->add_option("--variance", a->variance, app::help::kVariance)->capture_default_str();
+  app->add_flag("--clip", a->clip, app::help::kClip);
+  app->add_flag("--dynamic-threshold", a->dynamic_threshold, app::help::kDynamicThreshold);
 }
 
 std::string ModelData(const OpenedModel& opened, const std::string& model) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "app/common/run_args.h"
 #include "core/data/points2d.h"
 #include "core/models/registry.h"
 #include "core/schedule/schedule.h"
@@ -14,30 +15,13 @@
 
 namespace diffuscope::cli {
 
-/// Schedule options as typed on the command line, with per-command defaults.
-struct ScheduleArgs {
-  std::string kind = "linear";
-  int steps = 1000;
-  double beta_start = 1e-4;
-  double beta_end = 0.02;
-  bool zero_terminal_snr = false;
-  std::string file;  // a custom schedule file (overrides kind)
-
-  /// The options; throws Error (naming the flag) when they are invalid.
-  ScheduleOptions ToOptions() const;
-};
+/// Schedule and sampler options as typed: the grammar both executables share (app/common/run_args.h).
+using app::SamplerArgs;
+using app::ScheduleArgs;
+/// Registers --schedule (also the old KIND:T, with a note), --steps, --beta-start, --beta-end,
+/// --zero-terminal-snr, --schedule-file.
 void AddScheduleOptions(CLI::App* app, ScheduleArgs* args);
-
-struct SamplerArgs {
-  std::string sampler = "ddpm";
-  int sampling_steps = 0;
-  double eta = 0.0;
-  std::string spacing = "trailing";
-  std::string variance = "fixed-small";
-  bool clip = false;
-  bool dynamic_threshold = false;
-  SamplerOptions ToOptions(uint64_t seed) const;
-};
+/// Registers --sampler, --sampling-steps, --eta, --spacing, --variance, --clip, --dynamic-threshold.
 void AddSamplerOptions(CLI::App* app, SamplerArgs* args);
 
 /// The schedule as CSV: header t,beta,alpha_bar,posterior_variance,snr and rows t = 1..T, 17 significant digits.

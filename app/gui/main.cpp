@@ -1,7 +1,11 @@
 // diffuscope: the desktop application. Opens on the bundled sample photograph and the dino point set;
 // `diffuscope IMAGE` opens an image, `diffuscope SESSION.json` a saved session. The other options script a
-// start (for demos and screenshots): e.g. `diffuscope --workspace 2d --schedule cosine:50 --train 10000
-// --sample --play` trains a DDPM on the dino, samples it and plays the reverse run.
+// start (for demos and screenshots): e.g. `diffuscope --workspace 2d --schedule cosine --steps 50 --train 10000
+// --sample --play` trains a DDPM on the dino, samples it and plays the reverse run. Options that mean the same as
+// diffuscope-cli's are spelled as there (app/common/run_args.h): --schedule KIND --steps T, --sampler,
+// --sampling-steps K, --eta, --data, --path, --field, --model, --seed, --t0.
+#include "app/common/run_args.h"
+#include "core/run/run_spec.h"
 #include "core/schedule/schedule.h"
 #include "ui/image_workspace.h"
 #include "ui/main_window.h"
@@ -15,6 +19,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <type_traits>
 #include <string_view>
 
 #ifndef DIFFUSCOPE_VERSION
@@ -24,22 +29,6 @@
 using diffuscope::ui::MainWindow;
 
 namespace {
-
-// "cosine:50" -> options; nullopt (and a message) when it does not parse.
-std::optional<diffuscope::ScheduleOptions> ParseScheduleArgument(const QString& text) {
-  const QStringList parts = text.split(':');
-  const auto kind = diffuscope::ParseScheduleKind(parts.front().toStdString());
-  if (!kind) return std::nullopt;
-  diffuscope::ScheduleOptions options;
-  options.kind = *kind;
-  if (parts.size() > 1) {
-    bool ok = false;
-    options.num_steps = parts[1].toInt(&ok);
-    if (!ok) return std::nullopt;
-  }
-  if (!options.Check().empty()) return std::nullopt;
-  return options;
-}
 
 // Runs the reverse process of the current workspace, then plays it or moves to t = show_t (>= 0) when asked.
 void StartReverse(MainWindow* window, bool play, int show_t) {
@@ -87,44 +76,66 @@ QPalette DarkPalette() {
   return p;
 }
 
-// The command line's options, in one place for both the display-free --help / --version and the app.
+// The command line's options, in one place for both the display-free --help / --version and the app. Names and help
+// texts shared with diffuscope-cli come from app/common/run_args.h.
+QCommandLineOption Value(const char* name, const QString& help, const char* value_name) {
+  return QCommandLineOption(QString::fromLatin1(name), help, QString::fromLatin1(value_name));
+}
+QCommandLineOption Flag(const char* name, const QString& help) {
+  return QCommandLineOption(QString::fromLatin1(name), help);
+}
+QCommandLineOption Hidden(QCommandLineOption option) {
+  option.setFlags(QCommandLineOption::HiddenFromHelp);
+  return option;
+}
+QString Help(const char* text) { return QString::fromUtf8(text) + QLatin1Char('.'); }
+
 struct Options {
-  const QCommandLineOption workspace{QStringLiteral("workspace"), QStringLiteral("Start in a workspace: images or 2d."),
-                                     QStringLiteral("name")};
-  const QCommandLineOption schedule{QStringLiteral("schedule"),
-                                    QStringLiteral("Use a schedule, KIND[:T], e.g. cosine:50."), QStringLiteral("kind:T")};
-  const QCommandLineOption dataset{QStringLiteral("dataset"), QStringLiteral("2D data set (dino, moons, ...)."),
-                                   QStringLiteral("name")};
-  const QCommandLineOption t_option{QStringLiteral("t"),
-                                    QStringLiteral("Start at timestep t (with --sample: show the run at t)."),
-                                    QStringLiteral("t")};
-  const QCommandLineOption seed{QStringLiteral("seed"), QStringLiteral("Seed of every random draw."),
-                                QStringLiteral("seed")};
-  const QCommandLineOption panels{QStringLiteral("panels"),
-                                  QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram.")};
-  const QCommandLineOption field{QStringLiteral("field"), QStringLiteral("2D: show the field, score or drift."),
-                                 QStringLiteral("kind")};
-  const QCommandLineOption trajectories{QStringLiteral("trajectories"), QStringLiteral("2D: show trajectories.")};
-  const QCommandLineOption train{QStringLiteral("train"),
-                                 QStringLiteral("2D: train a DDPM on the points for N updates at start."),
-                                 QStringLiteral("N")};
-  const QCommandLineOption eta{QStringLiteral("eta"), QStringLiteral("DDIM eta of reverse runs (0 = deterministic)."),
-                               QStringLiteral("eta")};
-  const QCommandLineOption from_t{QStringLiteral("from-t"),
-                                  QStringLiteral("Reverse runs start from the noised data at the current t.")};
-  const QCommandLineOption sample{QStringLiteral("sample"),
-                                  QStringLiteral("Run the reverse process at start (after --train).")};
-  const QCommandLineOption play{QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run).")};
-  const QCommandLineOption model_option{
-      QStringLiteral("model"),
+  const QCommandLineOption workspace = Value("workspace", QStringLiteral("Start in a workspace: images or 2d."), "name");
+  // The schedule and the sampler: as diffuscope-cli spells them.
+  const QCommandLineOption schedule = Value(
+      "schedule", QString::fromStdString(diffuscope::app::help::Schedule()) + QStringLiteral(" (e.g. cosine)."),
+      "kind");
+  const QCommandLineOption steps = Value("steps", Help(diffuscope::app::help::kSteps), "T");
+  const QCommandLineOption beta_start = Value("beta-start", Help(diffuscope::app::help::kBetaStart), "beta");
+  const QCommandLineOption beta_end = Value("beta-end", Help(diffuscope::app::help::kBetaEnd), "beta");
+  const QCommandLineOption zero_terminal_snr = Flag("zero-terminal-snr", Help(diffuscope::app::help::kZeroTerminalSnr));
+  const QCommandLineOption schedule_file = Value("schedule-file", Help(diffuscope::app::help::kScheduleFile), "file");
+  const QCommandLineOption sampler = Value("sampler", Help(diffuscope::app::help::kSampler), "kind");
+  const QCommandLineOption sampling_steps = Value("sampling-steps", Help(diffuscope::app::help::kSamplingSteps), "K");
+  const QCommandLineOption eta = Value("eta", Help(diffuscope::app::help::kEta), "eta");
+  const QCommandLineOption spacing = Value("spacing", Help(diffuscope::app::help::kSpacing), "name");
+  const QCommandLineOption variance = Value("variance", Help(diffuscope::app::help::kVariance), "name");
+  const QCommandLineOption clip = Flag("clip", Help(diffuscope::app::help::kClip));
+  const QCommandLineOption dynamic_threshold = Flag("dynamic-threshold", Help(diffuscope::app::help::kDynamicThreshold));
+  // The run.
+  const QCommandLineOption data = Value("data", QStringLiteral("2D data set (dino, moons, ...) or a CSV file."), "name");
+  const QCommandLineOption path = Value(
+      "path", QStringLiteral("The forward path: closed (one fixed eps), markov (the chain's path) or fresh-noise."),
+      "name");
+  const QCommandLineOption t_option = Value("t", QStringLiteral("Start at timestep t (with --sample: show the run at t)."), "t");
+  const QCommandLineOption t0 = Value(
+      "t0", QStringLiteral("Reverse runs start from the data noised to t0 (instead of pure noise)."), "t0");
+  const QCommandLineOption seed = Value("seed", QStringLiteral("Seed of every random draw."), "seed");
+  const QCommandLineOption model_option = Value(
+      "model",
       QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
                      "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
-      QStringLiteral("name")};
-  const QCommandLineOption digit{QStringLiteral("digit"),
-                                 QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."),
-                                 QStringLiteral("N")};
-  const QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps of reverse runs."),
-                                 QStringLiteral("N")};
+      "name");
+  const QCommandLineOption digit = Value("digit", QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."), "N");
+  // What is shown, and what runs at start.
+  const QCommandLineOption panels = Flag("panels", QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
+  const QCommandLineOption field = Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
+  const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
+  const QCommandLineOption contours = Flag("contours", QStringLiteral("2D: show density contours of the particles."));
+  const QCommandLineOption train = Value("train", QStringLiteral("2D: train a DDPM on the points for N updates at start."), "N");
+  const QCommandLineOption sample = Flag("sample", QStringLiteral("Run the reverse process at start (after --train)."));
+  const QCommandLineOption play = Flag("play", QStringLiteral("Play (after --sample: the reverse run)."));
+  const QCommandLineOption print_run = Flag(
+      "print-run", QStringLiteral("Print the run the options make (JSON, as bundles and sessions write it) and exit."));
+  // The app's spellings before one grammar, still read (with a note).
+  const QCommandLineOption dataset = Hidden(Value("dataset", QStringLiteral("Old name of --data."), "name"));
+  const QCommandLineOption from_t = Hidden(Flag("from-t", QStringLiteral("Old: reverse runs start at --t; use --t0.")));
 };
 
 void Describe(QCommandLineParser& parser, const Options& o) {
@@ -133,9 +144,11 @@ void Describe(QCommandLineParser& parser, const Options& o) {
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("An image or a session (.json) to open."),
                                QStringLiteral("[file]"));
-  for (const auto& option : {o.workspace, o.schedule, o.dataset, o.t_option, o.seed, o.panels, o.field,
-                             o.trajectories, o.train, o.eta, o.from_t, o.sample, o.play, o.model_option, o.digit,
-                             o.steps}) {
+  for (const auto& option :
+       {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
+        o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
+        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.sample, o.play,
+        o.print_run, o.dataset, o.from_t}) {
     parser.addOption(option);
   }
 }
@@ -180,20 +193,82 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   MainWindow window;
-  window.show();
+  const bool print_run = parser.isSet(o.print_run);
+  if (!print_run) window.show();
   const QStringList files = parser.positionalArguments();
   if (!files.isEmpty()) window.openImage(files.front());
   diffuscope::ui::Document* document = window.document();
-  if (parser.isSet(o.schedule)) {
-    const auto options = ParseScheduleArgument(parser.value(o.schedule));
-    if (!options) {
-      std::fprintf(stderr, "diffuscope: --schedule wants KIND[:T] with a known kind, e.g. cosine:50\n");
-      return 2;
+  auto fail = [](const QString& text) {
+    std::fprintf(stderr, "diffuscope: %s\n", qPrintable(text));
+    return 2;
+  };
+  auto note = [](const std::string& text) {
+    if (!text.empty()) std::fprintf(stderr, "diffuscope: note: %s\n", text.c_str());
+  };
+  auto number = [&parser](const QCommandLineOption& option, auto* value) {
+    bool ok = false;
+    const QString text = parser.value(option);
+    if constexpr (std::is_same_v<std::remove_pointer_t<decltype(value)>, double>) *value = text.toDouble(&ok);
+    else if constexpr (std::is_same_v<std::remove_pointer_t<decltype(value)>, uint64_t>) *value = text.toULongLong(&ok);
+    else *value = text.toInt(&ok);
+    return ok;
+  };
+  const QString not_a_number = QStringLiteral("--%1: '%2' is not a number");
+  auto bad_number = [&](const QCommandLineOption& option) {
+    return fail(not_a_number.arg(option.names().front(), parser.value(option)));
+  };
+
+  // The schedule and the sampler: the document's, with what was typed over it, through the shared grammar.
+  try {
+    if (parser.isSet(o.schedule) || parser.isSet(o.steps) || parser.isSet(o.beta_start) || parser.isSet(o.beta_end) ||
+        parser.isSet(o.zero_terminal_snr) || parser.isSet(o.schedule_file)) {
+      auto args = diffuscope::app::ScheduleArgs::From(document->scheduleOptions());
+      if (parser.isSet(o.schedule)) {
+        args.kind = parser.value(o.schedule).toStdString();
+        note(args.TakeOldSpelling());
+      }
+      if (parser.isSet(o.steps) && !number(o.steps, &args.steps)) return bad_number(o.steps);
+      if (parser.isSet(o.beta_start) && !number(o.beta_start, &args.beta_start)) return bad_number(o.beta_start);
+      if (parser.isSet(o.beta_end) && !number(o.beta_end, &args.beta_end)) return bad_number(o.beta_end);
+      if (parser.isSet(o.zero_terminal_snr)) args.zero_terminal_snr = true;
+      if (parser.isSet(o.schedule_file)) args.file = parser.value(o.schedule_file).toStdString();
+      if (const QString problem = document->setScheduleOptions(args.ToOptions()); !problem.isEmpty()) return fail(problem);
     }
-    document->setScheduleOptions(*options);
+    if (parser.isSet(o.seed)) {
+      uint64_t seed = 0;
+      if (!number(o.seed, &seed)) return bad_number(o.seed);
+      document->setSeed(seed);
+    }
+    if (parser.isSet(o.sampler) || parser.isSet(o.sampling_steps) || parser.isSet(o.eta) || parser.isSet(o.spacing) ||
+        parser.isSet(o.variance) || parser.isSet(o.clip) || parser.isSet(o.dynamic_threshold)) {
+      auto args = diffuscope::app::SamplerArgs::From(document->samplerOptions());
+      if (parser.isSet(o.eta)) {
+        double eta = 0;
+        if (!number(o.eta, &eta)) return bad_number(o.eta);
+        args.eta = eta;
+        args.sampler.clear();  // --eta alone means DDIM
+      }
+      if (parser.isSet(o.sampler)) args.sampler = parser.value(o.sampler).toStdString();
+      if (parser.isSet(o.sampling_steps) && !number(o.sampling_steps, &args.sampling_steps))
+        return bad_number(o.sampling_steps);
+      if (parser.isSet(o.spacing)) args.spacing = parser.value(o.spacing).toStdString();
+      if (parser.isSet(o.variance)) args.variance = parser.value(o.variance).toStdString();
+      if (parser.isSet(o.clip)) args.clip = true;
+      if (parser.isSet(o.dynamic_threshold)) args.dynamic_threshold = true;
+      if (const QString problem = document->setSamplerOptions(args.ToOptions(document->seed())); !problem.isEmpty())
+        return fail(problem);
+    }
+  } catch (const diffuscope::Error& error) {
+    return fail(QString::fromUtf8(error.what()));
   }
-  if (parser.isSet(o.seed)) document->setSeed(parser.value(o.seed).toULongLong());
-  if (parser.isSet(o.dataset)) window.pointsWorkspace()->setDataset(parser.value(o.dataset));
+  if (parser.isSet(o.path)) {
+    const auto path = diffuscope::ParseForwardPath(parser.value(o.path).toStdString());
+    if (!path) return fail(QStringLiteral("--path: unknown path '%1' (closed, markov or fresh-noise)").arg(parser.value(o.path)));
+    document->setForwardPath(*path);
+  }
+  if (parser.isSet(o.dataset)) note("--dataset is the old name of --data");
+  for (const QCommandLineOption* data : {&o.dataset, &o.data})
+    if (parser.isSet(*data)) window.pointsWorkspace()->setDataset(parser.value(*data));
   if (parser.value(o.workspace) == QLatin1String("2d")) document->setWorkspace(1);
   if (parser.value(o.workspace) == QLatin1String("images")) document->setWorkspace(0);
   if (parser.isSet(o.panels)) {
@@ -201,25 +276,13 @@ int main(int argc, char** argv) {
     window.imageWorkspace()->setShowNoise(true);
     window.imageWorkspace()->setShowHistogram(true);
   }
-  if (parser.isSet(o.field)) window.pointsWorkspace()->setField(parser.value(o.field) == QLatin1String("drift") ? 2 : 1);
+  if (parser.isSet(o.field)) {
+    const auto field = diffuscope::ParseFieldKind(parser.value(o.field).toStdString());
+    if (!field) return fail(QStringLiteral("--field: unknown field '%1' (none, score or drift)").arg(parser.value(o.field)));
+    window.pointsWorkspace()->setField(static_cast<int>(*field));
+  }
   if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
-  if (parser.isSet(o.eta)) {
-    auto options = document->samplerOptions();
-    options.kind = diffuscope::SamplerKind::kDdim;
-    options.eta = parser.value(o.eta).toDouble();
-    if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
-      std::fprintf(stderr, "diffuscope: --eta: %s\n", qPrintable(problem));
-      return 2;
-    }
-  }
-  if (parser.isSet(o.steps)) {
-    auto options = document->samplerOptions();
-    options.num_steps = parser.value(o.steps).toInt();
-    if (const QString problem = document->setSamplerOptions(options); !problem.isEmpty()) {
-      std::fprintf(stderr, "diffuscope: --steps: %s\n", qPrintable(problem));
-      return 2;
-    }
-  }
+  if (parser.isSet(o.contours)) window.pointsWorkspace()->setContours(true);
   if (parser.isSet(o.model_option) && document->workspace() == 1) {
     window.pointsWorkspace()->setModelName(parser.value(o.model_option));
   } else if (parser.isSet(o.model_option)) {
@@ -228,17 +291,29 @@ int main(int argc, char** argv) {
     document->setModel(model);
   }
   if (parser.isSet(o.digit)) window.imageWorkspace()->setSr3Input(parser.value(o.digit).toInt());
-  if (parser.isSet(o.from_t)) {
+  if (parser.isSet(o.from_t)) note("--from-t is the old spelling; use --t0 T (the reverse run starts at T)");
+  int t0 = -1;
+  if (parser.isSet(o.t0) && (!number(o.t0, &t0) || t0 < 1 || t0 > document->numSteps()))
+    return fail(QStringLiteral("--t0 must be a timestep in 1..%1").arg(document->numSteps()));
+  if (parser.isSet(o.from_t) || t0 > 0) {
     auto model = document->model();
     model.from_current_t = true;
     document->setModel(model);
   }
   const bool run = parser.isSet(o.sample), playing = parser.isSet(o.play);
-  // With --sample, --t is where the finished reverse run is shown; without, where the timeline starts.
-  // With --from-t it is where the run starts.
+  // With --sample, --t is where the finished reverse run is shown; without, where the timeline starts. --t0 is
+  // where a reverse run starts (the old --from-t started it at --t).
   const bool start_at_t = !run || parser.isSet(o.from_t);
   const int show_t = !start_at_t && parser.isSet(o.t_option) ? parser.value(o.t_option).toInt() : -1;
   if (parser.isSet(o.t_option) && start_at_t) document->setT(parser.value(o.t_option).toInt());
+  if (t0 > 0 && (run || !parser.isSet(o.t_option))) document->setT(t0);
+  if (print_run) {  // what the options made, in the words of bundles and sessions
+    diffuscope::RunSpec spec = document->run();
+    spec.point_set = diffuscope::Batch();  // the points themselves are the data's (--data), not options
+    std::fputs(diffuscope::RunSpecToJson(spec).c_str(), stdout);
+    std::fputs("\n", stdout);
+    return 0;
+  }
   if (parser.isSet(o.train)) {
     diffuscope::ui::TrainingPanel* panel = window.pointsWorkspace()->trainingPanel();
     panel->setIterations(parser.value(o.train).toInt());

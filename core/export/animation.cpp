@@ -8,6 +8,8 @@
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
 #include "core/models/registry.h"
+#include "core/render/density.h"
+#include "core/run/overlays.h"
 #include "core/run/run.h"
 #include "core/run/run_json.h"
 
@@ -19,6 +21,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 
 namespace diffuscope {
 namespace fs = std::filesystem;
@@ -40,6 +43,9 @@ std::string AnimationSpec::Check() const {
   if (times.size() > 10000) return "at most 10000 frame times";
   if (is_points() && render.layout != Layout::kScatter) return "2D data is shown with the scatter layout";
   if (!image.empty() && render.layout == Layout::kScatter) return "the scatter layout shows 2D data, not images";
+  if (std::string p = field.Check(); !p.empty()) return "field: " + p;
+  if (!is_points() && (field.kind != FieldKind::kNone || contours))
+    return "the field and the density contours are drawn over 2D data, not images";
   return {};
 }
 
@@ -88,6 +94,9 @@ json SpecJson(const AnimationSpec& s) {
          {{"width", r.scatter.width}, {"height", r.scatter.height}, {"x_min", r.scatter.x_min},
           {"x_max", r.scatter.x_max}, {"y_min", r.scatter.y_min}, {"y_max", r.scatter.y_max},
           {"max_trajectories", r.scatter.max_trajectories}}}}},
+      {"overlays",
+       {{"field", FieldKindName(s.field.kind)}, {"field_grid", s.field.grid},
+        {"field_half_width", s.field.half_width}, {"contours", s.contours}}},
       {"output",
        {{"fps", s.output.fps}, {"final_hold_s", s.output.final_hold_s}, {"loop", s.output.loop},
         {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
@@ -139,6 +148,14 @@ AnimationSpec SpecFromJson(const json& j) {
   s.render.scatter.y_min = sc.at("y_min").get<double>();
   s.render.scatter.y_max = sc.at("y_max").get<double>();
   s.render.scatter.max_trajectories = sc.at("max_trajectories").get<int>();
+  // Bundles written before the overlays have none.
+  if (j.contains("overlays")) {
+    const json& o = j.at("overlays");
+    s.field.kind = ParseName<FieldKind>(o, "field", ParseFieldKind);
+    s.field.grid = o.value("field_grid", s.field.grid);
+    s.field.half_width = o.value("field_half_width", s.field.half_width);
+    s.contours = o.value("contours", false);
+  }
   const json& out = j.at("output");
   s.output.fps = out.at("fps").get<double>();
   s.output.final_hold_s = out.at("final_hold_s").get<double>();
@@ -157,6 +174,7 @@ AnimationSpec SpecFromJson(const json& j) {
 struct State {
   int t = 0;
   Batch x, x0_hat, eps_hat;
+  std::vector<Polyline> trajectories{};  // 2D reverse runs: the paths so far
 };
 
 }  // namespace
@@ -164,7 +182,7 @@ struct State {
 namespace {
 
 // A rendered frame and its t, handed on as soon as it is rendered.
-using FrameSink = std::function<void(Frame&& frame, int t, const Batch& x_t)>;
+using FrameSink = std::function<void(Frame&& frame, int t, const Batch& x_t, ScatterOverlays&& overlays)>;
 
 // Computes the job's trajectory and renders its frames in order into `emit`; fills `result` but its frames and t.
 // Forward frames are emitted as each x_t is computed, so that a video encoder codes one while the next is made.
@@ -179,7 +197,8 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   const ImageShape shape = input.shape;
   result.input_sha256 = input.sha256;
 
-  const bool needs_model = spec.direction == Direction::kReverse || spec.render.layout == Layout::kPredictions;
+  const bool needs_model = spec.direction == Direction::kReverse || spec.render.layout == Layout::kPredictions ||
+                           (points && spec.field.kind != FieldKind::kNone);
   OpenedModel model;
   if (needs_model) {
     model = OpenRunModel(spec, input);
@@ -190,7 +209,9 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   const Batch condition = needs_model ? RunCondition(*model.denoiser, input) : Batch();  // SR3's low-res view
   const Batch* condition_or_null = condition.size() > 0 ? &condition : nullptr;
   // The diffusion runs in the model's normalised space (unit-scale noise); the frames show the data's units.
-  const PointNormalization normalization = needs_model ? model.normalization : input.normalization;
+  // A forward 2D run moves the data in its own normalised space whatever model draws the field (as the app does).
+  const bool model_space = needs_model && (spec.direction == Direction::kReverse || !points);
+  const PointNormalization normalization = model_space ? model.normalization : input.normalization;
   const Batch z0 = normalization.ToModel(x0);
   const int T = schedule.num_steps();
   Require(spec.from_t <= T && spec.to_t <= T, "export: from_t and to_t must be at most T = " + std::to_string(T));
@@ -199,17 +220,22 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   // drawn and labelled in the data's units.
   RenderOptions render_options = spec.render;
   if (points) {
-    render_options.scatter.x_min = normalization.shift_x + normalization.scale * spec.render.scatter.x_min;
-    render_options.scatter.x_max = normalization.shift_x + normalization.scale * spec.render.scatter.x_max;
-    render_options.scatter.y_min = normalization.shift_y + normalization.scale * spec.render.scatter.y_min;
-    render_options.scatter.y_max = normalization.shift_y + normalization.scale * spec.render.scatter.y_max;
+    const ScatterOptions& limits = spec.render.scatter;
+    const PlotBox box = DataBox(normalization, PlotBox{limits.x_min, limits.x_max, limits.y_min, limits.y_max});
+    render_options.scatter.x_min = box.x_min;
+    render_options.scatter.x_max = box.x_max;
+    render_options.scatter.y_min = box.y_min;
+    render_options.scatter.y_max = box.y_max;
   }
   // The digits DDPM's samples are shown as one grid image, as the app shows them.
   const bool tile = spec.digits && x0.rows() > 1;
   ImageShape frame_shape = shape;
   if (tile) TileDigits(x0, kDigitSide, 0.0f, &frame_shape);
   FrameRenderer renderer(render_options, frame_shape, &schedule);
-  std::vector<Batch> history;  // 2D: earlier states (data units), for trajectories
+  const PlotBox box{render_options.scatter.x_min, render_options.scatter.x_max, render_options.scatter.y_min,
+                    render_options.scatter.y_max};
+  const int trajectories = points ? spec.render.scatter.max_trajectories : 0;
+  std::optional<ForwardTrajectories> forward_paths;  // forward 2D runs with trajectories
   long long rendered = 0;
   auto render = [&](const State& s, long long total) {
     if (stop && stop()) throw Cancelled();
@@ -224,12 +250,18 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     frame.eps_hat = s.eps_hat.size() ? (tile ? &eps_tiled : &s.eps_hat) : nullptr;
     frame.t = s.t;
     frame.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
+    ScatterOverlays overlays;
     if (points) {
       frame.data = &data;
-      frame.history = history;
+      // What the app's view draws over the particles at this t, from the same core calls.
+      if (spec.field.kind != FieldKind::kNone)
+        overlays.fields = RunFields(spec, *model.denoiser, model.normalization, schedule, s.t, spec.field);
+      if (spec.contours) overlays.contours = DensityContourLines(x_data, box);
+      if (forward_paths) overlays.trajectories = forward_paths->UpTo(s.t, x_data);
+      else overlays.trajectories = s.trajectories;
+      frame.overlays = &overlays;
     }
-    emit(renderer.Render(frame), s.t, points ? x_data : s.x);
-    if (points) history.push_back(x_data);
+    emit(renderer.Render(frame), s.t, points ? x_data : s.x, std::move(overlays));
     if (progress) progress(++rendered, total, "rendering");
   };
 
@@ -241,6 +273,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
   if (spec.direction == Direction::kForward) {
     const int from = spec.from_t < 0 ? 0 : spec.from_t, to = spec.to_t < 0 ? T : spec.to_t;
     ForwardProcess forward(schedule, z0, spec.seed);
+    if (trajectories > 0) forward_paths.emplace(forward, spec.forward_path, normalization, trajectories);
     const std::vector<int> times =
         spec.times.empty() ? ChooseTimes(schedule, from, to, spec.frames, spec.spacing) : spec.times;
     for (size_t k = 0; k < times.size(); ++k) {
@@ -279,7 +312,16 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     }
     std::sort(keep.begin(), keep.end(), std::greater<int>());
     auto kept = [&](int t) { return std::find(keep.begin(), keep.end(), t) != keep.end(); };
-    if (kept(from)) states.push_back({from, x_start, {}, {}});
+    // 2D: the trajectory rows' positions at every step (data units), as the app's view keeps the run.
+    const std::vector<Eigen::Index> rows = TrajectoryRows(x_start.rows(), trajectories);
+    std::vector<Polyline> paths(rows.size());
+    auto extend_paths = [&](const Batch& x) {
+      if (rows.empty()) return;
+      const Batch x_data = normalization.ToData(x);
+      for (size_t k = 0; k < rows.size(); ++k) paths[k].push_back({x_data(rows[k], 0), x_data(rows[k], 1)});
+    };
+    extend_paths(x_start);
+    if (kept(from)) states.push_back({from, x_start, {}, {}, paths});
     const long long total = sampler.steps_total();
     while (!sampler.done()) {
       if (stop && stop()) throw Cancelled();
@@ -289,7 +331,8 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
         states.back().eps_hat = step.eps_hat;
       }
       if (step.t_prev < to) break;
-      if (kept(step.t_prev)) states.push_back({step.t_prev, step.x_prev, {}, {}});
+      extend_paths(step.x_prev);
+      if (kept(step.t_prev)) states.push_back({step.t_prev, step.x_prev, {}, {}, paths});
       if (progress) progress(sampler.steps_done(), total, "reverse step t = " + std::to_string(step.t));
     }
     if (!states.empty() && states.back().t == 0) states.back().x0_hat = states.back().x;
@@ -303,10 +346,11 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
 
 AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
   AnimationFrames result;
-  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t, const Batch& x_t) {
+  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t, const Batch& x_t, ScatterOverlays&& overlays) {
     result.frames.push_back(std::move(frame));
     result.t.push_back(t);
     result.x_t.push_back(x_t);
+    result.overlays.push_back(std::move(overlays));
   });
   return result;
 }
@@ -367,7 +411,7 @@ ExportResult ExportAnimationJob(const AnimationSpec& spec, const fs::path& out, 
   if (format == ExportFormat::kMp4 || format == ExportFormat::kWebm) {
     // Streamed: each frame is encoded (on the encoder's threads) while the next is computed and rendered.
     VideoWriter video(out, spec.output);
-    RenderFrames(spec, progress, stop, &frames, [&](Frame&& frame, int, const Batch&) {
+    RenderFrames(spec, progress, stop, &frames, [&](Frame&& frame, int, const Batch&, ScatterOverlays&&) {
       bundle.frame_sha256.push_back(Sha256Hex(frame.rgb.data(), frame.rgb.size()));
       video.Add(frame);
     });

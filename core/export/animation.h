@@ -11,6 +11,7 @@
 #include "core/common/types.h"
 #include "core/export/export.h"
 #include "core/render/layouts.h"
+#include "core/run/overlays.h"
 #include "core/run/run_spec.h"
 #include "core/common/sha256.h"
 #include "core/sampling/sampler.h"
@@ -44,7 +45,12 @@ struct AnimationSpec : RunSpec {
 
   // layout, caption, size (scale / min_cell), scatter view. 2D: the scatter limits are in the run's normalised
   // units (the default +-4 is 4 spreads around the data's centre); frames are drawn and labelled in the data's units.
+  // render.scatter.max_trajectories: the paths of that many particles are drawn, as the app's view draws them
+  // (forward: the path sampled at 200 t up to the frame's; reverse: every step of the run so far).
   RenderOptions render = DefaultAnimationRender();
+  // 2D overlays, as the app's view draws them: the model's field at each frame's t, density iso-lines.
+  FieldOptions field;
+  bool contours = false;
   ExportOptions output;  // fps, final hold, GIF palette, codec
 
   /// Empty when valid, else what is wrong, naming the option.
@@ -59,6 +65,7 @@ struct AnimationFrames {
   std::vector<Frame> frames;
   std::vector<int> t;
   std::vector<Batch> x_t;  // the state of each frame (image rows or particles)
+  std::vector<ScatterOverlays> overlays;  // 2D: what each frame draws over its particles (empty for images)
   std::string input_sha256, model_sha256;  // of the files read ("" for built-in data and models)
   std::string model_description;
 };

@@ -204,6 +204,7 @@ Frame FrameRenderer::Body(const FrameInput& input) const {
       content.history = input.history;
       content.field_positions = input.field_positions;
       content.field_vectors = input.field_vectors;
+      content.overlays = input.overlays;
       return RenderScatter(content, options_.scatter);
     }
   }

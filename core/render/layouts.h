@@ -73,6 +73,7 @@ struct FrameInput {
   std::span<const Batch> history{};      // earlier states, oldest first: trajectories
   const Batch* field_positions = nullptr;  // arrow tails
   const Batch* field_vectors = nullptr;    // arrow vectors
+  const ScatterOverlays* overlays = nullptr;  // what the app's view draws over the points (fields, contours, paths)
 };
 
 /// Renders frames of one layout; every frame it makes has frame_size().

@@ -290,6 +290,47 @@ Frame RenderScatter(const ScatterContent& content, const ScatterOptions& options
       cv::arrowedLine(mat, Fixed(x0, y0), Fixed(x1, y1), colour, 1, cv::LINE_AA, kShift, tip);
     }
   }
+  if (content.overlays != nullptr) {
+    const ScatterOverlays& overlays = *content.overlays;
+    for (const ScatterField& field : overlays.fields) {
+      Require(field.tails.rows() == field.vectors.rows() && (field.tails.rows() == 0 || field.tails.cols() == 2) &&
+                  (field.vectors.rows() == 0 || field.vectors.cols() == 2),
+              "scatter field: tails and vectors must be k x 2 each");
+      double longest = 0;
+      for (Eigen::Index i = 0; i < field.vectors.rows(); ++i) {
+        const double length = std::hypot(double(field.vectors(i, 0)), double(field.vectors(i, 1)));
+        if (std::isfinite(length)) longest = std::max(longest, length);
+      }
+      if (!(longest > 0)) continue;
+      // As the view: the longest arrow is 0.9 of a grid cell.
+      const double k = field.cell > 0 ? 0.9 * field.cell / longest : options.arrow_scale;
+      const cv::Scalar colour = field.colour.scalar();
+      for (Eigen::Index i = 0; i < field.tails.rows(); ++i) {
+        const double x0 = px(field.tails(i, 0)), y0 = py(field.tails(i, 1));
+        const double x1 = px(field.tails(i, 0) + k * field.vectors(i, 0));
+        const double y1 = py(field.tails(i, 1) + k * field.vectors(i, 1));
+        if (!visible(x0, y0) || !std::isfinite(x1) || !std::isfinite(y1)) continue;
+        const double length = std::hypot(x1 - x0, y1 - y0);
+        if (length < 0.5 || length > 4.0 * (options.width + options.height)) continue;
+        cv::arrowedLine(mat, Fixed(x0, y0), Fixed(x1, y1), colour, 1, cv::LINE_AA, kShift, std::min(0.35, 6.0 / length));
+      }
+    }
+    auto polyline = [&](const Polyline& line, const cv::Scalar& colour) {
+      for (size_t i = 1; i < line.size(); ++i)
+        segment(px(line[i - 1].x), py(line[i - 1].y), px(line[i].x), py(line[i].y), colour, 1);
+    };
+    for (const Polyline& line : overlays.contours) polyline(line, options.contour_colour.scalar());
+    for (const Polyline& line : overlays.trajectories) polyline(line, options.trajectory_colour.scalar());
+    // The fields' legend, top left under the y limits.
+    int y = 10 + 2 * TextSize("y", options.text).height + 4;
+    for (const ScatterField& field : overlays.fields) {
+      if (field.label.empty()) continue;
+      TextStyle style = options.text;
+      style.colour = field.colour;
+      DrawText(&frame, field.label, 5, y, style);
+      y += TextSize(field.label, style).height + 5;
+    }
+  }
   if (!content.history.empty() && options.max_trajectories > 0 && content.points->rows() > 0) {
     const Eigen::Index n = content.points->rows();
     const Eigen::Index count = std::min<Eigen::Index>(n, options.max_trajectories);

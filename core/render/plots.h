@@ -73,6 +73,7 @@ struct ScatterOptions {
   Rgb background_point_colour{205, 205, 205};  // the data set, faint
   Rgb trajectory_colour{255, 127, 14};
   Rgb arrow_colour{120, 120, 120};
+  Rgb contour_colour{200, 90, 0};
   int max_trajectories = 64;       // trajectories drawn (of evenly spread points); 0 = none
   double arrow_scale = 1.0;        // data units drawn per unit of a field vector
   bool axes = true;                // a frame with ticks at the axis limits and zero lines
@@ -80,6 +81,35 @@ struct ScatterOptions {
 
   /// Empty when valid (sizes 32..8192, x_min < x_max, y_min < y_max, finite), else what is wrong.
   std::string Check() const;
+};
+
+/// A point of a polyline, in data units.
+struct Point2 {
+  double x = 0, y = 0;
+  bool operator==(const Point2&) const = default;
+};
+using Polyline = std::vector<Point2>;
+
+/// Arrows of a vector field on a grid, in data units.
+struct ScatterField {
+  Batch tails, vectors;  // k x 2
+  double cell = 0;       // the grid's spacing: drawn so that the longest arrow is 0.9 cell (0: arrow_scale instead)
+  Rgb colour{90, 90, 90};
+  std::string label;     // the legend's line ("" = none)
+  bool operator==(const ScatterField& other) const {
+    return tails == other.tails && vectors == other.vectors && cell == other.cell && colour == other.colour &&
+           label == other.label;
+  }
+};
+
+/// What the app's scatter view draws over the points, computed by the core (core/run/overlays.h,
+/// core/render/density.h) so that the view and the export draw the same: fields, density iso-lines, trajectories.
+struct ScatterOverlays {
+  std::vector<ScatterField> fields;
+  std::vector<Polyline> contours;      // density iso-lines of the points
+  std::vector<Polyline> trajectories;  // paths of a few particles, oldest first, ending at their x_t
+  bool empty() const { return fields.empty() && contours.empty() && trajectories.empty(); }
+  bool operator==(const ScatterOverlays&) const = default;
 };
 
 /// What a scatter frame shows; each Batch has 2 columns (x, y) in data units. Only points is required.
@@ -90,6 +120,8 @@ struct ScatterContent {
                                       // ending at points
   const Batch* field_positions = nullptr;  // k x 2 arrow tails
   const Batch* field_vectors = nullptr;    // k x 2 arrow vectors (scaled by arrow_scale)
+  const ScatterOverlays* overlays = nullptr;  // drawn as the app's view draws them: fields (with their legend),
+                                              // contours, trajectories
 };
 
 /// Draws a 2D scatter frame. Points outside the axis limits are clipped; NaN points are skipped.

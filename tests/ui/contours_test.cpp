@@ -2,9 +2,11 @@
 // modes give eight closed lines at half the peak; one Gaussian gives one, near its exact half-peak circle.
 #include "core/data/points2d.h"
 #include "core/random/random.h"
+#include "core/render/density.h"
 #include "ui/document.h"
 #include "ui/points_workspace.h"
 #include "ui/scatter_view.h"
+#include "ui/settings.h"
 
 #include <QSettings>
 #include <QTest>
@@ -23,8 +25,9 @@ class ContoursTest : public QObject {
   void eightModesGiveEightLines() {
     const Batch points = GenerateDataset("8gaussians", 4000, 3, Dataset2DOptions{});
     // Modes 1.08 apart; the smoothed modes (std about 0.1 + Scott's 0.25) stay apart at half their peak.
-    QCOMPARE(DensityContours(points, 3.5, 0.5).size(), size_t{8});
-    QVERIFY(DensityContours(Batch(), 3.5, 0.5).empty());
+    const PlotBox box{-3.5, 3.5, -3.5, 3.5};
+    QCOMPARE(DensityContours(points, box, 0.5).size(), size_t{8});
+    QVERIFY(DensityContours(Batch(), box, 0.5).empty());
   }
 
   // N(0, 0.5^2 I), 20000 points: the KDE is about N(0, s^2 I) with s^2 = 0.25 + h^2 (h Scott's bandwidth), whose
@@ -34,13 +37,13 @@ class ContoursTest : public QObject {
     Batch points(n, 2);
     FillNormal(RandomKey{.seed = 5, .stream = Stream::kUser}, 0, std::span<float>(points.data(), points.size()));
     points *= 0.5f;
-    const auto lines = DensityContours(points, 3.0, 0.5);
+    const auto lines = DensityContours(points, PlotBox{-3, 3, -3, 3}, 0.5);
     QCOMPARE(lines.size(), size_t{1});
     const double h = std::pow(static_cast<double>(n), -1.0 / 6.0) * 0.5;
     const double radius = std::sqrt(0.25 + h * h) * std::sqrt(2 * std::log(2.0));
-    for (const QPointF& p : lines.front()) {
-      QVERIFY2(std::abs(std::hypot(p.x(), p.y()) - radius) < 2.5 * 6.0 / 96,
-               qPrintable(QStringLiteral("%1 vs %2").arg(std::hypot(p.x(), p.y())).arg(radius)));
+    for (const Point2& p : lines.front()) {
+      QVERIFY2(std::abs(std::hypot(p.x, p.y) - radius) < 2.5 * 6.0 / 96,
+               qPrintable(QStringLiteral("%1 vs %2").arg(std::hypot(p.x, p.y)).arg(radius)));
     }
   }
 
@@ -54,7 +57,8 @@ class ContoursTest : public QObject {
     QVERIFY(points.view()->contourLines().empty());
     points.setContours(true);
     QVERIFY(!points.view()->contourLines().empty());
-    QVERIFY(QSettings().value("points/show_contours").toBool());
+    QVERIFY(Settings::PointsViewOptions().contours);
+    QVERIFY(document.pointsOverlays().contours);
     points.setContours(false);
     QVERIFY(points.view()->contourLines().empty());
   }

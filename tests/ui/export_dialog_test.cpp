@@ -185,6 +185,28 @@ class ExportDialogTest : public QObject {
     QVERIFY(points_spec.render.layout == Layout::kScatter);
     QCOMPARE(points_spec.model, std::string("empirical"));
     QVERIFY2(points_spec.Check().empty(), points_spec.Check().c_str());
+    QVERIFY(points_spec.field.kind == FieldKind::kNone && !points_spec.contours);
+    QCOMPARE(points_spec.render.scatter.max_trajectories, 0);
+    QCOMPARE(points_spec.render.scatter.x_max, kViewHalfWidth);  // the square the view shows
+
+    // What the view draws over the particles, the export draws: the dialog starts with it and keeps it.
+    PointsOverlays overlays;
+    overlays.field = FieldKind::kDrift;
+    overlays.contours = true;
+    overlays.trajectories = true;
+    document.setPointsOverlays(overlays);
+    const AnimationSpec drawn = SpecFromDocument(document);
+    QVERIFY(drawn.field.kind == FieldKind::kDrift && drawn.contours);
+    QCOMPARE(drawn.render.scatter.max_trajectories, kDefaultTrajectories);
+    ExportDialog dialog(drawn);
+    QVERIFY(dialog.spec().field.kind == FieldKind::kDrift && dialog.spec().contours);
+    QCOMPARE(dialog.spec().render.scatter.max_trajectories, kDefaultTrajectories);
+    Child<QComboBox>(&dialog, "field")->setCurrentIndex(1);
+    Child<QCheckBox>(&dialog, "contours")->setChecked(false);
+    Child<QCheckBox>(&dialog, "trajectories")->setChecked(false);
+    QVERIFY(dialog.spec().field.kind == FieldKind::kScore && !dialog.spec().contours);
+    QCOMPARE(dialog.spec().render.scatter.max_trajectories, 0);
+    QVERIFY(Child<QComboBox>(&dialog, "model")->isEnabled());  // the field needs the model
   }
 
   void exportWritesGifAndBundle() {

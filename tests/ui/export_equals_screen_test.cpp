@@ -9,6 +9,7 @@
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/registry.h"
+#include "core/render/plots.h"
 #include "ui/document.h"
 #include "ui/export_dialog.h"
 #include "ui/frame_view.h"
@@ -63,6 +64,26 @@ void BundleRemakes(const Document& document, Direction direction) {
     QCOMPARE(Sha256Hex(again.frames[k].rgb.data(), again.frames[k].rgb.size()), bundle.frame_sha256[k]);
     QVERIFY(Same(again.x_t[k], first.x_t[k]));
   }
+}
+
+/// The 2D view's state now (particles, data, overlays) drawn by the core's scatter renderer with the export's
+/// options, in the data's units.
+Frame ViewFrame(const Document& document, const PointsWorkspace& workspace) {
+  const AnimationSpec spec = SpecFromDocument(document, Direction::kForward);
+  const PointNormalization n = PointsNormalization(document.points());
+  ScatterOptions options = spec.render.scatter;
+  const ScatterOptions& limits = spec.render.scatter;
+  const PlotBox box = DataBox(n, PlotBox{limits.x_min, limits.x_max, limits.y_min, limits.y_max});
+  options.x_min = box.x_min;
+  options.x_max = box.x_max;
+  options.y_min = box.y_min;
+  options.y_max = box.y_max;
+  const ScatterOverlays overlays = workspace.shownOverlays();
+  ScatterContent content;
+  content.points = &workspace.shownParticles();
+  content.background = &document.points().points;
+  content.overlays = &overlays;
+  return RenderScatter(content, options);
 }
 
 int IndexOfT(const AnimationFrames& frames, int t) {
@@ -237,6 +258,7 @@ class ExportEqualsScreenTest : public QObject {
     QTest::newRow("learned (trained in the app, not saved)") << QStringLiteral("learned") << QStringLiteral("moons") << false;
     QTest::newRow("learned from t0") << QStringLiteral("learned") << QStringLiteral("moons") << true;
     QTest::newRow("sohl-dickstein") << QStringLiteral("sohl-dickstein-swissroll") << QStringLiteral("swiss_roll") << false;
+    QTest::newRow("learned on 8gaussians (the exact field beside)") << QStringLiteral("learned") << QStringLiteral("8gaussians") << false;
   }
 
   void points() {
@@ -272,6 +294,13 @@ class ExportEqualsScreenTest : public QObject {
     choice.from_current_t = from_t0;
     document.setModel(choice);
     const int T = document.numSteps();
+    // Everything the view can draw over the particles is on: the export must draw the same.
+    PointsOverlays overlays;
+    overlays.field = FieldKind::kScore;
+    overlays.contours = true;
+    overlays.trajectories = true;
+    document.setPointsOverlays(overlays);
+    const size_t fields = model == QLatin1String("learned") && dataset == QLatin1String("8gaussians") ? 2 : 1;
 
     for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
       document.setForwardPath(path);
@@ -283,6 +312,15 @@ class ExportEqualsScreenTest : public QObject {
         QCOMPARE(workspace.shownT(), t);
         const AnimationFrames exported = ExportFrames(document, Direction::kForward, {t});
         QVERIFY2(Same(exported.x_t.front(), workspace.shownParticles()), qPrintable(QStringLiteral("t = %1").arg(t)));
+        const ScatterOverlays shown = workspace.shownOverlays();
+        QCOMPARE(shown.fields.size(), t > 0 ? fields : size_t{0});
+        QVERIFY(!shown.contours.empty());
+        QCOMPARE(shown.trajectories.size(), size_t{12});
+        QVERIFY2(exported.overlays.front().fields == shown.fields, qPrintable(QStringLiteral("fields at t = %1").arg(t)));
+        QVERIFY2(exported.overlays.front().trajectories == shown.trajectories, qPrintable(QStringLiteral("paths at t = %1").arg(t)));
+        QVERIFY2(exported.overlays.front().contours == shown.contours, qPrintable(QStringLiteral("contours at t = %1 %2 %3").arg(t).arg(exported.overlays.front().contours.size()).arg(shown.contours.size())));
+        // The exported frame is the view's content drawn by the core's renderer.
+        QVERIFY2(exported.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
       }
     }
 
@@ -318,6 +356,19 @@ class ExportEqualsScreenTest : public QObject {
     QVERIFY(workspace.frameJobs()->waitIdle(30000));
     QCoreApplication::processEvents();
     QVERIFY(Same(workspace.shownParticles(), run->x_t.back()));
+    // Its overlays (the field at that state's t, the paths of the run so far), and at the end, are the export's.
+    for (int t : {run->t.back(), 0}) {
+      document.setT(t);
+      QCoreApplication::processEvents();
+      QVERIFY(workspace.frameJobs()->waitIdle(30000));
+      QCoreApplication::processEvents();
+      const int k = IndexOfT(exported, workspace.shownT());
+      QVERIFY(k >= 0);
+      const ScatterOverlays shown = workspace.shownOverlays();
+      QCOMPARE(shown.fields.size(), workspace.shownT() > 0 ? fields : size_t{0});
+      QCOMPARE(shown.trajectories.size(), size_t{12});
+      QVERIFY2(exported.overlays[k] == shown, qPrintable(QStringLiteral("reverse overlays at t = %1").arg(t)));
+    }
     BundleRemakes(document, Direction::kReverse);
     BundleRemakes(document, Direction::kForward);
   }
