@@ -1,5 +1,6 @@
 #include "ui/document.h"
 
+#include "core/models/registry.h"
 #include "ui/image_workspace.h"
 
 #include <algorithm>
@@ -23,6 +24,8 @@ Document::Document(QObject* parent)
   sampler_options_.num_steps = 100;
   sampler_options_.kind = SamplerKind::kDdim;
   sampler_options_.eta = 1.0;
+  // The learned photo model denoises photographs without knowing or copying one; without it, the oracle.
+  if (!ShippedModelPath(model_.image_model.toStdString())) model_.image_model = QStringLiteral("oracle");
 }
 
 Document::~Document() {

@@ -53,7 +53,9 @@ struct PointsData {
 
 /// Which exact or learned model the reverse runs use.
 struct ModelChoice {
-  QString image_model = QStringLiteral("oracle");      // the core registry's: oracle | empirical | patch
+  // The core registry's: ddpm-photo (the learned photo model, the default for photographs; the Document falls back
+  // to the oracle when it is not shipped) | oracle | empirical | patch | a digits or photo SR3 model | a file.
+  QString image_model = QStringLiteral("ddpm-photo");
   QString points_model = QStringLiteral("empirical");  // empirical | mixture (8gaussians) | learned
   bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
   int num_particles = 2000;     // 2D reverse runs

@@ -12,6 +12,7 @@
 #include "core/render/frame.h"
 #include "core/sampling/sampler.h"
 #include "ui/resources_dir.h"
+#include "ui/panel_grid.h"
 #include "ui/sampler_controls.h"
 
 #include <QCheckBox>
@@ -55,14 +56,17 @@ std::unique_ptr<Denoiser> MakeImageModel(const RunSpec& run, const ImageData& im
 }
 
 QString ModelLabel(const QString& name) {
+  // The training-free ones are named for what they show.
   if (name == QLatin1String("ddpm-photo")) return QObject::tr("DDPM photo (learned U-Net)");
+  if (name == QLatin1String("sr3-photo")) return QObject::tr("SR3 photo x4 (learned U-Net)");
   if (name == QLatin1String("sr3-digits")) return QObject::tr("SR3 digits 10x10 -> 20x20");
   if (name == QLatin1String("sr3-digits-5x5")) return QObject::tr("SR3 digits 5x5 -> 20x20");
   if (name == QLatin1String("ddpm-digits")) return QObject::tr("DDPM digits (samples from noise)");
   if (ImageModelKindOf(name) != ImageModelKind::kImage) return QFileInfo(name).completeBaseName();
-  if (name == QLatin1String("empirical")) return QObject::tr("empirical (sample photos)");
-  if (name == QLatin1String("patch")) return QObject::tr("patch posterior (local, creative)");
-  return QObject::tr("posterior oracle");
+  if (name == QLatin1String("oracle")) return QObject::tr("Oracle (knows the photo: the true posterior)");
+  if (name == QLatin1String("empirical")) return QObject::tr("Memorisation (empirical: lands on a sample photo)");
+  if (name == QLatin1String("patch")) return QObject::tr("Patch mosaic (training-free, local patches)");
+  return QFileInfo(name).completeBaseName();
 }
 
 // x0_hat and eps_hat of a model at t, through the core's conversion.
@@ -170,6 +174,13 @@ struct ImageSource {
     return frame;
   }
 };
+
+bool IsLearnedImageModel(const QString& name) {
+  if (ImageModelKindOf(name) != ImageModelKind::kImage) return false;
+  for (const std::string& builtin : BuiltinModelNames())
+    if (name == QString::fromStdString(builtin)) return false;
+  return !name.startsWith(QLatin1String("empirical:")) && !name.startsWith(QLatin1String("patch:"));
+}
 
 ImageModelKind ImageModelKindOf(const QString& name) {
   const QString base = QFileInfo(name).fileName();
@@ -292,10 +303,11 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   }
   model_box_->setToolTip(tr("DDPM photo: a U-Net trained on photographs; it denoises any photo from the current t. "
                             "From pure noise it makes textures, not photographs (it learned local image statistics).\n"
-                            "Posterior oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0).\n"
-                            "Empirical: the optimal denoiser of the sample photos; from pure noise it lands on one "
-                            "of them.\nPatch posterior: the same, patch by patch (Kamb & Ganguli 2024); it makes new "
-                            "images from plausible patches. Slow on large images."));
+                            "Oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0): the ideal "
+                            "a learned model approaches.\n"
+                            "Memorisation: the optimal denoiser of the sample photos (empirical); from pure noise it "
+                            "lands on one of them.\nPatch mosaic: the same, patch by patch (Kamb & Ganguli 2024); "
+                            "it makes new images from plausible patches. Slow on large images."));
   for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits"}) {
     if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
@@ -348,6 +360,11 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   run_label_ = new QLabel(tr("No reverse run yet."));
   run_label_->setWordWrap(true);
   run_layout->addWidget(run_label_);
+  texture_note_ = new QLabel(
+      tr("<i>From pure noise this model makes textures, not photographs</i>: a mosaic of local patches (Kamb and "
+         "Ganguli 2024). Start from the current t (e.g. 100) to denoise the photo."));
+  texture_note_->setWordWrap(true);
+  run_layout->addWidget(texture_note_);
   column->addWidget(run_box);
   column->addStretch(1);
 
@@ -359,15 +376,11 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   scroll->setMinimumWidth(controls->sizeHint().width() + 20);
   scroll->setMaximumWidth(340);
 
-  // Centre: x_t, and the side panels.
-  auto* splitter = new QSplitter(Qt::Horizontal);
+  // Centre: x_t and the panels beside it, all at one size that fills the space.
+  grid_ = new PanelGrid;
   main_view_ = new FrameView(QStringLiteral("x_t"));
   main_view_->setPlaceholder(tr("Open an image (Ctrl+O) or drop one here"));
   main_view_->setToolTip(tr("x_t at the timeline's t"));
-  splitter->addWidget(main_view_);
-  side_ = new QWidget;
-  auto* side_layout = new QGridLayout(side_);
-  side_layout->setContentsMargins(0, 0, 0, 0);
   x0_view_ = new FrameView(QStringLiteral("x0_hat"));
   x0_view_->setToolTip(tr("The model's prediction of x_0 from x_t"));
   eps_view_ = new FrameView(QStringLiteral("eps_hat"));
@@ -376,19 +389,13 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   noise_view_->setToolTip(tr("The noise actually in x_t, shown on [-3, 3]"));
   for (FrameView* view : {x0_view_, eps_view_, noise_view_}) view->setPlaceholder(tr("t = 0: no noise"));
   histogram_view_ = new HistogramView;
-  side_layout->addWidget(x0_view_, 0, 0);
-  side_layout->addWidget(eps_view_, 0, 1);
-  side_layout->addWidget(noise_view_, 1, 0);
-  side_layout->addWidget(histogram_view_, 1, 1);
-  splitter->addWidget(side_);
-  splitter->setStretchFactor(0, 3);
-  splitter->setStretchFactor(1, 2);
-  splitter->setSizes({600, 400});  // x_t gets the larger share
+  for (QWidget* panel : std::initializer_list<QWidget*>{main_view_, x0_view_, eps_view_, noise_view_, histogram_view_})
+    grid_->addPanel(panel);
 
   auto* centre = new QWidget;
   auto* centre_layout = new QVBoxLayout(centre);
   centre_layout->setContentsMargins(0, 0, 0, 0);
-  centre_layout->addWidget(splitter, 1);
+  centre_layout->addWidget(grid_, 1);
   comparison_ = new Sr3ComparisonView;
   comparison_->setVisible(false);
   centre_layout->addWidget(comparison_);
@@ -520,8 +527,16 @@ void ImageWorkspace::updateModelPanel() {
     digits_note_->setText(tr("Denoise samples the digits from pure noise on the timeline's schedule; the open image "
                              "is not used."));
   }
+  // Where it matters: a learned (or patch) model of photos started from pure noise.
+  const QString name = document_->model().image_model;
+  texture_note_->setVisible(kind == ImageModelKind::kImage && !document_->model().from_current_t &&
+                            (IsLearnedImageModel(name) || name.startsWith(QLatin1String("patch"))));
   denoise_button_->setText(sr3 ? tr("Super-resolve") : kind == ImageModelKind::kDigitsDdpm ? tr("Sample digits")
                                                                                             : tr("Denoise"));
+}
+
+void ImageWorkspace::fitPanels(const QImage& image) {
+  if (!image.isNull()) grid_->setAspectRatio(double(image.width()) / image.height());
 }
 
 void ImageWorkspace::setShowPredictions(bool show) { show_predictions_->setChecked(show); }
@@ -533,7 +548,6 @@ void ImageWorkspace::updateSidePanels() {
   eps_view_->setVisible(show_predictions_->isChecked());
   noise_view_->setVisible(show_noise_->isChecked());
   histogram_view_->setVisible(show_histogram_->isChecked());
-  side_->setVisible(show_predictions_->isChecked() || show_noise_->isChecked() || show_histogram_->isChecked());
   refresh();
 }
 
@@ -604,6 +618,7 @@ void ImageWorkspace::onFrame(quint64, const std::any& result) {
   shown_t_ = frame->t;
   main_view_->setTitle(tr("x_t  (forward q, t = %1)").arg(frame->t));
   main_view_->setImage(frame->x_t);
+  fitPanels(frame->x_t);
   if (show_predictions_->isChecked()) {
     x0_view_->setImage(frame->x0_hat);
     eps_view_->setImage(frame->eps_hat);
@@ -622,6 +637,7 @@ void ImageWorkspace::showReverseFrame() {
   if (t == 0 || run.t.empty()) {
     main_view_->setTitle(tr("x_0  (reverse p, the sample)"));
     main_view_->setImage(run.sample);
+    fitPanels(run.sample);
     if (show_predictions_->isChecked()) {
       x0_view_->setImage(run.sample);
       eps_view_->setImage({});
@@ -636,6 +652,7 @@ void ImageWorkspace::showReverseFrame() {
   }
   main_view_->setTitle(tr("x_t  (reverse p, t = %1)").arg(run.t[index]));
   main_view_->setImage(run.x_t[index]);
+  fitPanels(run.x_t[index]);
   if (show_predictions_->isChecked()) {
     x0_view_->setImage(run.x0_hat[index]);
     eps_view_->setImage(run.eps_hat[index]);

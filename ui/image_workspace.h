@@ -45,6 +45,9 @@ ImageData LoadImageFile(const QString& path, bool downscale = false);
 /// ("sr3-digits", "sr3-digits-5x5" or such a .dfm file) or the digits DDPM ("ddpm-digits...").
 enum class ImageModelKind { kImage, kSr3, kDigitsDdpm };
 ImageModelKind ImageModelKindOf(const QString& name);
+/// A learned model of the open image (ddpm-photo or a model file), not a training-free one (oracle, empirical,
+/// patch): the models whose cost calls for a working size.
+bool IsLearnedImageModel(const QString& name);
 
 /// The SR3 input made from an image: grey (mean of the channels), the centred square, area-resized to
 /// side x side; 1 x side^2 in [-1, 1].
@@ -73,6 +76,7 @@ struct ImageReverseRun {
 };
 
 class Sr3ComparisonView;
+class PanelGrid;
 
 class ImageWorkspace : public QWidget {
   Q_OBJECT
@@ -124,6 +128,8 @@ class ImageWorkspace : public QWidget {
   void updateInfo();
   void updateModelPanel();
   void startDigitsReverse();
+  /// Sizes the panels for the aspect ratio of the image shown.
+  void fitPanels(const QImage& image);
 
   Document* document_;
   TimelineModel* timeline_;
@@ -140,7 +146,7 @@ class ImageWorkspace : public QWidget {
   FrameView* eps_view_;
   FrameView* noise_view_;
   HistogramView* histogram_view_;
-  QWidget* side_;
+  PanelGrid* grid_;
   QLabel* info_;
   QCheckBox* show_predictions_;
   QCheckBox* show_noise_;
@@ -150,6 +156,7 @@ class ImageWorkspace : public QWidget {
   QPushButton* cancel_button_;
   QProgressBar* progress_;
   QLabel* run_label_;
+  QLabel* texture_note_;
   QGroupBox* digits_group_;
   QComboBox* sr3_input_;
   QSpinBox* digit_index_;

@@ -5,6 +5,7 @@
 // DIFFUSCOPE_SCREENSHOT=out.png (under xvfb-run, QT_QPA_PLATFORM=xcb) makes the screenshot test show the dialog
 // and capture the screen with ImageMagick's `import -window root`, cropped to the dialog.
 #include "core/export/animation.h"
+#include "core/models/registry.h"
 #include "ui/document.h"
 #include "ui/export_dialog.h"
 #include "ui/frame_view.h"
@@ -163,7 +164,8 @@ class ExportDialogTest : public QObject {
     QVERIFY(spec.forward_path == ForwardPath::kMarkov);
     QCOMPARE(spec.sampler.seed, uint64_t{42});  // one seed: x_T, the forward eps and every step's noise
     QCOMPARE(spec.schedule.num_steps, document.scheduleOptions().num_steps);
-    QCOMPARE(spec.model, std::string("oracle"));
+    // The learned photo model is the default for photographs (the oracle when it is not shipped).
+    QCOMPARE(spec.model, std::string(ShippedModelPath("ddpm-photo") ? "ddpm-photo" : "oracle"));
     QVERIFY2(spec.Check().empty(), spec.Check().c_str());
 
     // A large image is exported at most kDefaultExportSide pixels a side.

@@ -32,6 +32,13 @@ void Write(const QString& path, const QByteArray& bytes) {
   file.write(bytes);
 }
 
+// The mechanics of reverse runs, on the training-free oracle (fast; no shipped model's quality involved).
+void UseOracle(MainWindow& window) {
+  ModelChoice model = window.document()->model();
+  model.image_model = QStringLiteral("oracle");
+  window.document()->setModel(model);
+}
+
 }  // namespace
 
 class MainWindowTest : public QObject {
@@ -177,6 +184,7 @@ class MainWindowTest : public QObject {
 
   void reverseRunCancels() {
     MainWindow window;
+    UseOracle(window);
     ImageWorkspace* images = window.imageWorkspace();
     SamplerOptions every_step = window.document()->samplerOptions();
     every_step.kind = SamplerKind::kDdpm;
@@ -194,6 +202,7 @@ class MainWindowTest : public QObject {
 
   void reverseRunIsScrubbable() {
     MainWindow window;
+    UseOracle(window);
     ImageWorkspace* images = window.imageWorkspace();
     SamplerOptions options = window.document()->samplerOptions();
     options.kind = SamplerKind::kDdim;
