@@ -69,6 +69,23 @@ QString ModelLabel(const QString& name) {
   return QFileInfo(name).completeBaseName();
 }
 
+// "about 40 s", "3 min 10 s".
+QString DurationText(double seconds) {
+  if (seconds < 1.0) return QObject::tr("under 1 s");
+  if (seconds < 90.0) return QObject::tr("%1 s").arg(std::lround(seconds));
+  const long total = std::lround(seconds);
+  if (total < 3600) return QObject::tr("%1 min %2 s").arg(total / 60).arg(total % 60);
+  return QObject::tr("%1 h %2 min").arg(total / 3600).arg((total % 3600) / 60);
+}
+
+// The input a run of the workspace computes on: the open image itself, or at a working size below the image's
+// the image read and shrunk by the core exactly as an export of the same run reads it (LoadRunInput), so the
+// frames on screen are the export's.
+RunInput WorkingInput(const RunSpec& run, const ImageData& image) {
+  if (run.max_image_side < std::max(image.width, image.height) && !image.path.isEmpty()) return LoadRunInput(run);
+  return ImageRunInput(image.pixels, ShapeOf(image), image.path.toStdString());
+}
+
 // x0_hat and eps_hat of a model at t, through the core's conversion.
 void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat) {
   PredictAt(model, schedule, t, x_t, x0_hat, eps_hat);
@@ -98,6 +115,16 @@ struct FrameRequest {
 };
 
 }  // namespace
+
+// The frames of a reverse run handed from the worker to the GUI thread as they are computed.
+struct ReverseStream {
+  std::mutex mutex;
+  int start_t = -1;  // set before the first step
+  int total = 0;
+  std::vector<int> t;
+  std::vector<QImage> x_t, x0_hat, eps_hat;
+  std::vector<Histogram> histogram;
+};
 
 // Caches of the worker: the forward process and the models, rebuilt when their inputs change. Only one frame
 // job runs at a time (LatestJob), the mutex keeps that true even if that ever changes.
@@ -447,6 +474,10 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   connect(document_, &Document::imageChanged, this, &ImageWorkspace::onImageChanged);
   connect(document_, &Document::tChanged, this, &ImageWorkspace::refresh);
   connect(document_, &Document::scheduleChanged, this, [this] {
+    if (stream_) {  // the streaming run no longer matches the timeline
+      reverse_.cancel();
+      endStream();
+    }
     run_.reset();
     run_label_->setText(tr("The schedule changed; run again."));
     refresh();
@@ -466,25 +497,27 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
     main_view_->setImage({});
     main_view_->setPlaceholder(tr("Could not compute x_t: %1").arg(message));
   });
-  connect(&reverse_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
-    progress_->setRange(0, static_cast<int>(total));
-    progress_->setValue(static_cast<int>(done));
-    emit statusMessage(tr("Denoising: %1 %2 of %3").arg(what).arg(done).arg(total));
-  });
+  connect(&reverse_, &BackgroundTask::progress, this, &ImageWorkspace::onReverseProgress);
   connect(&reverse_, &BackgroundTask::runningChanged, this, [this](bool running) {
     denoise_button_->setEnabled(!running);
     cancel_button_->setEnabled(running);
   });
   connect(&reverse_, &BackgroundTask::finished, this, &ImageWorkspace::onReverseFinished);
   connect(&reverse_, &BackgroundTask::cancelled, this, [this] {
+    endStream();
     progress_->setValue(0);
+    progress_->setFormat(QStringLiteral("%p%"));
     run_label_->setText(tr("Reverse run cancelled."));
     emit statusMessage(tr("Reverse run cancelled"));
+    refresh();
   });
   connect(&reverse_, &BackgroundTask::failed, this, [this](const QString& message) {
+    endStream();
     progress_->setValue(0);
+    progress_->setFormat(QStringLiteral("%p%"));
     run_label_->setText(tr("Reverse run failed."));
     emit errorOccurred(tr("Reverse run failed"), message);
+    refresh();
   });
 
   updateModelPanel();
@@ -554,6 +587,10 @@ void ImageWorkspace::updateSidePanels() {
 void ImageWorkspace::onImageChanged() {
   // The worker reads the image through a snapshot that lives as long as its jobs.
   snapshot_ = std::make_shared<const ImageData>(document_->image());
+  if (stream_) {  // a run of the previous image
+    reverse_.cancel();
+    endStream();
+  }
   if (!run_ || run_->kind == ImageModelKind::kImage) {  // a digits run does not depend on the image
     run_.reset();
     comparison_->setVisible(false);
@@ -583,10 +620,13 @@ void ImageWorkspace::updateInfo() {
 }
 
 bool ImageWorkspace::showingReverse() const {
-  return run_ && timeline_->direction() == TimelineModel::Direction::kReverse && document_->t() <= run_->start_t;
+  return run_ && run_->start_t >= 0 && timeline_->direction() == TimelineModel::Direction::kReverse &&
+         document_->t() <= run_->start_t;
 }
 
 void ImageWorkspace::refresh() {
+  // A reverse run adds no known noise: its panel gives its place to the others.
+  noise_view_->setVisible(show_noise_->isChecked() && !showingReverse());
   if (!snapshot_ || snapshot_->empty()) return;
   if (showingReverse()) {
     showReverseFrame();
@@ -634,7 +674,12 @@ void ImageWorkspace::showReverseFrame() {
   const int t = document_->t();
   const ImageReverseRun& run = *run_;
   shown_t_ = t;
-  if (t == 0 || run.t.empty()) {
+  if (run.t.empty()) {
+    main_view_->setImage({});
+    main_view_->setPlaceholder(tr("Preparing the reverse run..."));
+    return;
+  }
+  if (t == 0 && run.complete) {
     main_view_->setTitle(tr("x_0  (reverse p, the sample)"));
     main_view_->setImage(run.sample);
     fitPanels(run.sample);
@@ -656,10 +701,6 @@ void ImageWorkspace::showReverseFrame() {
   if (show_predictions_->isChecked()) {
     x0_view_->setImage(run.x0_hat[index]);
     eps_view_->setImage(run.eps_hat[index]);
-  }
-  if (show_noise_->isChecked()) {
-    noise_view_->setPlaceholder(tr("A reverse run adds no known noise"));
-    noise_view_->setImage({});
   }
   if (show_histogram_->isChecked()) {
     histogram_view_->setHistogram(run.histogram[index], tr("reverse x_t at t = %1").arg(run.t[index]));
@@ -691,47 +732,134 @@ void ImageWorkspace::startReverse() {
   const QString model_name = document_->model().image_model;
   const int t = spec.start_t;
 
+  // The run streams in: each kept step is appended to run_ as it is computed (drained on progress).
+  auto stream = std::make_shared<ReverseStream>();
+  stream_ = stream;
+  run_ = std::make_unique<ImageReverseRun>();
+  run_->complete = false;
+  run_->start_t = -1;
+  comparison_->setVisible(false);
+  newest_t_ = -1;
   progress_->setRange(0, 1);
   progress_->setValue(0);
+  progress_->setFormat(tr("preparing the model..."));
   run_label_->setText(tr("Denoising with the %1...").arg(ModelLabel(model_name)));
   reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
     QElapsedTimer clock;
     clock.start();
-    const ImageShape shape = ShapeOf(*image);
     progress(0, 1, "preparing");
-    const RunInput input = ImageRunInput(image->pixels, shape, image->path.toStdString());
+    const RunInput input = WorkingInput(spec, *image);
+    const ImageShape shape = input.shape;
     std::unique_ptr<Denoiser> model = OpenRunModel(spec, input).denoiser;
     Sampler sampler = StartReverse(spec, *schedule, *model, input);
     const int total = sampler.steps_total();
     const size_t frame_bytes = static_cast<size_t>(shape.height) * shape.width * 3 * 3;  // x_t, x0_hat, eps_hat
     const int keep_every = static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) /
                                                                     kReverseFrameBudget));
-    auto run = std::make_shared<ImageReverseRun>();
-    run->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
+    {
+      std::lock_guard lock(stream->mutex);
+      stream->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
+      stream->total = total;
+    }
     for (int i = 0; !sampler.done(); ++i) {
       if (stop()) throw Cancelled();
       const Step& step = sampler.Next();
       if (i % keep_every == 0) {
-        run->t.push_back(step.t);
-        run->x_t.push_back(ToQImage(ImageToFrame(step.x_t, 0, shape)));
-        run->x0_hat.push_back(ToQImage(ImageToFrame(step.x0_hat, 0, shape)));
-        run->eps_hat.push_back(ToQImage(FieldToFrame(step.eps_hat, 0, shape, 3.0f)));
-        run->histogram.push_back(MakeHistogram(step.x_t.data(), step.x_t.size()));
+        QImage x_t = ToQImage(ImageToFrame(step.x_t, 0, shape));
+        QImage x0_hat = ToQImage(ImageToFrame(step.x0_hat, 0, shape));
+        QImage eps_hat = ToQImage(FieldToFrame(step.eps_hat, 0, shape, 3.0f));
+        Histogram histogram = MakeHistogram(step.x_t.data(), step.x_t.size());
+        std::lock_guard lock(stream->mutex);
+        stream->t.push_back(step.t);
+        stream->x_t.push_back(std::move(x_t));
+        stream->x0_hat.push_back(std::move(x0_hat));
+        stream->eps_hat.push_back(std::move(eps_hat));
+        stream->histogram.push_back(std::move(histogram));
       }
       progress(i + 1, total, "step");
     }
+    auto run = std::make_shared<ImageReverseRun>();  // the frames came through the stream
     run->sample = ToQImage(ImageToFrame(sampler.x(), 0, shape));
     run->sample_histogram = MakeHistogram(sampler.x().data(), sampler.x().size());
-    run->description =
-        QObject::tr("%1, %2 %3 steps from %4, %5 s")
-            .arg(ModelLabel(model_name))
-            .arg(QString::fromUtf8(SamplerKindName(options.kind).data(), SamplerKindName(options.kind).size())
-                     .toUpper())
-            .arg(total)
-            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
-            .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+    const std::string_view kind_name = SamplerKindName(options.kind);
+    run->description = QObject::tr("%1, %2 %3 steps from %4 at %5 x %6, %7 s")
+                           .arg(ModelLabel(model_name))
+                           .arg(QString::fromUtf8(kind_name.data(), kind_name.size()).toUpper())
+                           .arg(total)
+                           .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
+                           .arg(shape.width)
+                           .arg(shape.height)
+                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
     return std::any(run);
   });
+}
+
+void ImageWorkspace::drainStream() {
+  if (!stream_ || !run_ || run_->complete) return;
+  ImageReverseRun& run = *run_;
+  const bool first = run.t.empty();
+  int total = 0;
+  {
+    std::lock_guard lock(stream_->mutex);
+    if (stream_->start_t < 0) return;
+    run.start_t = stream_->start_t;
+    total = stream_->total;
+    for (size_t i = 0; i < stream_->t.size(); ++i) {
+      run.t.push_back(stream_->t[i]);
+      run.x_t.push_back(std::move(stream_->x_t[i]));
+      run.x0_hat.push_back(std::move(stream_->x0_hat[i]));
+      run.eps_hat.push_back(std::move(stream_->eps_hat[i]));
+      run.histogram.push_back(std::move(stream_->histogram[i]));
+    }
+    stream_->t.clear();
+    stream_->x_t.clear();
+    stream_->x0_hat.clear();
+    stream_->eps_hat.clear();
+    stream_->histogram.clear();
+  }
+  (void)total;
+  if (run.t.empty()) return;
+  // Follow the newest step unless the user scrubbed away from it; t below it has no frame yet.
+  const bool follow = first || document_->t() == newest_t_;
+  newest_t_ = run.t.back();
+  if (first) {
+    timeline_->pause();
+    timeline_->setDirection(TimelineModel::Direction::kReverse);
+  }
+  timeline_->setAvailableRange(newest_t_, timeline_->numSteps());
+  if (follow) document_->setT(newest_t_);
+  refresh();
+}
+
+void ImageWorkspace::endStream() {
+  stream_.reset();
+  timeline_->clearAvailableRange();
+  if (run_ && !run_->complete) run_.reset();
+}
+
+void ImageWorkspace::onReverseProgress(qint64 done, qint64 total, const QString& what) {
+  progress_->setRange(0, static_cast<int>(std::max<qint64>(total, 1)));
+  progress_->setValue(static_cast<int>(done));
+  if (!stream_) {
+    emit statusMessage(tr("Running: %1 %2 of %3").arg(what).arg(done).arg(total));
+    return;
+  }
+  drainStream();
+  if (done <= 0 || what != QLatin1String("step")) return;
+  // Time left from the steps done so far (the model's preparation excluded: measured from the first step).
+  if (done == 1 || !step_clock_.isValid()) {
+    step_clock_.start();
+    clock_steps_ = done;
+  }
+  QString left;
+  const qint64 measured = done - clock_steps_;
+  if (measured > 0) {
+    const double per_step = step_clock_.elapsed() / 1000.0 / measured;
+    left = tr(", about %1 left").arg(DurationText(per_step * (total - done)));
+    last_step_seconds_ = per_step;
+  }
+  progress_->setFormat(tr("step %1 of %2%3").arg(done).arg(total).arg(left));
+  emit statusMessage(tr("Denoising: step %1 of %2%3").arg(done).arg(total).arg(left));
 }
 
 void ImageWorkspace::startDigitsReverse() {
@@ -835,16 +963,37 @@ void ImageWorkspace::startDigitsReverse() {
 void ImageWorkspace::cancelReverse() { reverse_.cancel(); }
 
 void ImageWorkspace::onReverseFinished(const std::any& result) {
-  auto run = std::any_cast<std::shared_ptr<ImageReverseRun>>(result);
-  run_ = std::make_unique<ImageReverseRun>(std::move(*run));
+  auto result_run = std::any_cast<std::shared_ptr<ImageReverseRun>>(result);
+  progress_->setFormat(QStringLiteral("%p%"));
+  const bool streamed = stream_ != nullptr;
+  bool follow = true;
+  if (streamed && !run_) {  // dropped while it ran (new image or schedule)
+    endStream();
+    return;
+  }
+  if (streamed) {
+    drainStream();
+    follow = run_ && document_->t() == newest_t_;
+    run_->sample = std::move(result_run->sample);
+    run_->sample_histogram = std::move(result_run->sample_histogram);
+    run_->description = std::move(result_run->description);
+    run_->complete = true;
+    stream_.reset();
+    timeline_->clearAvailableRange();
+  } else {
+    run_ = std::make_unique<ImageReverseRun>(std::move(*result_run));
+  }
+  step_clock_.invalidate();
   comparison_->setComparison(run_->sr3);
   comparison_->setVisible(run_->sr3.has_value());
   run_label_->setText(tr("Done: %1. Scrub the timeline (direction: reverse p) to watch it.").arg(run_->description));
   emit statusMessage(tr("Reverse run done: %1").arg(run_->description));
-  // Show the run: reverse direction, from its start.
   timeline_->pause();
   timeline_->setDirection(TimelineModel::Direction::kReverse);
-  document_->setT(run_->start_t);
+  // A streamed run was watched as it formed: show its result (unless the user scrubbed away). Others: from
+  // their start.
+  if (!streamed) document_->setT(run_->start_t);
+  else if (follow) document_->setT(0);
   refresh();
   emit reverseFinished();
 }

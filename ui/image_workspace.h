@@ -15,6 +15,7 @@
 #include "ui/jobs.h"
 #include "ui/timeline.h"
 
+#include <QElapsedTimer>
 #include <QImage>
 #include <QWidget>
 
@@ -32,7 +33,8 @@ class QGroupBox;
 
 namespace diffuscope::ui {
 
-struct ImageSource;  // the forward process and models behind the frames (shared with the worker)
+struct ImageSource;    // the forward process and models behind the frames (shared with the worker)
+struct ReverseStream;  // a reverse run's frames on their way from the worker
 
 /// Bigger images are refused by the loader unless the user agrees to downscale them.
 inline constexpr long long kMaxImagePixels = 2048LL * 2048;
@@ -73,6 +75,7 @@ struct ImageReverseRun {
   ImageModelKind kind = ImageModelKind::kImage;
   std::optional<Sr3Comparison> sr3;  // SR3 runs: the side-by-side view
   int samples = 1;                   // digits DDPM: how many digits are in the grid
+  bool complete = true;              // false while the run streams in (no sample yet)
 };
 
 class Sr3ComparisonView;
@@ -124,6 +127,11 @@ class ImageWorkspace : public QWidget {
   bool showingReverse() const;
   void showReverseFrame();
   void onReverseFinished(const std::any& result);
+  void onReverseProgress(qint64 done, qint64 total, const QString& what);
+  /// Appends the frames the worker has computed to run_ and follows the newest.
+  void drainStream();
+  /// Ends a streaming run (cancelled, failed, dropped): its partial frames go.
+  void endStream();
   void updateSidePanels();
   void updateInfo();
   void updateModelPanel();
@@ -138,6 +146,11 @@ class ImageWorkspace : public QWidget {
   LatestJob frames_;
   BackgroundTask reverse_;
   std::unique_ptr<ImageReverseRun> run_;
+  std::shared_ptr<ReverseStream> stream_;  // while a run streams in
+  int newest_t_ = -1;                      // t of its newest frame
+  QElapsedTimer step_clock_;               // since the first step: the time left
+  qint64 clock_steps_ = 0;
+  double last_step_seconds_ = 0.0;
   quint64 fresh_frame_ = 0;
   int shown_t_ = -1;
 

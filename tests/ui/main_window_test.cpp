@@ -195,9 +195,24 @@ class MainWindowTest : public QObject {
     images->startReverse();
     QVERIFY(images->reverseTask()->running());
     QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 1, 30000);
+    // It streams: the steps computed so far are on the timeline, which follows the newest and greys the rest.
+    QTRY_VERIFY_WITH_TIMEOUT(images->reverseRun() != nullptr && images->reverseRun()->t.size() >= 3, 30000);
+    const ImageReverseRun* partial = images->reverseRun();
+    QVERIFY(!partial->complete);
+    QCOMPARE(partial->start_t, 1000);
+    QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
+    QVERIFY(window.timeline()->hasAvailableRange());
+    const int newest = partial->t.back();
+    QVERIFY(window.timeline()->availableLow() <= newest);
+    QVERIFY(window.document()->t() <= 1000);
+    QVERIFY(window.document()->t() >= window.timeline()->availableLow());
+    window.timeline()->setT(0);  // not computed yet: held at the newest step
+    QVERIFY(window.timeline()->t() >= window.timeline()->availableLow());
+    QVERIFY(window.timeline()->t() > 0);
     images->cancelReverse();
     QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 30000);
     QVERIFY(images->reverseRun() == nullptr);
+    QVERIFY(!window.timeline()->hasAvailableRange());
   }
 
   void reverseRunIsScrubbable() {
@@ -219,8 +234,14 @@ class MainWindowTest : public QObject {
     QVERIFY(run != nullptr);
     QCOMPARE(run->start_t, 300);
     QCOMPARE(run->t.size(), size_t{20});
+    QVERIFY(run->complete);
     QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
-    QCOMPARE(window.document()->t(), 300);
+    QVERIFY(!window.timeline()->hasAvailableRange());
+    // Watched as it formed, the run ends on its result; every t is scrubbable again.
+    QCOMPARE(window.document()->t(), 0);
+    window.timeline()->setT(300);
+    QCOMPARE(images->shownT(), 300);
+    QCOMPARE(images->mainView()->image(), run->x_t.front());
     window.timeline()->setT(0);
     QCOMPARE(images->shownT(), 0);
     QCOMPARE(images->mainView()->image(), run->sample);
