@@ -163,6 +163,8 @@ RunSpec Document::run(int workspace) const {
   } else {
     run.image = image_.path.toStdString();
     if (!image_.empty()) run.max_image_side = std::clamp(std::max(image_.width, image_.height), 8, 4096);
+    if (IsLearnedImageModel(model_.image_model) && model_.working_side > 0)
+      run.max_image_side = std::min(run.max_image_side, std::max(8, model_.working_side));
     run.model = model_.image_model.toStdString();
     const ImageModelKind kind = ImageModelKindOf(model_.image_model);
     if (kind != ImageModelKind::kImage) {  // a digits run: from pure noise, on 20x20 digits

@@ -63,6 +63,9 @@ struct ModelChoice {
   int digit = 0;
   bool digit_from_image = false;
   int digit_samples = 16;
+  // Learned models of photos: the longest side their runs compute at, the image shrunk by area to it when larger
+  // (0: the image's own size). A U-Net's cost grows with the pixels: 256 keeps a run of a photo to seconds.
+  int working_side = 256;
   bool operator==(const ModelChoice&) const = default;
 };
 

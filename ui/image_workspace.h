@@ -138,6 +138,22 @@ class ImageWorkspace : public QWidget {
   void startDigitsReverse();
   /// Sizes the panels for the aspect ratio of the image shown.
   void fitPanels(const QImage& image);
+  /// The working-size choices for the open image, and the expected time of a run beside them.
+  void updateWorkingSize();
+  void updateEstimate();
+  /// A measured cost of the learned model (seconds per pixel per evaluation) refines the estimate.
+  void recordCost(double seconds_per_pixel);
+
+ public:
+  /// Seconds per pixel of one learned-model evaluation: measured on this computer, else the prior.
+  double secondsPerPixel() const;
+  /// The size a run computes at (the working size, or the image's own), steps of the next run, its expected time.
+  QSize workingSize() const;
+  int reverseSteps() const;
+  double expectedSeconds() const;
+  QString estimateText() const;
+
+ private:
 
   Document* document_;
   TimelineModel* timeline_;
@@ -170,6 +186,9 @@ class ImageWorkspace : public QWidget {
   QProgressBar* progress_;
   QLabel* run_label_;
   QLabel* texture_note_;
+  QLabel* working_label_;
+  QComboBox* working_box_;
+  QLabel* estimate_label_;
   QGroupBox* digits_group_;
   QComboBox* sr3_input_;
   QSpinBox* digit_index_;

@@ -8,6 +8,7 @@
 #include "core/data/points2d.h"
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/photo_models.h"
 #include "core/models/registry.h"
 #include "ui/document.h"
 #include "ui/export_dialog.h"
@@ -83,6 +84,24 @@ class ExportEqualsScreenTest : public QObject {
     const Image photo = LoadImage(std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg");
     image_path_ = dir_.filePath(QStringLiteral("small.png"));
     SaveImage(image_path_.toStdString(), ResizeImage(photo, 20, 14));
+    // A larger one for the working size of learned models (shrunk to 24 pixels a side when asked).
+    larger_path_ = dir_.filePath(QStringLiteral("larger.png"));
+    SaveImage(larger_path_.toStdString(), ResizeImage(photo, 40, 28));
+    // A tiny photo DDPM trained here for a few updates: what matters is that screen and export agree, not its
+    // quality (never the shipped model's).
+    PhotoDdpmOptions tiny;
+    tiny.network.channels = {8, 16};
+    tiny.network.groups = 4;
+    tiny.network.embedding_size = 16;
+    tiny.network.embedding_width = 16;
+    tiny.crops.side = 16;
+    PhotoDdpmModel model(tiny);
+    TrainOptions train = PhotoDefaultTraining(3);
+    train.warmup_steps = 0;
+    train.learning_rate = 1e-2;
+    TrainPhotoDdpm(model, {ResizeImage(photo, 48, 36)}, train);
+    photo_model_path_ = dir_.filePath(QStringLiteral("tiny-photo.dfm"));
+    model.Save(photo_model_path_.toStdString());
     // A user's CSV at scale 5 and an offset: the app and the export keep its units.
     csv_path_ = dir_.filePath(QStringLiteral("mine.csv"));
     const Batch moons = GenerateDataset("moons", 400, 2);
@@ -97,20 +116,34 @@ class ExportEqualsScreenTest : public QObject {
   void images_data() {
     QTest::addColumn<QString>("model");
     QTest::addColumn<bool>("from_t0");
+    QTest::addColumn<bool>("larger");
+    QTest::addColumn<int>("working_side");
+    QTest::addColumn<QSize>("size");  // of the frames
     for (const char* model : {"oracle", "empirical", "patch"}) {
-      QTest::newRow(model) << QString::fromLatin1(model) << false;
-      QTest::newRow((std::string(model) + " from t0 on the Markov path").c_str()) << QString::fromLatin1(model) << true;
+      QTest::newRow(model) << QString::fromLatin1(model) << false << false << 256 << QSize(20, 14);
+      QTest::newRow((std::string(model) + " from t0 on the Markov path").c_str())
+          << QString::fromLatin1(model) << true << false << 256 << QSize(20, 14);
     }
+    // A learned photo model (ddpm-photo's kind, tiny): at the working size, and at the image's own.
+    QTest::newRow("learned photo model at a working size of 24") << QString() << false << true << 24 << QSize(24, 17);
+    QTest::newRow("learned photo model from t0 at 24") << QString() << true << true << 24 << QSize(24, 17);
+    QTest::newRow("learned photo model at full size") << QString() << true << true << 0 << QSize(40, 28);
+    QTest::newRow("oracle ignores the working size") << QStringLiteral("oracle") << false << true << 24 << QSize(40, 28);
   }
 
   void images() {
     QFETCH(QString, model);
     QFETCH(bool, from_t0);
+    QFETCH(bool, larger);
+    QFETCH(int, working_side);
+    QFETCH(QSize, size);
+    if (model.isEmpty()) model = photo_model_path_;
     Document document;
     TimelineModel timeline;
     timeline.setClockEnabled(false);
     ImageWorkspace images(&document, &timeline);
-    document.setImage(LoadImageFile(image_path_));
+    images.setShowPredictions(true);  // the learned model's x0_hat at the working size too
+    document.setImage(LoadImageFile(larger ? larger_path_ : image_path_));
     ScheduleOptions schedule;
     schedule.num_steps = 40;
     QVERIFY(document.setScheduleOptions(schedule).isEmpty());
@@ -121,6 +154,7 @@ class ExportEqualsScreenTest : public QObject {
     ModelChoice choice;
     choice.image_model = model;
     choice.from_current_t = from_t0;
+    choice.working_side = working_side;
     document.setModel(choice);
 
     // Forward: the view's x_t at t is the export's frame at t, on both paths.
@@ -133,6 +167,7 @@ class ExportEqualsScreenTest : public QObject {
         QCoreApplication::processEvents();
         QCOMPARE(images.shownT(), t);
         const AnimationFrames exported = ExportFrames(document, Direction::kForward, {t});
+        QCOMPARE(images.mainView()->image().size(), size);
         QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.front()))), AsRgb(images.mainView()->image()));
       }
     }
@@ -158,6 +193,7 @@ class ExportEqualsScreenTest : public QObject {
     }
     QCOMPARE(exported.t.back(), 0);
     QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.back()))), AsRgb(run->sample));
+    QCOMPARE(run->sample.size(), size);
     // The seeds are the run's: another seed, another trajectory (the oracle and the empirical denoiser of the
     // photos end on the same x_0 anyway, so look one step in).
     document.setSeed(30);
@@ -324,7 +360,7 @@ class ExportEqualsScreenTest : public QObject {
 
  private:
   QTemporaryDir dir_;
-  QString image_path_, csv_path_;
+  QString image_path_, csv_path_, larger_path_, photo_model_path_;
 };
 
 QTEST_MAIN(ExportEqualsScreenTest)

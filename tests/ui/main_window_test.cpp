@@ -9,6 +9,7 @@
 #include "ui/scatter_view.h"
 
 #include "core/data/image_io.h"
+#include "core/models/registry.h"
 
 #include <QFile>
 #include <QSettings>
@@ -57,6 +58,11 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.document()->points().source, QStringLiteral("dataset:dino"));
     QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QVERIFY(!window.imageWorkspace()->mainView()->image().isNull());
+    // The learned photo model (the default) computes at the working size, 256; the oracle at the image's own.
+    const bool learned = window.document()->model().image_model == QLatin1String("ddpm-photo");
+    QCOMPARE(window.imageWorkspace()->mainView()->image().size(), learned ? QSize(256, 256) : QSize(512, 512));
+    UseOracle(window);
+    QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(512, 512));
   }
 
@@ -159,11 +165,37 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.document()->seed(), uint64_t{4});
   }
 
+  // Before a run: its working size and expected time, from the prior cost per pixel until one is measured here.
+  void expectedTimeBeforeTheRun() {
+    if (!ShippedModelPath("ddpm-photo")) QSKIP("ddpm-photo is not shipped");
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    QCOMPARE(images->workingSize(), QSize(256, 256));  // chicky_512 at the default working size
+    SamplerOptions options = window.document()->samplerOptions();
+    options.num_steps = 50;
+    QVERIFY(window.document()->setSamplerOptions(options).isEmpty());
+    ModelChoice model = window.document()->model();
+    model.from_current_t = true;
+    window.document()->setModel(model);
+    window.document()->setT(30);  // from t0 = 30: only 30 steps are possible
+    QCOMPARE(images->reverseSteps(), 30);
+    window.document()->setT(100);
+    QCOMPARE(images->reverseSteps(), 50);
+    QCOMPARE(images->secondsPerPixel(), 4e-6);  // nothing measured yet (settings cleared)
+    QCOMPARE(images->expectedSeconds(), 50 * 256.0 * 256.0 * 4e-6);
+    QVERIFY2(images->estimateText().contains(QStringLiteral("about 13 s")), qPrintable(images->estimateText()));
+    model.working_side = 0;
+    window.document()->setModel(model);
+    QCOMPARE(images->workingSize(), QSize(512, 512));
+    QVERIFY2(images->estimateText().contains(QStringLiteral("about 52 s")), qPrintable(images->estimateText()));
+  }
+
   void goodImageOpens() {
     MainWindow window;
     QVERIFY(window.openImage(QStringLiteral(DIFFUSCOPE_RESOURCES "/images/butterfly.jpg")));
     QCOMPARE(window.document()->image().width, 493);
     QCOMPARE(window.document()->image().height, 356);
+    UseOracle(window);  // at the image's own size
     QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(493, 356));
   }
