@@ -66,6 +66,9 @@ struct ModelChoice {
   // Learned models of photos: the longest side their runs compute at, the image shrunk by area to it when larger
   // (0: the image's own size). A U-Net's cost grows with the pixels: 256 keeps a run of a photo to seconds.
   int working_side = 256;
+  // The photo SR3 model: downscale the photo x4 first and compare the result with it (PSNR, SSIM), or
+  // super-resolve the photo itself (a region of it at the working size).
+  bool simulate_low_resolution = true;
   bool operator==(const ModelChoice&) const = default;
 };
 

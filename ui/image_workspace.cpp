@@ -6,6 +6,7 @@
 #include "core/metrics/image_quality.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/exact.h"
+#include "core/models/photo_eval.h"
 #include "core/models/registry.h"
 #include "core/run/run.h"
 #include "core/models/sr3.h"
@@ -76,13 +77,50 @@ QString DurationText(double seconds) {
 // the image read and shrunk by the core exactly as an export of the same run reads it (LoadRunInput), so the
 // frames on screen are the export's.
 RunInput WorkingInput(const RunSpec& run, const ImageData& image) {
-  if (run.max_image_side < std::max(image.width, image.height) && !image.path.isEmpty()) return LoadRunInput(run);
+  const bool shaped = run.super_resolution > 0 || run.region_width > 0;
+  if (!image.path.isEmpty() && (shaped || run.max_image_side < std::max(image.width, image.height)))
+    return LoadRunInput(run);
+  if (shaped) return ImageRunInputOf(run, Image{image.channels, image.height, image.width, image.pixels}, "");
   return ImageRunInput(image.pixels, ShapeOf(image), image.path.toStdString());
 }
 
-// x0_hat and eps_hat of a model at t, through the core's conversion.
-void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat) {
-  PredictAt(model, schedule, t, x_t, x0_hat, eps_hat);
+// x0_hat and eps_hat of a model at t, through the core's conversion (with SR3's condition when it has one).
+void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat,
+             const Batch* condition = nullptr) {
+  PredictAt(model, schedule, t, x_t, x0_hat, eps_hat, condition && condition->size() > 0 ? condition : nullptr);
+}
+
+// PSNR over a whole row (every channel; data range 2) and SSIM as the mean of the channels' (as the evaluation).
+double RowPsnr(const Batch& truth, const Batch& test) {
+  const Batch clipped = test.cwiseMax(-1.0f).cwiseMin(1.0f);
+  return Psnr(std::span<const float>(truth.data(), static_cast<size_t>(truth.size())),
+              std::span<const float>(clipped.data(), static_cast<size_t>(clipped.size())));
+}
+double RowSsim(const Batch& truth, const Batch& test, const ImageShape& shape) {
+  const Batch clipped = test.cwiseMax(-1.0f).cwiseMin(1.0f);
+  const size_t plane = static_cast<size_t>(shape.height) * shape.width;
+  double sum = 0.0;
+  for (int c = 0; c < shape.channels; ++c)
+    sum += Ssim(std::span<const float>(truth.data() + c * plane, plane),
+                std::span<const float>(clipped.data() + c * plane, plane), shape.height, shape.width);
+  return sum / shape.channels;
+}
+
+// The panels beside SR3 for a super-resolution input: its low-resolution image, the bicubic upsample (SR3's
+// condition: the same cubic resize) and, simulated, the truth with bicubic's figures.
+std::shared_ptr<const PhotoSrView> MakePhotoSrView(const RunInput& in, bool simulated) {
+  auto view = std::make_shared<PhotoSrView>();
+  Image low{in.low_shape.channels, in.low_shape.height, in.low_shape.width, in.low};
+  const Batch bicubic = ResizeImage(low, in.shape.width, in.shape.height).pixels;
+  view->low = ToQImage(ImageToFrame(in.low, 0, in.low_shape));
+  view->bicubic = ToQImage(ImageToFrame(bicubic, 0, in.shape));
+  view->simulated = simulated;
+  if (simulated) {
+    view->truth = ToQImage(ImageToFrame(in.x0, 0, in.shape));
+    view->psnr_bicubic = RowPsnr(in.x0, bicubic);
+    view->ssim_bicubic = RowSsim(in.x0, bicubic, in.shape);
+  }
+  return view;
 }
 
 // A grey side x side image from a row.
@@ -95,6 +133,7 @@ struct ImageFrame {
   Histogram histogram;
   bool has_histogram = false;
   double predict_seconds = 0.0, predict_pixels = 0.0;  // the model's prediction: what it cost (0: none made)
+  std::shared_ptr<const PhotoSrView> photo_sr;           // a super-resolution input's panels
 };
 
 struct FrameRequest {
@@ -119,6 +158,8 @@ struct ReverseStream {
   std::vector<int> t;
   std::vector<QImage> x_t, x0_hat, eps_hat;
   std::vector<Histogram> histogram;
+  std::vector<double> psnr;  // x0_hat against the truth (simulated super-resolution)
+  std::shared_ptr<const PhotoSrView> photo_sr;
 };
 
 // Caches of the worker: the forward process and the models, rebuilt when their inputs change. Only one frame
@@ -128,7 +169,7 @@ struct ImageSource {
   // The input frames are computed on: the open image, or its working-size copy (see WorkingInput).
   std::shared_ptr<const RunInput> input;
   const ImageData* input_image = nullptr;
-  int input_side = 0;
+  std::array<int, 7> input_key{};  // what of the run shapes the input (size, super-resolution, region)
   std::unique_ptr<ForwardProcess> process;
   const NoiseSchedule* process_schedule = nullptr;
   const RunInput* process_input = nullptr;
@@ -141,18 +182,24 @@ struct ImageSource {
   uint64_t model_seed = 0;
   std::unique_ptr<PosteriorOracle> oracle;
   const RunInput* oracle_input = nullptr;
+  Batch condition;  // SR3's, for the model's predictions
+  std::shared_ptr<const PhotoSrView> photo_sr;
 
   ImageFrame Compute(const FrameRequest& r) {
     std::lock_guard lock(mutex);
     const ImageData& image = *r.image;
-    if (!input || input_image != &image || input_side != r.run.max_image_side) {
+    const std::array<int, 7> key = {r.run.max_image_side, r.run.super_resolution, r.run.simulate_low_resolution,
+                                    r.run.region_x,       r.run.region_y,           r.run.region_width,
+                                    r.run.region_height};
+    if (!input || input_image != &image || input_key != key) {
       input = std::make_shared<const RunInput>(WorkingInput(r.run, image));
       input_image = &image;
-      input_side = r.run.max_image_side;
+      input_key = key;
       image_keep = r.image;  // keep the key alive so its address is not reused
       process.reset();
       model.reset();
       oracle.reset();
+      photo_sr = input->low.size() > 0 ? MakePhotoSrView(*input, r.run.simulate_low_resolution) : nullptr;
     }
     const RunInput& in = *input;
     const ImageShape shape = in.shape;
@@ -165,6 +212,7 @@ struct ImageSource {
     }
     ImageFrame frame;
     frame.t = r.t;
+    frame.photo_sr = photo_sr;
     const bool need_batch = r.path != ForwardPath::kClosed || r.predictions || r.noise || r.histogram;
     Batch x_t;
     if (!need_batch) {
@@ -184,11 +232,13 @@ struct ImageSource {
       if (r.predictions) frame.x0_hat = ToQImage(ImageToFrame(in.x0, 0, shape));
       return frame;
     }
-    if (r.predictions && ImageModelKindOf(r.model) == ImageModelKind::kImage) {
+    const ImageModelKind kind = ImageModelKindOf(r.model);
+    if (r.predictions && (kind == ImageModelKind::kImage || kind == ImageModelKind::kSr3Photo)) {
       bool opened = false;
       if (!model || model_name != r.model || model_input != &in || model_seed != r.run.seed) {
         opened = true;  // its first evaluation also sets the network up: not a measure of its cost
         model = OpenRunModel(r.run, in).denoiser;
+        condition = RunCondition(*model, in);
         model_name = r.model;
         model_input = &in;
         model_seed = r.run.seed;
@@ -196,7 +246,7 @@ struct ImageSource {
       Batch x0_hat, eps_hat;
       QElapsedTimer clock;
       clock.start();
-      Predict(*model, *r.schedule, r.t, x_t, &x0_hat, &eps_hat);
+      Predict(*model, *r.schedule, r.t, x_t, &x0_hat, &eps_hat, &condition);
       if (!opened) {
         frame.predict_seconds = clock.nsecsElapsed() * 1e-9;
         frame.predict_pixels = static_cast<double>(shape.height) * shape.width;
@@ -219,6 +269,7 @@ struct ImageSource {
 };
 
 bool IsLearnedImageModel(const QString& name) {
+  if (ImageModelKindOf(name) == ImageModelKind::kSr3Photo) return true;
   if (ImageModelKindOf(name) != ImageModelKind::kImage) return false;
   for (const std::string& builtin : BuiltinModelNames())
     if (name == QString::fromStdString(builtin)) return false;
@@ -229,6 +280,7 @@ ImageModelKind ImageModelKindOf(const QString& name) {
   const QString base = QFileInfo(name).fileName();
   if (base.startsWith(QLatin1String("sr3-digits"))) return ImageModelKind::kSr3;
   if (base.startsWith(QLatin1String("ddpm-digits"))) return ImageModelKind::kDigitsDdpm;
+  if (base.startsWith(QLatin1String("sr3-photo"))) return ImageModelKind::kSr3Photo;
   return ImageModelKind::kImage;
 }
 
@@ -340,7 +392,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   auto* model_form = new QFormLayout(model_group);
   model_box_ = new QComboBox;
   // The learned photo model first: it is the only one that denoises a photograph without knowing or copying one.
-  if (ShippedModelPath("ddpm-photo")) model_box_->addItem(ModelLabel(QStringLiteral("ddpm-photo")), QStringLiteral("ddpm-photo"));
+  for (const char* name : {"ddpm-photo", "sr3-photo"}) {
+    if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
+  }
   for (const char* name : {"oracle", "empirical", "patch"}) {
     model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
@@ -350,7 +404,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
                             "a learned model approaches.\n"
                             "Memorisation: the optimal denoiser of the sample photos (empirical); from pure noise it "
                             "lands on one of them.\nPatch mosaic: the same, patch by patch (Kamb & Ganguli 2024); "
-                            "it makes new images from plausible patches. Slow on large images."));
+                            "it makes new images from plausible patches. Slow on large images.\n"
+                            "SR3 photo x4: super-resolves the photo (or, simulated, its 4x downscaled view) by "
+                            "iterative refinement from pure noise, beside bicubic (Saharia et al. 2021)."));
   for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits"}) {
     if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
@@ -370,6 +426,22 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   model_form->addRow(working_label_, working_box_);
   model_form->addRow(estimate_label_);
   column->addWidget(model_group);
+
+  sr_group_ = new QGroupBox(tr("Super-resolution x4"));
+  auto* sr_layout = new QVBoxLayout(sr_group_);
+  simulate_box_ = new QCheckBox(tr("Simulate low resolution"));
+  simulate_box_->setToolTip(tr("Downscale the photo 4x first (area average), super-resolve that, and compare with "
+                               "the original: PSNR and SSIM of SR3 and of bicubic against the truth"));
+  sr_note_ = new QLabel;
+  sr_note_->setWordWrap(true);
+  sr_layout->addWidget(simulate_box_);
+  sr_layout->addWidget(sr_note_);
+  column->addWidget(sr_group_);
+  connect(simulate_box_, &QCheckBox::toggled, this, [this](bool simulate) {
+    ModelChoice model = document_->model();
+    model.simulate_low_resolution = simulate;
+    document_->setModel(model);
+  });
 
   digits_group_ = new QGroupBox(tr("Digits"));
   auto* digits_form = new QFormLayout(digits_group_);
@@ -442,7 +514,16 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   noise_view_->setToolTip(tr("The noise actually in x_t, shown on [-3, 3]"));
   for (FrameView* view : {x0_view_, eps_view_, noise_view_}) view->setPlaceholder(tr("t = 0: no noise"));
   histogram_view_ = new HistogramView;
-  for (QWidget* panel : std::initializer_list<QWidget*>{main_view_, x0_view_, eps_view_, noise_view_, histogram_view_})
+  // Super-resolution: the low-resolution input (enlarged with sharp pixels), bicubic and the truth beside SR3.
+  low_view_ = new FrameView(tr("low-res input"));
+  low_view_->setToolTip(tr("What SR3 refines: the low-resolution image, enlarged 4x with sharp pixels"));
+  bicubic_view_ = new FrameView(tr("bicubic"));
+  bicubic_view_->setToolTip(tr("The bicubic upsample of the low-resolution image: SR3's condition and the baseline"));
+  truth_view_ = new FrameView(tr("truth"));
+  truth_view_->setToolTip(tr("The original photo the low-resolution view was made from"));
+  for (FrameView* view : {low_view_, bicubic_view_, truth_view_}) view->hide();
+  for (QWidget* panel : std::initializer_list<QWidget*>{low_view_, bicubic_view_, main_view_, x0_view_, truth_view_,
+                                                        eps_view_, noise_view_, histogram_view_})
     grid_->addPanel(panel);
 
   auto* centre = new QWidget;
@@ -477,6 +558,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
     document_->setModel(model);
     updateModelPanel();
   });
+  // Chosen by the user (not a session or an undo): a model that needs its own sampler gets it.
+  connect(model_box_, &QComboBox::activated, this,
+          [this](int index) { chooseModel(model_box_->itemData(index).toString()); });
   // The digits run's choices are the document's (its run, its export, its session).
   connect(sr3_input_, &QComboBox::currentIndexChanged, this, [this](int index) {
     ModelChoice model = document_->model();
@@ -582,7 +666,13 @@ void ImageWorkspace::updateModelPanel() {
     digit_index_->setValue(document_->model().digit);
     digit_samples_->setValue(document_->model().digit_samples);
   }
-  digits_group_->setVisible(kind != ImageModelKind::kImage);
+  digits_group_->setVisible(kind == ImageModelKind::kSr3 || kind == ImageModelKind::kDigitsDdpm);
+  const bool photo_sr = kind == ImageModelKind::kSr3Photo;
+  sr_group_->setVisible(photo_sr);
+  {
+    const QSignalBlocker block(simulate_box_);
+    simulate_box_->setChecked(document_->model().simulate_low_resolution);
+  }
   const bool sr3 = kind == ImageModelKind::kSr3;
   sr3_input_->setEnabled(sr3);
   digit_index_->setEnabled(sr3 && sr3_input_->currentIndex() == 0);
@@ -599,8 +689,44 @@ void ImageWorkspace::updateModelPanel() {
   const QString name = document_->model().image_model;
   texture_note_->setVisible(kind == ImageModelKind::kImage && !document_->model().from_current_t &&
                             (IsLearnedImageModel(name) || name.startsWith(QLatin1String("patch"))));
-  denoise_button_->setText(sr3 ? tr("Super-resolve") : kind == ImageModelKind::kDigitsDdpm ? tr("Sample digits")
-                                                                                            : tr("Denoise"));
+  denoise_button_->setText(photo_sr ? tr("Super-resolve x4")
+                           : sr3    ? tr("Super-resolve")
+                           : kind == ImageModelKind::kDigitsDdpm ? tr("Sample digits")
+                                                                 : tr("Denoise"));
+}
+
+void ImageWorkspace::chooseModel(const QString& name) {
+  document_->undoStack()->beginMacro(tr("Change model"));
+  ModelChoice model = document_->model();
+  model.image_model = name;
+  document_->setModel(model);
+  // SR3 predicts eps: from pure noise its x0_hat must be clipped, or the first steps' 1 / sqrt(alpha_bar)
+  // blows the noise up. Its own sampler: DDPM, 100 trailing steps, x_0 clipped.
+  if (ImageModelKindOf(name) == ImageModelKind::kSr3Photo) document_->setSamplerOptions(Sr3PhotoDefaultSampler());
+  document_->undoStack()->endMacro();
+}
+
+void ImageWorkspace::updateSrNote() {
+  if (ImageModelKindOf(document_->model().image_model) != ImageModelKind::kSr3Photo) return;
+  const RunSpec run = document_->run(0);
+  const QSize out = workingSize();
+  if (run.simulate_low_resolution) {
+    sr_note_->setText(tr("The photo at %1 x %2 is the truth; SR3 refines pure noise into it from its %3 x %4 view "
+                         "(area average), beside bicubic.")
+                          .arg(out.width())
+                          .arg(out.height())
+                          .arg(out.width() / kSr3PhotoFactor)
+                          .arg(out.height() / kSr3PhotoFactor));
+  } else if (run.region_width > 0) {
+    sr_note_->setText(tr("A %1 x %2 region at the centre of the photo, at its own resolution, becomes %3 x %4 "
+                         "(choose the working size for a larger one).")
+                          .arg(run.region_width)
+                          .arg(run.region_height)
+                          .arg(out.width())
+                          .arg(out.height()));
+  } else {
+    sr_note_->setText(tr("The whole photo becomes %1 x %2.").arg(out.width()).arg(out.height()));
+  }
 }
 
 namespace {
@@ -627,16 +753,27 @@ void ImageWorkspace::recordCost(double seconds_per_pixel) {
 QSize ImageWorkspace::workingSize() const {
   const ImageData& image = document_->image();
   if (image.empty()) return {};
-  const int side = document_->run(0).max_image_side;
-  const int longest = std::max(image.width, image.height);
-  if (side >= longest) return {image.width, image.height};
-  const double f = double(side) / longest;
-  return {std::max(1, int(image.width * f)), std::max(1, int(image.height * f))};
+  const RunSpec run = document_->run(0);
+  QSize size(image.width, image.height);
+  if (run.region_width > 0) size = QSize(run.region_width, run.region_height);
+  const int longest = std::max(size.width(), size.height());
+  if (run.max_image_side < longest) {
+    const double f = double(run.max_image_side) / longest;
+    size = QSize(std::max(1, int(size.width() * f)), std::max(1, int(size.height() * f)));
+  }
+  // Super-resolution: the output's size, the truth cut to a multiple of the factor or the input enlarged.
+  if (run.super_resolution > 0) {
+    const int k = run.super_resolution;
+    size = run.simulate_low_resolution ? QSize(size.width() / k * k, size.height() / k * k) : size * k;
+  }
+  return size;
 }
 
 int ImageWorkspace::reverseSteps() const {
   const int T = document_->numSteps();
-  const int top = document_->model().from_current_t ? std::clamp(document_->t(), 1, T) : T;
+  const bool from_t = document_->model().from_current_t &&
+                      ImageModelKindOf(document_->model().image_model) != ImageModelKind::kSr3Photo;
+  const int top = from_t ? std::clamp(document_->t(), 1, T) : T;
   const int k = document_->samplerOptions().num_steps;
   return k == 0 ? top : std::min(k, top);
 }
@@ -656,12 +793,16 @@ void ImageWorkspace::updateWorkingSize() {
   const QSignalBlocker block(working_box_);
   working_box_->clear();
   const int longest = image.empty() ? 0 : std::max(image.width, image.height);
-  for (int side : {256, 512}) {
-    if (side < longest) working_box_->addItem(QString::number(side), side);
+  // Super-resolving the photo itself, the size is the output's: up to 4x the photo.
+  const bool enlarges = ImageModelKindOf(document_->model().image_model) == ImageModelKind::kSr3Photo &&
+                        !document_->model().simulate_low_resolution;
+  const int limit = enlarges ? kSr3PhotoFactor * longest : longest;
+  for (int side : {256, 512, 1024}) {
+    if (side < limit && (side < 1024 || enlarges)) working_box_->addItem(QString::number(side), side);
   }
   working_box_->addItem(image.empty() ? tr("full") : tr("full (%1 x %2)").arg(image.width).arg(image.height), 0);
   const int wanted = document_->model().working_side;
-  const int index = working_box_->findData(wanted > 0 && wanted < longest ? wanted : 0);
+  const int index = working_box_->findData(wanted > 0 && wanted < limit ? wanted : 0);
   working_box_->setCurrentIndex(index >= 0 ? index : working_box_->count() - 1);
   updateEstimate();
 }
@@ -673,6 +814,7 @@ void ImageWorkspace::updateEstimate() {
     estimate_label_->clear();
     return;
   }
+  updateSrNote();
   estimate_label_->setText(tr("%1 x %2: a run of %3 steps takes about %4")
                                .arg(size.width())
                                .arg(size.height())
@@ -681,6 +823,22 @@ void ImageWorkspace::updateEstimate() {
 }
 
 QString ImageWorkspace::estimateText() const { return estimate_label_->text(); }
+
+void ImageWorkspace::showPhotoSr(const PhotoSrView* view) {
+  low_view_->setVisible(view != nullptr);
+  bicubic_view_->setVisible(view != nullptr);
+  truth_view_->setVisible(view != nullptr && view->simulated);
+  if (view == nullptr) return;
+  low_view_->setTitle(tr("low-res input, %1 x %2").arg(view->low.width()).arg(view->low.height()));
+  low_view_->setImage(view->low);
+  bicubic_view_->setTitle(view->simulated ? tr("bicubic: %1 dB, SSIM %2")
+                                                .arg(view->psnr_bicubic, 0, 'f', 2)
+                                                .arg(view->ssim_bicubic, 0, 'f', 3)
+                                          : tr("bicubic x4"));
+  bicubic_view_->setImage(view->bicubic);
+  truth_view_->setTitle(tr("truth (the original)"));
+  truth_view_->setImage(view->truth);
+}
 
 void ImageWorkspace::fitPanels(const QImage& image) {
   if (!image.isNull()) grid_->setAspectRatio(double(image.width()) / image.height());
@@ -773,6 +931,8 @@ void ImageWorkspace::onFrame(quint64, const std::any& result) {
     recordCost(frame->predict_seconds / frame->predict_pixels);
   if (showingReverse()) return;  // the direction changed while the frame was computed
   shown_t_ = frame->t;
+  showPhotoSr(frame->photo_sr.get());
+  x0_view_->setTitle(QStringLiteral("x0_hat"));
   main_view_->setTitle(tr("x_t  (forward q, t = %1)").arg(frame->t));
   main_view_->setImage(frame->x_t);
   fitPanels(frame->x_t);
@@ -796,8 +956,16 @@ void ImageWorkspace::showReverseFrame() {
     main_view_->setPlaceholder(tr("Preparing the reverse run..."));
     return;
   }
+  const PhotoSrView* sr = run.photo_sr.get();
+  showPhotoSr(sr);
+  const bool figures = sr != nullptr && sr->simulated;
   if (t == 0 && run.complete) {
-    main_view_->setTitle(tr("x_0  (reverse p, the sample)"));
+    if (sr == nullptr) main_view_->setTitle(tr("x_0  (reverse p, the sample)"));
+    else if (!figures) main_view_->setTitle(tr("SR3 x4 result"));
+    else
+      main_view_->setTitle(
+          tr("SR3 result: %1 dB, SSIM %2").arg(run.psnr_sample, 0, 'f', 2).arg(run.ssim_sample, 0, 'f', 3));
+    x0_view_->setTitle(QStringLiteral("x0_hat"));
     main_view_->setImage(run.sample);
     fitPanels(run.sample);
     if (show_predictions_->isChecked()) {
@@ -812,7 +980,11 @@ void ImageWorkspace::showReverseFrame() {
   for (size_t i = 0; i < run.t.size(); ++i) {
     if (run.t[i] >= t) index = i;
   }
-  main_view_->setTitle(tr("x_t  (reverse p, t = %1)").arg(run.t[index]));
+  main_view_->setTitle(sr != nullptr ? tr("SR3 x_t  (t = %1)").arg(run.t[index])
+                                     : tr("x_t  (reverse p, t = %1)").arg(run.t[index]));
+  x0_view_->setTitle(figures && index < run.psnr_x0_hat.size()
+                         ? tr("SR3 x0_hat: %1 dB").arg(run.psnr_x0_hat[index], 0, 'f', 2)
+                         : QStringLiteral("x0_hat"));
   main_view_->setImage(run.x_t[index]);
   fitPanels(run.x_t[index]);
   if (show_predictions_->isChecked()) {
@@ -826,15 +998,18 @@ void ImageWorkspace::showReverseFrame() {
 
 void ImageWorkspace::startReverse() {
   if (reverse_.running()) return;
-  if (ImageModelKindOf(document_->model().image_model) != ImageModelKind::kImage) {
+  const ImageModelKind run_kind = ImageModelKindOf(document_->model().image_model);
+  if (run_kind == ImageModelKind::kSr3 || run_kind == ImageModelKind::kDigitsDdpm) {
     startDigitsReverse();
     return;
   }
+  const bool super_resolution = run_kind == ImageModelKind::kSr3Photo;
   if (document_->image().empty()) {
-    emit errorOccurred(tr("Nothing to denoise"), tr("Open an image first (File > Open Image)."));
+    emit errorOccurred(super_resolution ? tr("Nothing to super-resolve") : tr("Nothing to denoise"),
+                       tr("Open an image first (File > Open Image)."));
     return;
   }
-  const bool from_t = document_->model().from_current_t;
+  const bool from_t = document_->model().from_current_t && !super_resolution;  // SR3 starts from pure noise
   if (from_t && document_->t() == 0) {
     emit errorOccurred(tr("Choose where to start"),
                        tr("The run starts from the noised image at the current t, and t is 0. Move the timeline "
@@ -860,7 +1035,8 @@ void ImageWorkspace::startReverse() {
   progress_->setRange(0, 1);
   progress_->setValue(0);
   progress_->setFormat(tr("preparing the model..."));
-  run_label_->setText(tr("Denoising with the %1...").arg(ModelLabel(model_name)));
+  run_label_->setText((super_resolution ? tr("Super-resolving with the %1...") : tr("Denoising with the %1..."))
+                          .arg(ModelLabel(model_name)));
   reverse_.start([=](const ProgressFn& progress, const StopFn& stop) -> std::any {
     QElapsedTimer clock;
     clock.start();
@@ -868,7 +1044,9 @@ void ImageWorkspace::startReverse() {
     const RunInput input = WorkingInput(spec, *image);
     const ImageShape shape = input.shape;
     std::unique_ptr<Denoiser> model = OpenRunModel(spec, input).denoiser;
-    Sampler sampler = StartReverse(spec, *schedule, *model, input);
+    const Batch condition = RunCondition(*model, input);  // SR3's bicubic upsample; empty for the others
+    const bool truth = input.low.size() > 0 && spec.simulate_low_resolution;
+    Sampler sampler = StartReverse(spec, *schedule, *model, input, {}, condition.size() > 0 ? &condition : nullptr);
     const int total = sampler.steps_total();
     const size_t frame_bytes = static_cast<size_t>(shape.height) * shape.width * 3 * 3;  // x_t, x0_hat, eps_hat
     const int keep_every = static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) /
@@ -877,6 +1055,7 @@ void ImageWorkspace::startReverse() {
       std::lock_guard lock(stream->mutex);
       stream->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
       stream->total = total;
+      if (input.low.size() > 0) stream->photo_sr = MakePhotoSrView(input, spec.simulate_low_resolution);
     }
     for (int i = 0; !sampler.done(); ++i) {
       if (stop()) throw Cancelled();
@@ -886,7 +1065,9 @@ void ImageWorkspace::startReverse() {
         QImage x0_hat = ToQImage(ImageToFrame(step.x0_hat, 0, shape));
         QImage eps_hat = ToQImage(FieldToFrame(step.eps_hat, 0, shape, 3.0f));
         Histogram histogram = MakeHistogram(step.x_t.data(), step.x_t.size());
+        const double psnr = truth ? RowPsnr(input.x0, step.x0_hat) : 0.0;
         std::lock_guard lock(stream->mutex);
+        stream->psnr.push_back(psnr);
         stream->t.push_back(step.t);
         stream->x_t.push_back(std::move(x_t));
         stream->x0_hat.push_back(std::move(x0_hat));
@@ -898,15 +1079,27 @@ void ImageWorkspace::startReverse() {
     auto run = std::make_shared<ImageReverseRun>();  // the frames came through the stream
     run->sample = ToQImage(ImageToFrame(sampler.x(), 0, shape));
     run->sample_histogram = MakeHistogram(sampler.x().data(), sampler.x().size());
+    QString figures;
+    if (truth) {
+      run->psnr_sample = RowPsnr(input.x0, sampler.x());
+      run->ssim_sample = RowSsim(input.x0, sampler.x(), shape);
+      const PhotoSrView bicubic = *MakePhotoSrView(input, true);
+      figures = QObject::tr("; SR3 %1 dB, SSIM %2; bicubic %3 dB, SSIM %4")
+                    .arg(run->psnr_sample, 0, 'f', 2)
+                    .arg(run->ssim_sample, 0, 'f', 3)
+                    .arg(bicubic.psnr_bicubic, 0, 'f', 2)
+                    .arg(bicubic.ssim_bicubic, 0, 'f', 3);
+    }
     const std::string_view kind_name = SamplerKindName(options.kind);
-    run->description = QObject::tr("%1, %2 %3 steps from %4 at %5 x %6, %7 s")
+    run->description = QObject::tr("%1, %2 %3 steps from %4 at %5 x %6, %7 s%8")
                            .arg(ModelLabel(model_name))
                            .arg(QString::fromUtf8(kind_name.data(), kind_name.size()).toUpper())
                            .arg(total)
                            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
                            .arg(shape.width)
                            .arg(shape.height)
-                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
+                           .arg(figures);
     return std::any(run);
   });
 }
@@ -920,6 +1113,7 @@ void ImageWorkspace::drainStream() {
     std::lock_guard lock(stream_->mutex);
     if (stream_->start_t < 0) return;
     run.start_t = stream_->start_t;
+    run.photo_sr = stream_->photo_sr;
     total = stream_->total;
     for (size_t i = 0; i < stream_->t.size(); ++i) {
       run.t.push_back(stream_->t[i]);
@@ -928,6 +1122,8 @@ void ImageWorkspace::drainStream() {
       run.eps_hat.push_back(std::move(stream_->eps_hat[i]));
       run.histogram.push_back(std::move(stream_->histogram[i]));
     }
+    run.psnr_x0_hat.insert(run.psnr_x0_hat.end(), stream_->psnr.begin(), stream_->psnr.end());
+    stream_->psnr.clear();
     stream_->t.clear();
     stream_->x_t.clear();
     stream_->x0_hat.clear();
@@ -1094,13 +1290,15 @@ void ImageWorkspace::onReverseFinished(const std::any& result) {
     run_->sample = std::move(result_run->sample);
     run_->sample_histogram = std::move(result_run->sample_histogram);
     run_->description = std::move(result_run->description);
+    run_->psnr_sample = result_run->psnr_sample;
+    run_->ssim_sample = result_run->ssim_sample;
     run_->complete = true;
     stream_.reset();
     timeline_->clearAvailableRange();
   } else {
     run_ = std::make_unique<ImageReverseRun>(std::move(*result_run));
   }
-  if (streamed && last_step_seconds_ > 0 && run_->kind == ImageModelKind::kImage && !run_->x_t.empty() &&
+  if (streamed && last_step_seconds_ > 0 && !run_->x_t.empty() &&
       IsLearnedImageModel(document_->model().image_model)) {
     const QImage& frame = run_->x_t.front();
     recordCost(last_step_seconds_ / (double(frame.width()) * frame.height()));

@@ -117,7 +117,8 @@ struct Options {
   const QCommandLineOption play{QStringLiteral("play"), QStringLiteral("Play (after --sample: the reverse run).")};
   const QCommandLineOption model_option{
       QStringLiteral("model"),
-      QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
+      QStringLiteral("The model: images (ddpm-photo, sr3-photo, oracle, empirical, patch, sr3-digits, "
+                     "sr3-digits-5x5, ddpm-digits, a .dfm) "
                      "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
       QStringLiteral("name")};
   const QCommandLineOption digit{QStringLiteral("digit"),
@@ -125,6 +126,14 @@ struct Options {
                                  QStringLiteral("N")};
   const QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps of reverse runs."),
                                  QStringLiteral("N")};
+  const QCommandLineOption predictions{QStringLiteral("predictions"), QStringLiteral("Images: show x0_hat and eps_hat.")};
+  const QCommandLineOption working_size{
+      QStringLiteral("working-size"),
+      QStringLiteral("Images, learned models: the longest side runs compute at (0: the image's own)."),
+      QStringLiteral("N")};
+  const QCommandLineOption no_simulate{
+      QStringLiteral("no-simulate"),
+      QStringLiteral("sr3-photo: super-resolve the photo itself instead of its 4x downscaled view.")};
 };
 
 void Describe(QCommandLineParser& parser, const Options& o) {
@@ -135,7 +144,7 @@ void Describe(QCommandLineParser& parser, const Options& o) {
                                QStringLiteral("[file]"));
   for (const auto& option : {o.workspace, o.schedule, o.dataset, o.t_option, o.seed, o.panels, o.field,
                              o.trajectories, o.train, o.eta, o.from_t, o.sample, o.play, o.model_option, o.digit,
-                             o.steps}) {
+                             o.steps, o.predictions, o.working_size, o.no_simulate}) {
     parser.addOption(option);
   }
 }
@@ -201,8 +210,15 @@ int main(int argc, char** argv) {
     window.imageWorkspace()->setShowNoise(true);
     window.imageWorkspace()->setShowHistogram(true);
   }
+  if (parser.isSet(o.predictions)) window.imageWorkspace()->setShowPredictions(true);
   if (parser.isSet(o.field)) window.pointsWorkspace()->setField(parser.value(o.field) == QLatin1String("drift") ? 2 : 1);
   if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
+  // The model first: a model's own sampler (sr3-photo's) is then refined by --eta and --steps.
+  if (parser.isSet(o.model_option) && document->workspace() == 1) {
+    window.pointsWorkspace()->setModelName(parser.value(o.model_option));
+  } else if (parser.isSet(o.model_option)) {
+    window.imageWorkspace()->chooseModel(parser.value(o.model_option));
+  }
   if (parser.isSet(o.eta)) {
     auto options = document->samplerOptions();
     options.kind = diffuscope::SamplerKind::kDdim;
@@ -220,14 +236,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (parser.isSet(o.model_option) && document->workspace() == 1) {
-    window.pointsWorkspace()->setModelName(parser.value(o.model_option));
-  } else if (parser.isSet(o.model_option)) {
+  if (parser.isSet(o.digit)) window.imageWorkspace()->setSr3Input(parser.value(o.digit).toInt());
+  if (parser.isSet(o.working_size) || parser.isSet(o.no_simulate)) {
     auto model = document->model();
-    model.image_model = parser.value(o.model_option);
+    if (parser.isSet(o.working_size)) model.working_side = std::max(0, parser.value(o.working_size).toInt());
+    if (parser.isSet(o.no_simulate)) model.simulate_low_resolution = false;
     document->setModel(model);
   }
-  if (parser.isSet(o.digit)) window.imageWorkspace()->setSr3Input(parser.value(o.digit).toInt());
   if (parser.isSet(o.from_t)) {
     auto model = document->model();
     model.from_current_t = true;

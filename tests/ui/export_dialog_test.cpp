@@ -168,11 +168,19 @@ class ExportDialogTest : public QObject {
     QCOMPARE(spec.model, std::string(ShippedModelPath("ddpm-photo") ? "ddpm-photo" : "oracle"));
     QVERIFY2(spec.Check().empty(), spec.Check().c_str());
 
-    // A large image is exported at most kDefaultExportSide pixels a side.
+    // A large image is exported at most kDefaultExportSide pixels a side; a learned photo model's run at its
+    // working size, as on screen.
     image.width = 1600;
     image.pixels = Batch::Zero(1, 3 * 20 * 1600);
     document.setImage(image);
+    ModelChoice model = document.model();
+    model.image_model = QStringLiteral("oracle");
+    document.setModel(model);
     QCOMPARE(SpecFromDocument(document).max_image_side, 1024);
+    model.image_model = QStringLiteral("ddpm-photo");
+    model.working_side = 512;
+    document.setModel(model);
+    QCOMPARE(SpecFromDocument(document).max_image_side, 512);
 
     PointsData points;
     points.source = QStringLiteral("dataset:moons");

@@ -50,6 +50,7 @@ class SessionTest : public QObject {
     model.from_current_t = true;
     model.num_particles = 777;
     model.working_side = 512;
+    model.simulate_low_resolution = false;
     original.setModel(model);
     original.setSeed(0xFFFFFFFFFFFFFFF1ULL);  // all 64 bits survive
     original.setForwardPath(ForwardPath::kMarkov);
