@@ -16,6 +16,7 @@
 #include "ui/panel_grid.h"
 #include "ui/sampler_controls.h"
 
+#include <QAbstractItemView>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
@@ -66,7 +67,7 @@ QString ModelLabel(const QString& name) {
 
 // "about 40 s", "3 min 10 s".
 QString DurationText(double seconds) {
-  if (seconds < 1.0) return QObject::tr("under 1 s");
+  if (seconds < 1.0) return QObject::tr("1 s");
   if (seconds < 90.0) return QObject::tr("%1 s").arg(std::lround(seconds));
   const long total = std::lround(seconds);
   if (total < 3600) return QObject::tr("%1 min %2 s").arg(total / 60).arg(total % 60);
@@ -391,6 +392,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   auto* model_group = new QGroupBox(tr("Model"));
   auto* model_form = new QFormLayout(model_group);
   model_box_ = new QComboBox;
+  // The model names are long: the list shows them in full, the box as many letters as fit.
+  model_box_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  model_box_->setMinimumContentsLength(18);
   // The learned photo model first: it is the only one that denoises a photograph without knowing or copying one.
   for (const char* name : {"ddpm-photo", "sr3-photo"}) {
     if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
@@ -498,7 +502,10 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  scroll->setMinimumWidth(controls->sizeHint().width() + 20);
+  // The notes wrap: the column keeps to the width its controls need (word-wrapped labels would widen it).
+  for (QLabel* note : {texture_note_, sr_note_, estimate_label_, run_label_, digits_note_}) note->setMinimumWidth(1);
+  model_box_->view()->setMinimumWidth(model_box_->view()->sizeHintForColumn(0) + 24);
+  scroll->setMinimumWidth(std::min(controls->sizeHint().width() + 20, 340));
   scroll->setMaximumWidth(340);
 
   // Centre: x_t and the panels beside it, all at one size that fills the space.
@@ -773,7 +780,9 @@ int ImageWorkspace::reverseSteps() const {
   const int T = document_->numSteps();
   const bool from_t = document_->model().from_current_t &&
                       ImageModelKindOf(document_->model().image_model) != ImageModelKind::kSr3Photo;
-  const int top = from_t ? std::clamp(document_->t(), 1, T) : T;
+  // From the current t; at t = 0 (a finished run shows its result) from where the last run started.
+  const int t0 = document_->t() > 0 ? document_->t() : document_->run(0).start_t;
+  const int top = from_t ? std::clamp(t0, 1, T) : T;
   const int k = document_->samplerOptions().num_steps;
   return k == 0 ? top : std::min(k, top);
 }
