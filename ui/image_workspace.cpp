@@ -1148,6 +1148,10 @@ void ImageWorkspace::drainStream() {
     timeline_->pause();
     timeline_->setDirection(TimelineModel::Direction::kReverse);
   }
+  if (timeline_->direction() != TimelineModel::Direction::kReverse) {  // the user went back to the forward view
+    timeline_->clearAvailableRange();
+    return;
+  }
   timeline_->setAvailableRange(newest_t_, timeline_->numSteps());
   if (follow) document_->setT(newest_t_);
   refresh();
