@@ -1,5 +1,6 @@
 #include "ui/document.h"
 
+#include "core/models/registry.h"
 #include "ui/image_workspace.h"
 
 #include <algorithm>
@@ -23,6 +24,8 @@ Document::Document(QObject* parent)
   sampler_options_.num_steps = 100;
   sampler_options_.kind = SamplerKind::kDdim;
   sampler_options_.eta = 1.0;
+  // The learned photo model denoises photographs without knowing or copying one; without it, the oracle.
+  if (!ShippedModelPath(model_.image_model.toStdString())) model_.image_model = QStringLiteral("oracle");
 }
 
 Document::~Document() {
@@ -162,7 +165,28 @@ RunSpec Document::run(int workspace) const {
     if (!image_.empty()) run.max_image_side = std::clamp(std::max(image_.width, image_.height), 8, 4096);
     run.model = model_.image_model.toStdString();
     const ImageModelKind kind = ImageModelKindOf(model_.image_model);
-    if (kind != ImageModelKind::kImage) {  // a digits run: from pure noise, on 20x20 digits
+    const int working = model_.working_side > 0 ? std::max(8, model_.working_side) : 0;
+    if (kind == ImageModelKind::kSr3Photo) {
+      // SR3 x4 of the photo, from pure noise. Simulated: the photo at the working size is the truth. Else a region
+      // at the photo's own resolution, a quarter of the working size a side (centred), is the input.
+      run.super_resolution = kSr3PhotoFactor;
+      run.simulate_low_resolution = model_.simulate_low_resolution;
+      run.start_t = 0;
+      if (run.simulate_low_resolution) {
+        if (working > 0) run.max_image_side = std::min(run.max_image_side, working);
+      } else if (working > 0 && !image_.empty()) {
+        const int side = std::max(2, working / kSr3PhotoFactor);
+        run.region_width = std::min(side, image_.width);
+        run.region_height = std::min(side, image_.height);
+        run.region_x = (image_.width - run.region_width) / 2;
+        run.region_y = (image_.height - run.region_height) / 2;
+        if (run.region_width == image_.width && run.region_height == image_.height)
+          run.region_width = run.region_height = run.region_x = run.region_y = 0;  // all of it
+      }
+    } else if (IsLearnedImageModel(model_.image_model) && working > 0) {
+      run.max_image_side = std::min(run.max_image_side, working);
+    }
+    if (kind == ImageModelKind::kSr3 || kind == ImageModelKind::kDigitsDdpm) {  // from pure noise, on 20x20 digits
       run.digits = true;
       run.digit = kind == ImageModelKind::kSr3 && model_.digit_from_image ? -1 : model_.digit;
       run.samples = kind == ImageModelKind::kSr3 ? 1 : std::clamp(model_.digit_samples, 1, 64);

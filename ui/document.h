@@ -54,7 +54,9 @@ struct PointsData {
 
 /// Which exact or learned model the reverse runs use.
 struct ModelChoice {
-  QString image_model = QStringLiteral("oracle");      // the core registry's: oracle | empirical | patch
+  // The core registry's: ddpm-photo (the learned photo model, the default for photographs; the Document falls back
+  // to the oracle when it is not shipped) | oracle | empirical | patch | a digits or photo SR3 model | a file.
+  QString image_model = QStringLiteral("ddpm-photo");
   QString points_model = QStringLiteral("empirical");  // empirical | mixture (8gaussians) | learned
   bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
   int num_particles = 2000;     // 2D reverse runs
@@ -62,6 +64,12 @@ struct ModelChoice {
   int digit = 0;
   bool digit_from_image = false;
   int digit_samples = 16;
+  // Learned models of photos: the longest side their runs compute at, the image shrunk by area to it when larger
+  // (0: the image's own size). A U-Net's cost grows with the pixels: 256 keeps a run of a photo to seconds.
+  int working_side = 256;
+  // The photo SR3 model: downscale the photo x4 first and compare the result with it (PSNR, SSIM), or
+  // super-resolve the photo itself (a region of it at the working size).
+  bool simulate_low_resolution = true;
   bool operator==(const ModelChoice&) const = default;
 };
 

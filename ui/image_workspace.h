@@ -15,6 +15,7 @@
 #include "ui/jobs.h"
 #include "ui/timeline.h"
 
+#include <QElapsedTimer>
 #include <QImage>
 #include <QWidget>
 
@@ -32,7 +33,8 @@ class QGroupBox;
 
 namespace diffuscope::ui {
 
-struct ImageSource;  // the forward process and models behind the frames (shared with the worker)
+struct ImageSource;    // the forward process and models behind the frames (shared with the worker)
+struct ReverseStream;  // a reverse run's frames on their way from the worker
 
 /// Bigger images are refused by the loader unless the user agrees to downscale them.
 inline constexpr long long kMaxImagePixels = 2048LL * 2048;
@@ -42,9 +44,15 @@ inline constexpr long long kMaxImagePixels = 2048LL * 2048;
 ImageData LoadImageFile(const QString& path, bool downscale = false);
 
 /// What a model name means for the images workspace: a model of the open image, SR3 on 20x20 digits
-/// ("sr3-digits", "sr3-digits-5x5" or such a .dfm file) or the digits DDPM ("ddpm-digits...").
-enum class ImageModelKind { kImage, kSr3, kDigitsDdpm };
+/// ("sr3-digits", "sr3-digits-5x5" or such a .dfm file), the digits DDPM ("ddpm-digits..."), or SR3 x4 of the
+/// photo ("sr3-photo..."): its super-resolution.
+enum class ImageModelKind { kImage, kSr3, kDigitsDdpm, kSr3Photo };
+/// The photo SR3 model's factor.
+inline constexpr int kSr3PhotoFactor = 4;
 ImageModelKind ImageModelKindOf(const QString& name);
+/// A learned model of the open image (ddpm-photo, sr3-photo or a model file), not a training-free one (oracle,
+/// empirical, patch): the models whose cost calls for a working size.
+bool IsLearnedImageModel(const QString& name);
 
 /// The SR3 input made from an image: grey (mean of the channels), the centred square, area-resized to
 /// side x side; 1 x side^2 in [-1, 1].
@@ -56,6 +64,14 @@ struct Sr3Comparison {
   int low_side = 0;
   QString truth_caption;            // "held-out digit 17 (a 3)" or the file name
   double psnr_sr3 = 0, ssim_sr3 = 0, psnr_bicubic = 0, ssim_bicubic = 0;
+};
+
+/// What a photo super-resolution shows beside SR3: the low-resolution input, its bicubic upsample and (when
+/// simulated) the truth, with bicubic's figures against it (PSNR in dB on [-1, 1] pixels, SSIM).
+struct PhotoSrView {
+  QImage low, bicubic, truth;  // truth: null unless simulated
+  bool simulated = false;
+  double psnr_bicubic = 0, ssim_bicubic = 0;
 };
 
 /// A reverse run kept for scrubbing: display frames of (a thinned subset of) the steps.
@@ -70,9 +86,15 @@ struct ImageReverseRun {
   ImageModelKind kind = ImageModelKind::kImage;
   std::optional<Sr3Comparison> sr3;  // SR3 runs: the side-by-side view
   int samples = 1;                   // digits DDPM: how many digits are in the grid
+  bool complete = true;              // false while the run streams in (no sample yet)
+  // Photo super-resolution: the panels beside SR3, x0_hat's PSNR against the truth per kept step, the result's.
+  std::shared_ptr<const PhotoSrView> photo_sr;
+  std::vector<double> psnr_x0_hat;
+  double psnr_sample = 0, ssim_sample = 0;
 };
 
 class Sr3ComparisonView;
+class PanelGrid;
 
 class ImageWorkspace : public QWidget {
   Q_OBJECT
@@ -94,6 +116,9 @@ class ImageWorkspace : public QWidget {
   void setDigitSamples(int count);
   /// The low | bicubic | SR3 | truth view (visible after an SR3 run).
   QWidget* comparisonView() const;
+
+  /// Chooses an image model as the user does: sr3-photo also gets SR3's sampler (one undo step).
+  void chooseModel(const QString& name);
 
   /// Shows or hides the side panels.
   void setShowPredictions(bool show);
@@ -120,10 +145,36 @@ class ImageWorkspace : public QWidget {
   bool showingReverse() const;
   void showReverseFrame();
   void onReverseFinished(const std::any& result);
+  void onReverseProgress(qint64 done, qint64 total, const QString& what);
+  /// Appends the frames the worker has computed to run_ and follows the newest.
+  void drainStream();
+  /// Ends a streaming run (cancelled, failed, dropped): its partial frames go.
+  void endStream();
   void updateSidePanels();
   void updateInfo();
   void updateModelPanel();
   void startDigitsReverse();
+  /// Sizes the panels for the aspect ratio of the image shown.
+  void fitPanels(const QImage& image);
+  /// The working-size choices for the open image, and the expected time of a run beside them.
+  void updateWorkingSize();
+  void updateEstimate();
+  /// The low-res | bicubic | truth panels of a super-resolution (hidden for other runs).
+  void showPhotoSr(const PhotoSrView* view);
+  void updateSrNote();
+  /// A measured cost of the learned model (seconds per pixel per evaluation) refines the estimate.
+  void recordCost(double seconds_per_pixel);
+
+ public:
+  /// Seconds per pixel of one learned-model evaluation: measured on this computer, else the prior.
+  double secondsPerPixel() const;
+  /// The size a run computes at (the working size, or the image's own), steps of the next run, its expected time.
+  QSize workingSize() const;
+  int reverseSteps() const;
+  double expectedSeconds() const;
+  QString estimateText() const;
+
+ private:
 
   Document* document_;
   TimelineModel* timeline_;
@@ -132,6 +183,11 @@ class ImageWorkspace : public QWidget {
   LatestJob frames_;
   BackgroundTask reverse_;
   std::unique_ptr<ImageReverseRun> run_;
+  std::shared_ptr<ReverseStream> stream_;  // while a run streams in
+  int newest_t_ = -1;                      // t of its newest frame
+  QElapsedTimer step_clock_;               // since the first step: the time left
+  qint64 clock_steps_ = 0;
+  double last_step_seconds_ = 0.0;
   quint64 fresh_frame_ = 0;
   int shown_t_ = -1;
 
@@ -140,7 +196,7 @@ class ImageWorkspace : public QWidget {
   FrameView* eps_view_;
   FrameView* noise_view_;
   HistogramView* histogram_view_;
-  QWidget* side_;
+  PanelGrid* grid_;
   QLabel* info_;
   QCheckBox* show_predictions_;
   QCheckBox* show_noise_;
@@ -150,7 +206,17 @@ class ImageWorkspace : public QWidget {
   QPushButton* cancel_button_;
   QProgressBar* progress_;
   QLabel* run_label_;
+  QLabel* texture_note_;
+  QLabel* working_label_;
+  QComboBox* working_box_;
+  QLabel* estimate_label_;
   QGroupBox* digits_group_;
+  QGroupBox* sr_group_;
+  QCheckBox* simulate_box_;
+  QLabel* sr_note_;
+  FrameView* low_view_;
+  FrameView* bicubic_view_;
+  FrameView* truth_view_;
   QComboBox* sr3_input_;
   QSpinBox* digit_index_;
   QSpinBox* digit_samples_;

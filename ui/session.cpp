@@ -136,7 +136,9 @@ QJsonObject SessionToJson(const Session& s) {
                               {"particles", s.model.num_particles},
                               {"digit", s.model.digit},
                               {"digit_from_image", s.model.digit_from_image},
-                              {"digit_samples", s.model.digit_samples}};
+                              {"digit_samples", s.model.digit_samples},
+                              {"working_side", s.model.working_side},
+                              {"simulate_low_resolution", s.model.simulate_low_resolution}};
   // Seeds are 64-bit: a string keeps every bit (JSON numbers are doubles).
   json["seed"] = QString::number(s.seed);
   json["t"] = s.t;
@@ -198,6 +200,9 @@ Session SessionFromJson(const QJsonObject& json) {
     s.model.digit = static_cast<int>(m.Has("digit") ? m.Integer("digit", 0, 499) : 0);
     s.model.digit_from_image = m.Bool("digit_from_image", false);
     s.model.digit_samples = static_cast<int>(m.Has("digit_samples") ? m.Integer("digit_samples", 1, 64) : 16);
+    // Sessions from before the working size ran at the image's own size.
+    s.model.working_side = static_cast<int>(m.Has("working_side") ? m.Integer("working_side", 0, 4096) : 0);
+    s.model.simulate_low_resolution = m.Bool("simulate_low_resolution", true);
   }
   const QJsonValue seed = r.Need("seed");
   bool ok = seed.isString();

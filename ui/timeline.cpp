@@ -5,7 +5,9 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSignalBlocker>
+#include <QPainter>
 #include <QSlider>
+#include <QStyleOptionSlider>
 #include <QSpinBox>
 #include <QStyle>
 #include <QToolButton>
@@ -15,6 +17,40 @@
 
 namespace diffuscope::ui {
 
+namespace {
+
+// The scrubber: greys the t that have no frames yet (a reverse run streaming in).
+class TimelineSlider : public QSlider {
+ public:
+  TimelineSlider(const TimelineModel* model, QWidget* parent) : QSlider(Qt::Horizontal, parent), model_(model) {}
+
+ protected:
+  void paintEvent(QPaintEvent* event) override {
+    QSlider::paintEvent(event);
+    if (!model_->hasAvailableRange() || maximum() <= minimum()) return;
+    QStyleOptionSlider option;
+    initStyleOption(&option);
+    const QRect groove = style()->subControlRect(QStyle::CC_Slider, &option, QStyle::SC_SliderGroove, this);
+    const QRect handle = style()->subControlRect(QStyle::CC_Slider, &option, QStyle::SC_SliderHandle, this);
+    const int span = groove.width() - handle.width();
+    auto x_of = [&](int t) {
+      return groove.x() + handle.width() / 2 +
+             QStyle::sliderPositionFromValue(minimum(), maximum(), t, span, option.upsideDown);
+    };
+    QPainter painter(this);
+    QColor grey = palette().color(QPalette::Window);
+    grey.setAlpha(190);
+    const int low = x_of(model_->availableLow()), high = x_of(model_->availableHigh());
+    if (low > groove.left()) painter.fillRect(QRect(QPoint(groove.left(), 0), QPoint(low - 1, height())), grey);
+    if (high < groove.right()) painter.fillRect(QRect(QPoint(high + 1, 0), QPoint(groove.right(), height())), grey);
+  }
+
+ private:
+  const TimelineModel* model_;
+};
+
+}  // namespace
+
 TimelineModel::TimelineModel(QObject* parent) : QObject(parent) {
   timer_.setInterval(16);
   timer_.setTimerType(Qt::PreciseTimer);
@@ -23,6 +59,7 @@ TimelineModel::TimelineModel(QObject* parent) : QObject(parent) {
 
 void TimelineModel::setT(int t) {
   t = std::clamp(t, 0, num_steps_);
+  if (hasAvailableRange()) t = std::clamp(t, std::min(available_low_, num_steps_), std::min(available_high_, num_steps_));
   if (t == t_) return;
   t_ = t;
   emit tChanged(t_);
@@ -34,6 +71,22 @@ void TimelineModel::setNumSteps(int num_steps) {
   num_steps_ = num_steps;
   emit numStepsChanged(num_steps_);
   setT(t_);  // clamp
+}
+
+void TimelineModel::setAvailableRange(int low, int high) {
+  low = std::clamp(low, 0, num_steps_);
+  high = std::clamp(high, low, num_steps_);
+  if (low == available_low_ && high == available_high_) return;
+  available_low_ = low;
+  available_high_ = high;
+  emit availableRangeChanged();
+  setT(t_);  // into the range
+}
+
+void TimelineModel::clearAvailableRange() {
+  if (!hasAvailableRange()) return;
+  available_low_ = available_high_ = -1;
+  emit availableRangeChanged();
 }
 
 void TimelineModel::setLoop(bool loop) {
@@ -167,7 +220,7 @@ TimelineWidget::TimelineWidget(TimelineModel* model, QWidget* parent) : QWidget(
   direction_box_->setFocusPolicy(Qt::ClickFocus);
   layout->addWidget(direction_box_);
 
-  slider_ = new QSlider(Qt::Horizontal, this);
+  slider_ = new TimelineSlider(model_, this);
   slider_->setToolTip(tr("Scrub t from 0 (the data) to T (noise); Left/Right step, Shift x10, Home/End"));
   slider_->setFocusPolicy(Qt::ClickFocus);
   layout->addWidget(slider_, 1);
@@ -201,6 +254,7 @@ TimelineWidget::TimelineWidget(TimelineModel* model, QWidget* parent) : QWidget(
   connect(model_, &TimelineModel::loopChanged, this, &TimelineWidget::syncFromModel);
   connect(model_, &TimelineModel::speedChanged, this, &TimelineWidget::syncFromModel);
   connect(model_, &TimelineModel::directionChanged, this, &TimelineWidget::syncFromModel);
+  connect(model_, &TimelineModel::availableRangeChanged, slider_, qOverload<>(&QWidget::update));
   syncFromModel();
 }
 

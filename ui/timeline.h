@@ -48,6 +48,14 @@ class TimelineModel : public QObject {
   /// Steps per second at the current speed and T.
   double stepsPerSecond() const { return speed_ * num_steps_ / kSweepSeconds; }
 
+  /// While a reverse run streams in, only t in [low, high] has frames: t is held in that range and the scrubber
+  /// greys the rest. Without a range every t is available.
+  bool hasAvailableRange() const { return available_low_ >= 0; }
+  int availableLow() const { return hasAvailableRange() ? available_low_ : 0; }
+  int availableHigh() const { return hasAvailableRange() ? available_high_ : num_steps_; }
+  void setAvailableRange(int low, int high);
+  void clearAvailableRange();
+
  public slots:
   void setT(int t);
   /// Sets T; t is clamped into 0..T.
@@ -79,6 +87,7 @@ class TimelineModel : public QObject {
   void loopChanged(bool loop);
   void speedChanged(double speed);
   void directionChanged(diffuscope::ui::TimelineModel::Direction direction);
+  void availableRangeChanged();
 
  private:
   void onTick();
@@ -90,6 +99,7 @@ class TimelineModel : public QObject {
   double speed_ = 1.0;
   Direction direction_ = Direction::kForward;
   double fraction_ = 0.0;  // sub-step progress carried between ticks
+  int available_low_ = -1, available_high_ = -1;  // -1: no range
   bool clock_enabled_ = true;
   QTimer timer_;
   QElapsedTimer elapsed_;

@@ -119,11 +119,18 @@ struct Options {
   const QCommandLineOption seed = Value("seed", QStringLiteral("Seed of every random draw."), "seed");
   const QCommandLineOption model_option = Value(
       "model",
-      QStringLiteral("The model: images (oracle, empirical, patch, sr3-digits, sr3-digits-5x5, ddpm-digits, a .dfm) "
+      QStringLiteral("The model: images (ddpm-photo, sr3-photo, oracle, empirical, patch, sr3-digits, sr3-digits-5x5, "
+                     "ddpm-digits, a .dfm) "
                      "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
       "name");
   const QCommandLineOption digit = Value("digit", QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."), "N");
   // What is shown, and what runs at start.
+  const QCommandLineOption predictions = Flag("predictions", QStringLiteral("Images: show x0_hat and eps_hat."));
+  const QCommandLineOption working_size = Value(
+      "working-size", QStringLiteral("Images, learned models: the longest side runs compute at (0: the image's own)."),
+      "N");
+  const QCommandLineOption no_simulate = Flag(
+      "no-simulate", QStringLiteral("sr3-photo: super-resolve the photo itself instead of its 4x downscaled view."));
   const QCommandLineOption panels = Flag("panels", QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
   const QCommandLineOption field = Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
   const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
@@ -148,7 +155,7 @@ void Describe(QCommandLineParser& parser, const Options& o) {
        {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
         o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
         o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.sample, o.play,
-        o.print_run, o.dataset, o.from_t}) {
+        o.print_run, o.predictions, o.working_size, o.no_simulate, o.dataset, o.from_t}) {
     parser.addOption(option);
   }
 }
@@ -239,6 +246,45 @@ int main(int argc, char** argv) {
       if (!number(o.seed, &seed)) return bad_number(o.seed);
       document->setSeed(seed);
     }
+  } catch (const diffuscope::Error& error) {
+    return fail(QString::fromUtf8(error.what()));
+  }
+  if (parser.isSet(o.path)) {
+    const auto path = diffuscope::ParseForwardPath(parser.value(o.path).toStdString());
+    if (!path) return fail(QStringLiteral("--path: unknown path '%1' (closed, markov or fresh-noise)").arg(parser.value(o.path)));
+    document->setForwardPath(*path);
+  }
+  if (parser.isSet(o.dataset)) note("--dataset is the old name of --data");
+  for (const QCommandLineOption* data : {&o.dataset, &o.data})
+    if (parser.isSet(*data)) window.pointsWorkspace()->setDataset(parser.value(*data));
+  if (parser.value(o.workspace) == QLatin1String("2d")) document->setWorkspace(1);
+  if (parser.value(o.workspace) == QLatin1String("images")) document->setWorkspace(0);
+  if (parser.isSet(o.panels)) {
+    window.imageWorkspace()->setShowPredictions(true);
+    window.imageWorkspace()->setShowNoise(true);
+    window.imageWorkspace()->setShowHistogram(true);
+  }
+  if (parser.isSet(o.predictions)) window.imageWorkspace()->setShowPredictions(true);
+  if (parser.isSet(o.field)) {
+    const auto field = diffuscope::ParseFieldKind(parser.value(o.field).toStdString());
+    if (!field) return fail(QStringLiteral("--field: unknown field '%1' (none, score or drift)").arg(parser.value(o.field)));
+    window.pointsWorkspace()->setField(static_cast<int>(*field));
+  }
+  if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
+  if (parser.isSet(o.contours)) window.pointsWorkspace()->setContours(true);
+  // The model before the sampler: a model's own sampler (sr3-photo's) is then refined by the sampler flags.
+  if (parser.isSet(o.model_option) && document->workspace() == 1) {
+    window.pointsWorkspace()->setModelName(parser.value(o.model_option));
+  } else if (parser.isSet(o.model_option)) {
+    window.imageWorkspace()->chooseModel(parser.value(o.model_option));
+  }
+  if (parser.isSet(o.working_size) || parser.isSet(o.no_simulate)) {
+    auto model = document->model();
+    if (parser.isSet(o.working_size)) model.working_side = std::max(0, parser.value(o.working_size).toInt());
+    if (parser.isSet(o.no_simulate)) model.simulate_low_resolution = false;
+    document->setModel(model);
+  }
+  try {
     if (parser.isSet(o.sampler) || parser.isSet(o.sampling_steps) || parser.isSet(o.eta) || parser.isSet(o.spacing) ||
         parser.isSet(o.variance) || parser.isSet(o.clip) || parser.isSet(o.dynamic_threshold)) {
       auto args = diffuscope::app::SamplerArgs::From(document->samplerOptions());
@@ -260,35 +306,6 @@ int main(int argc, char** argv) {
     }
   } catch (const diffuscope::Error& error) {
     return fail(QString::fromUtf8(error.what()));
-  }
-  if (parser.isSet(o.path)) {
-    const auto path = diffuscope::ParseForwardPath(parser.value(o.path).toStdString());
-    if (!path) return fail(QStringLiteral("--path: unknown path '%1' (closed, markov or fresh-noise)").arg(parser.value(o.path)));
-    document->setForwardPath(*path);
-  }
-  if (parser.isSet(o.dataset)) note("--dataset is the old name of --data");
-  for (const QCommandLineOption* data : {&o.dataset, &o.data})
-    if (parser.isSet(*data)) window.pointsWorkspace()->setDataset(parser.value(*data));
-  if (parser.value(o.workspace) == QLatin1String("2d")) document->setWorkspace(1);
-  if (parser.value(o.workspace) == QLatin1String("images")) document->setWorkspace(0);
-  if (parser.isSet(o.panels)) {
-    window.imageWorkspace()->setShowPredictions(true);
-    window.imageWorkspace()->setShowNoise(true);
-    window.imageWorkspace()->setShowHistogram(true);
-  }
-  if (parser.isSet(o.field)) {
-    const auto field = diffuscope::ParseFieldKind(parser.value(o.field).toStdString());
-    if (!field) return fail(QStringLiteral("--field: unknown field '%1' (none, score or drift)").arg(parser.value(o.field)));
-    window.pointsWorkspace()->setField(static_cast<int>(*field));
-  }
-  if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
-  if (parser.isSet(o.contours)) window.pointsWorkspace()->setContours(true);
-  if (parser.isSet(o.model_option) && document->workspace() == 1) {
-    window.pointsWorkspace()->setModelName(parser.value(o.model_option));
-  } else if (parser.isSet(o.model_option)) {
-    auto model = document->model();
-    model.image_model = parser.value(o.model_option);
-    document->setModel(model);
   }
   if (parser.isSet(o.digit)) window.imageWorkspace()->setSr3Input(parser.value(o.digit).toInt());
   if (parser.isSet(o.from_t)) note("--from-t is the old spelling; use --t0 T (the reverse run starts at T)");

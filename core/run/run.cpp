@@ -5,6 +5,7 @@
 #include "core/data/image_io.h"
 #include "core/data/digits.h"
 #include "core/data/points2d.h"
+#include "core/models/photo_models.h"
 #include "core/models/sr3.h"
 
 #include <algorithm>
@@ -52,6 +53,15 @@ RunInput DigitsRunInput(const RunSpec& run, const Batch* image_pixels, const Ima
 }
 
 Batch RunCondition(const Denoiser& model, const RunInput& input) {
+  if (const auto* photo = dynamic_cast<const Sr3PhotoModel*>(&model)) {
+    Require(input.low.size() > 0,
+            "an SR3 photo model refines a low-resolution image: make it a super-resolution run (super_resolution " +
+                std::to_string(photo->factor()) + ")");
+    const ImageShape& low = input.low_shape;
+    Require(low.width * photo->factor() == input.shape.width && low.height * photo->factor() == input.shape.height,
+            "the run super-resolves by another factor than the model's x" + std::to_string(photo->factor()));
+    return photo->Condition(input.low, low.channels, low.height, low.width);
+  }
   const auto* sr3 = dynamic_cast<const Sr3Model*>(&model);
   if (sr3 == nullptr) return {};
   return sr3->Condition(DownscaleArea(input.x0, sr3->low_side()));
@@ -71,6 +81,55 @@ Batch TileDigits(const Batch& rows, int side, float gap_value, ImageShape* shape
       for (int x = 0; x < side; ++x) out(0, static_cast<long>(y0 + y) * shape->width + x0 + x) = rows(i, y * side + x);
   }
   return out;
+}
+
+namespace {
+// The w x h pixels of an image from (x, y), clamped to the image.
+Image Cut(const Image& image, int x, int y, int w, int h) {
+  x = std::clamp(x, 0, image.width - 1);
+  y = std::clamp(y, 0, image.height - 1);
+  w = std::clamp(w, 1, image.width - x);
+  h = std::clamp(h, 1, image.height - y);
+  Image cut;
+  cut.channels = image.channels;
+  cut.width = w;
+  cut.height = h;
+  cut.pixels.resize(1, static_cast<Eigen::Index>(image.channels) * w * h);
+  for (int c = 0; c < image.channels; ++c)
+    for (int r = 0; r < h; ++r)
+      for (int q = 0; q < w; ++q)
+        cut.pixels(0, (static_cast<Eigen::Index>(c) * h + r) * w + q) =
+            image.pixels(0, (static_cast<Eigen::Index>(c) * image.height + y + r) * image.width + x + q);
+  return cut;
+}
+}  // namespace
+
+RunInput ImageRunInputOf(const RunSpec& run, Image image, const std::string& file) {
+  Require(image.width > 0 && image.height > 0, "the image is empty");
+  if (run.region_width > 0) image = Cut(image, run.region_x, run.region_y, run.region_width, run.region_height);
+  if (std::max(image.width, image.height) > run.max_image_side) {
+    const double f = double(run.max_image_side) / std::max(image.width, image.height);
+    image = ResizeImage(image, std::max(1, int(image.width * f)), std::max(1, int(image.height * f)));
+  }
+  if (run.super_resolution == 0) return ImageRunInput(image.pixels, {image.channels, image.height, image.width}, file);
+  const int f = run.super_resolution;
+  Image low, high;
+  if (run.simulate_low_resolution) {
+    // The truth, cut to a multiple of the factor (its top-left part), and its area-downscaled view.
+    Require(image.width >= f && image.height >= f, "the image is smaller than the super-resolution factor");
+    const int w = image.width / f * f, h = image.height / f * f;
+    high = w != image.width || h != image.height ? Cut(image, 0, 0, w, h) : std::move(image);
+    low = ResizeImage(high, high.width / f, high.height / f);
+  } else {
+    Require(static_cast<long long>(image.width) * image.height * f * f <= 4096LL * 4096,
+            "super-resolution: the output would exceed 4096 x 4096 pixels; choose a region or a smaller size");
+    low = std::move(image);
+    high = ResizeImage(low, low.width * f, low.height * f);  // bicubic, as SR3's condition upsamples
+  }
+  RunInput input = ImageRunInput(high.pixels, {high.channels, high.height, high.width}, file);
+  input.low = std::move(low.pixels);
+  input.low_shape = {low.channels, low.height, low.width};
+  return input;
 }
 
 RunInput LoadRunInput(const RunSpec& run) {
@@ -101,6 +160,15 @@ RunInput LoadRunInput(const RunSpec& run) {
       input.file = run.data;
       input.sha256 = Sha256File(run.data);
     }
+    return input;
+  }
+  if (run.region_width > 0 || run.super_resolution > 0) {
+    // At the image's own resolution first: a region is cut from it, a truth made from it.
+    ImageLoadOptions full;
+    full.downscale_if_too_large = true;
+    full.max_pixels = 4096LL * 4096;
+    RunInput input = ImageRunInputOf(run, LoadImage(run.image, full), run.image);
+    input.sha256 = Sha256File(run.image);
     return input;
   }
   ImageLoadOptions load;

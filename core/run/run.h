@@ -12,6 +12,7 @@
 #pragma once
 
 #include "core/common/types.h"
+#include "core/data/image_io.h"
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
 #include "core/models/registry.h"
@@ -32,6 +33,10 @@ struct RunInput {
   // 2D: the data's normalisation (the space the exact models and the forward process run in; see ModelContext).
   PointNormalization normalization;
   ImageShape shape;  // images: the shape of x0's rows
+  // Super-resolution runs: the low-resolution image SR3 refines (one row) and its shape; x0 is the truth (when
+  // simulated) or the low-resolution image's bicubic upsample, at the output's shape.
+  Batch low;
+  ImageShape low_shape;
   std::string file;  // the input file read ("" for built-in data and inline points)
   std::string sha256;  // of the input file, or of an inline point set's float bytes ("" for built-in data)
 };
@@ -49,6 +54,10 @@ PointNormalization PointSetNormalization(const Batch& points, const std::string&
 /// The input of a digits run (run.digits): SR3's truth, held-out digit run.digit, or with digit -1 the image
 /// (image_pixels of image_shape) made a digit; run.samples rows of it (the digits DDPM ignores them). 1 x 20 x 20.
 RunInput DigitsRunInput(const RunSpec& run, const Batch* image_pixels = nullptr, const ImageShape& image_shape = {});
+/// The input of an image run from the image at its own resolution: run's region cut (then shrunk by area to
+/// max_image_side), and for a super-resolution run (run.super_resolution) the truth and its low-resolution view,
+/// or the low-resolution image and its upsample. LoadRunInput reads a region or super-resolution run this way.
+RunInput ImageRunInputOf(const RunSpec& run, Image image, const std::string& file);
 /// SR3's condition for the input (its low-resolution view, upsampled), or an empty batch for other models.
 Batch RunCondition(const Denoiser& model, const RunInput& input);
 /// n rows of side x side grey images as one image, ceil(sqrt(n)) across with 1-pixel gaps of gap_value (the digits

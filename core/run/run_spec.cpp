@@ -39,6 +39,12 @@ std::string RunSpec::Check() const {
   if (points < 1 || points > 200000) return "points must be in 1..200000";
   if (data_points < 1 || data_points > 1000000) return "data_points must be in 1..1000000";
   if (samples < 1 || samples > 64) return "samples must be in 1..64";
+  if (super_resolution != 0 && (super_resolution < 2 || super_resolution > 8))
+    return "super_resolution must be a factor in 2..8 (0: not a super-resolution run)";
+  if (super_resolution != 0 && (has_data || digits)) return "super_resolution is for image runs";
+  if (region_x < 0 || region_y < 0 || region_width < 0 || region_height < 0)
+    return "region_x, region_y, region_width and region_height must not be negative";
+  if ((region_width == 0) != (region_height == 0)) return "region_width and region_height are both 0 or both set";
   if (std::string p = schedule.Check(); !p.empty()) return "schedule: " + p;
   if (std::string p = sampler.Check(); !p.empty()) return "sampler: " + p;
   if (start_t < 0 || start_t > schedule.num_steps)
@@ -173,6 +179,13 @@ json RunToJson(const RunSpec& r) {
             {"schedule_from_model", r.schedule_from_model}, {"sampler", SamplerToJson(r.sampler)},
             {"model", r.model}, {"forward_path", ForwardPathName(r.forward_path)}, {"start_t", r.start_t},
             {"seed", r.seed}};
+  // Written only when used, so the runs of earlier versions keep their text.
+  if (r.super_resolution != 0) {
+    j["super_resolution"] = r.super_resolution;
+    j["simulate_low_resolution"] = r.simulate_low_resolution;
+  }
+  if (r.region_width > 0)
+    j["region"] = {{"x", r.region_x}, {"y", r.region_y}, {"width", r.region_width}, {"height", r.region_height}};
   if (r.point_set.rows() > 0) {
     json xy = json::array();
     for (Eigen::Index i = 0; i < r.point_set.rows(); ++i) xy.push_back({r.point_set(i, 0), r.point_set(i, 1)});
@@ -205,6 +218,15 @@ RunSpec RunFromJson(const json& j, const std::string& where) {
   r.samples = f.Get<int>("samples", r.samples);
   r.digits = f.Get<bool>("digits", false);
   r.digit = f.Get<int>("digit", 0);
+  r.super_resolution = f.Get<int>("super_resolution", 0);
+  r.simulate_low_resolution = f.Get<bool>("simulate_low_resolution", false);
+  if (f.Has("region")) {
+    const Fields region(f.Object("region"), f.Name("region"));
+    r.region_x = region.Get<int>("x", 0);
+    r.region_y = region.Get<int>("y", 0);
+    r.region_width = region.Get<int>("width", 0);
+    r.region_height = region.Get<int>("height", 0);
+  }
   r.schedule = ScheduleFromJson(f.Object("schedule"), f.Name("schedule"));
   r.schedule_from_model = f.Get<bool>("schedule_from_model", true);
   if (f.Has("sampler")) r.sampler = SamplerFromJson(f.Object("sampler"), f.Name("sampler"));

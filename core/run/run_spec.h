@@ -51,6 +51,15 @@ struct RunSpec {
   // digit = -1 the image made grey and 20x20 (DigitFromImage); the digits DDPM samples from pure noise.
   bool digits = false;
   int digit = 0;
+  // Super-resolution (a photo SR3 model such as sr3-photo): the model's factor, 0 for other runs. The image (its
+  // region, shrunk to max_image_side) is the low-resolution input SR3 refines into a factor x larger one; with
+  // simulate_low_resolution it is the truth instead, SR3 refines its area-downscaled view (1 / factor), and the
+  // frames are at the truth's size (PSNR and SSIM against it).
+  int super_resolution = 0;
+  bool simulate_low_resolution = false;
+  // A region of the image at its own resolution, cut before max_image_side applies (x, y, width, height in
+  // pixels; width 0: the whole image).
+  int region_x = 0, region_y = 0, region_width = 0, region_height = 0;
 
   ScheduleOptions schedule;
   bool schedule_from_model = true;  // a learned model samples on its own training schedule instead of `schedule`

@@ -6,6 +6,7 @@
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
+#include "core/models/photo_models.h"
 #include "core/run/run.h"
 #include "core/train/model_file.h"
 
@@ -215,6 +216,120 @@ TEST(Run, OlderBundlesStartReverseRunsOnTheClosedForm) {
   text = BundleToJson(bundle);
   text.replace(text.find(key), key.size(), "\"markov\": true");
   EXPECT_EQ(ParseBundle(text).spec.forward_path, ForwardPath::kMarkov);
+}
+
+
+// A region of the image at its own resolution, and super-resolution runs: the truth and its area-downscaled
+// view (simulated), or the image and its bicubic upsample; their JSON, their checks, and SR3's condition.
+Image Gradient(int width, int height) {
+  Image image;
+  image.channels = 3;
+  image.width = width;
+  image.height = height;
+  image.pixels.resize(1, 3L * width * height);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        image.pixels(0, (static_cast<long>(c) * height + y) * width + x) = -1.0f + 0.01f * (x + 3 * y + 50 * c);
+  return image;
+}
+
+TEST(RunSpec, RegionAndSuperResolutionRoundTripAndCheck) {
+  RunSpec run;
+  run.image = "photo.png";
+  EXPECT_EQ(RunSpecToJson(run).find("super_resolution"), std::string::npos);  // unused: not written
+  EXPECT_EQ(RunSpecToJson(run).find("region"), std::string::npos);
+  run.super_resolution = 4;
+  run.simulate_low_resolution = true;
+  run.region_x = 5;
+  run.region_y = 6;
+  run.region_width = 64;
+  run.region_height = 48;
+  const RunSpec back = ParseRunSpec(RunSpecToJson(run));
+  EXPECT_EQ(back.super_resolution, 4);
+  EXPECT_TRUE(back.simulate_low_resolution);
+  EXPECT_EQ(back.region_x, 5);
+  EXPECT_EQ(back.region_y, 6);
+  EXPECT_EQ(back.region_width, 64);
+  EXPECT_EQ(back.region_height, 48);
+  EXPECT_EQ(RunSpecToJson(back), RunSpecToJson(run));
+  RunSpec bad = run;
+  bad.super_resolution = 1;
+  EXPECT_NE(bad.Check().find("super_resolution"), std::string::npos);
+  bad = run;
+  bad.region_height = 0;
+  EXPECT_NE(bad.Check().find("region_width and region_height"), std::string::npos);
+  bad = run;
+  bad.region_x = -1;
+  EXPECT_NE(bad.Check().find("region_x"), std::string::npos);
+}
+
+TEST(Run, RegionIsCutAtTheImagesOwnResolution) {
+  const Image image = Gradient(40, 30);
+  RunSpec run;
+  run.image = "gradient.png";
+  run.region_x = 10;
+  run.region_y = 4;
+  run.region_width = 12;
+  run.region_height = 8;
+  const RunInput input = ImageRunInputOf(run, image, run.image);
+  EXPECT_EQ(input.shape.width, 12);
+  EXPECT_EQ(input.shape.height, 8);
+  // Pixel (x, y) of the region, channel 2, is pixel (10 + x, 4 + y) of the image.
+  EXPECT_EQ(input.x0(0, (2L * 8 + 3) * 12 + 5), image.pixels(0, (2L * 30 + 7) * 40 + 15));
+  // A region past the edge is clamped to the image.
+  run.region_x = 35;
+  run.region_width = 20;
+  EXPECT_EQ(ImageRunInputOf(run, image, run.image).shape.width, 5);
+}
+
+TEST(Run, SuperResolutionInputIsTheTruthAndItsView) {
+  const Image image = Gradient(42, 30);
+  RunSpec run;
+  run.image = "gradient.png";
+  run.super_resolution = 4;
+  run.simulate_low_resolution = true;
+  RunInput input = ImageRunInputOf(run, image, run.image);
+  // The truth cut to a multiple of 4 (40 x 28), its view 10 x 7, area averages of 4 x 4 blocks.
+  EXPECT_EQ(input.shape.width, 40);
+  EXPECT_EQ(input.shape.height, 28);
+  EXPECT_EQ(input.low_shape.width, 10);
+  EXPECT_EQ(input.low_shape.height, 7);
+  float block = 0.0f;
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) block += input.x0(0, y * 40 + x) / 16.0f;
+  EXPECT_NEAR(input.low(0, 0), block, 1e-5f);
+  // Not simulated: the image is the low-resolution input, 4 x larger out.
+  run.simulate_low_resolution = false;
+  input = ImageRunInputOf(run, image, run.image);
+  EXPECT_EQ(input.low_shape.width, 42);
+  EXPECT_EQ(input.shape.width, 168);
+  EXPECT_EQ(input.shape.height, 120);
+  EXPECT_TRUE((input.low.array() == image.pixels.array()).all());
+
+  // SR3's condition is the bicubic upsample of the view; a run that is not super-resolution is refused.
+  Sr3PhotoOptions tiny;
+  tiny.network.channels = {8, 16};
+  tiny.network.groups = 4;
+  tiny.network.embedding_size = 16;
+  tiny.network.embedding_width = 16;
+  Sr3PhotoModel model(tiny);
+  const Batch condition = RunCondition(model, input);
+  EXPECT_TRUE((condition.array() == model.Condition(input.low, 3, 30, 42).array()).all());
+  EXPECT_EQ(condition.cols(), input.x0.cols());
+  RunSpec plain;
+  plain.image = "gradient.png";
+  try {
+    RunCondition(model, ImageRunInputOf(plain, image, plain.image));
+    ADD_FAILURE() << "an SR3 photo model ran without a low-resolution input";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("super-resolution run"), std::string::npos) << e.what();
+  }
+  // Too large an output is an error, not gigabytes.
+  RunSpec huge = run;
+  Image big = Gradient(1100, 1100);
+  huge.max_image_side = 4096;
+  EXPECT_THROW(ImageRunInputOf(huge, big, huge.image), Error);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // DIFFUSCOPE_SCREENSHOT=out.png (under xvfb-run, QT_QPA_PLATFORM=xcb) makes the screenshot test show the dialog
 // and capture the screen with ImageMagick's `import -window root`, cropped to the dialog.
 #include "core/export/animation.h"
+#include "core/models/registry.h"
 #include "ui/document.h"
 #include "ui/export_dialog.h"
 #include "ui/frame_view.h"
@@ -163,14 +164,23 @@ class ExportDialogTest : public QObject {
     QVERIFY(spec.forward_path == ForwardPath::kMarkov);
     QCOMPARE(spec.sampler.seed, uint64_t{42});  // one seed: x_T, the forward eps and every step's noise
     QCOMPARE(spec.schedule.num_steps, document.scheduleOptions().num_steps);
-    QCOMPARE(spec.model, std::string("oracle"));
+    // The learned photo model is the default for photographs (the oracle when it is not shipped).
+    QCOMPARE(spec.model, std::string(ShippedModelPath("ddpm-photo") ? "ddpm-photo" : "oracle"));
     QVERIFY2(spec.Check().empty(), spec.Check().c_str());
 
-    // A large image is exported at most kDefaultExportSide pixels a side.
+    // A large image is exported at most kDefaultExportSide pixels a side; a learned photo model's run at its
+    // working size, as on screen.
     image.width = 1600;
     image.pixels = Batch::Zero(1, 3 * 20 * 1600);
     document.setImage(image);
+    ModelChoice model = document.model();
+    model.image_model = QStringLiteral("oracle");
+    document.setModel(model);
     QCOMPARE(SpecFromDocument(document).max_image_side, 1024);
+    model.image_model = QStringLiteral("ddpm-photo");
+    model.working_side = 512;
+    document.setModel(model);
+    QCOMPARE(SpecFromDocument(document).max_image_side, 512);
 
     PointsData points;
     points.source = QStringLiteral("dataset:moons");

@@ -8,6 +8,9 @@
 #include "core/data/points2d.h"
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
+#include "core/metrics/image_quality.h"
+#include "core/models/photo_models.h"
+#include "core/run/run.h"
 #include "core/models/registry.h"
 #include "core/render/plots.h"
 #include "ui/document.h"
@@ -104,6 +107,35 @@ class ExportEqualsScreenTest : public QObject {
     const Image photo = LoadImage(std::string(DIFFUSCOPE_RESOURCES) + "/images/butterfly.jpg");
     image_path_ = dir_.filePath(QStringLiteral("small.png"));
     SaveImage(image_path_.toStdString(), ResizeImage(photo, 20, 14));
+    // A larger one for the working size of learned models (shrunk to 24 pixels a side when asked).
+    larger_path_ = dir_.filePath(QStringLiteral("larger.png"));
+    SaveImage(larger_path_.toStdString(), ResizeImage(photo, 40, 28));
+    // A tiny photo DDPM trained here for a few updates: what matters is that screen and export agree, not its
+    // quality (never the shipped model's).
+    PhotoDdpmOptions tiny;
+    tiny.network.channels = {8, 16};
+    tiny.network.groups = 4;
+    tiny.network.embedding_size = 16;
+    tiny.network.embedding_width = 16;
+    tiny.crops.side = 16;
+    PhotoDdpmModel model(tiny);
+    TrainOptions train = PhotoDefaultTraining(3);
+    train.warmup_steps = 0;
+    train.learning_rate = 1e-2;
+    TrainPhotoDdpm(model, {ResizeImage(photo, 48, 36)}, train);
+    photo_model_path_ = dir_.filePath(QStringLiteral("tiny-photo.dfm"));
+    model.Save(photo_model_path_.toStdString());
+    // And a tiny SR3 x4 (the workspace knows it by its name, sr3-photo...).
+    Sr3PhotoOptions sr;
+    sr.network.channels = {8, 16};
+    sr.network.groups = 4;
+    sr.network.embedding_size = 16;
+    sr.network.embedding_width = 16;
+    sr.crops.side = 16;
+    Sr3PhotoModel sr3(sr);
+    TrainSr3Photo(sr3, {ResizeImage(photo, 48, 36)}, train);
+    sr3_model_path_ = dir_.filePath(QStringLiteral("sr3-photo-tiny.dfm"));
+    sr3.Save(sr3_model_path_.toStdString());
     // A user's CSV at scale 5 and an offset: the app and the export keep its units.
     csv_path_ = dir_.filePath(QStringLiteral("mine.csv"));
     const Batch moons = GenerateDataset("moons", 400, 2);
@@ -118,20 +150,40 @@ class ExportEqualsScreenTest : public QObject {
   void images_data() {
     QTest::addColumn<QString>("model");
     QTest::addColumn<bool>("from_t0");
+    QTest::addColumn<bool>("larger");
+    QTest::addColumn<int>("working_side");
+    QTest::addColumn<QSize>("size");  // of the frames
     for (const char* model : {"oracle", "empirical", "patch"}) {
-      QTest::newRow(model) << QString::fromLatin1(model) << false;
-      QTest::newRow((std::string(model) + " from t0 on the Markov path").c_str()) << QString::fromLatin1(model) << true;
+      QTest::newRow(model) << QString::fromLatin1(model) << false << false << 256 << QSize(20, 14);
+      QTest::newRow((std::string(model) + " from t0 on the Markov path").c_str())
+          << QString::fromLatin1(model) << true << false << 256 << QSize(20, 14);
     }
+    // A learned photo model (ddpm-photo's kind, tiny): at the working size, and at the image's own.
+    QTest::newRow("learned photo model at a working size of 24") << QString() << false << true << 24 << QSize(24, 17);
+    QTest::newRow("learned photo model from t0 at 24") << QString() << true << true << 24 << QSize(24, 17);
+    QTest::newRow("learned photo model at full size") << QString() << true << true << 0 << QSize(40, 28);
+    QTest::newRow("oracle ignores the working size") << QStringLiteral("oracle") << false << true << 24 << QSize(40, 28);
+    // SR3 x4 of the photo: simulated (the photo at 24 is the truth, cut to a multiple of 4), and of a 6 x 6
+    // region at the photo's own resolution.
+    QTest::newRow("sr3 photo, simulated low resolution") << QStringLiteral("sr3") << false << true << 24 << QSize(24, 16);
+    QTest::newRow("sr3 photo of a region") << QStringLiteral("sr3 region") << false << true << 24 << QSize(24, 24);
   }
 
   void images() {
     QFETCH(QString, model);
     QFETCH(bool, from_t0);
+    QFETCH(bool, larger);
+    QFETCH(int, working_side);
+    QFETCH(QSize, size);
+    const bool simulate = model != QLatin1String("sr3 region");
+    if (model.isEmpty()) model = photo_model_path_;
+    if (model.startsWith(QLatin1String("sr3"))) model = sr3_model_path_;
     Document document;
     TimelineModel timeline;
     timeline.setClockEnabled(false);
     ImageWorkspace images(&document, &timeline);
-    document.setImage(LoadImageFile(image_path_));
+    images.setShowPredictions(true);  // the learned model's x0_hat at the working size too
+    document.setImage(LoadImageFile(larger ? larger_path_ : image_path_));
     ScheduleOptions schedule;
     schedule.num_steps = 40;
     QVERIFY(document.setScheduleOptions(schedule).isEmpty());
@@ -142,7 +194,15 @@ class ExportEqualsScreenTest : public QObject {
     ModelChoice choice;
     choice.image_model = model;
     choice.from_current_t = from_t0;
+    choice.working_side = working_side;
+    choice.simulate_low_resolution = simulate;
     document.setModel(choice);
+    if (model == sr3_model_path_) {
+      const RunSpec run = document.run(0);
+      QCOMPARE(run.super_resolution, 4);
+      QCOMPARE(run.simulate_low_resolution, simulate);
+      QCOMPARE(run.region_width, simulate ? 0 : 6);
+    }
 
     // Forward: the view's x_t at t is the export's frame at t, on both paths.
     for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
@@ -154,6 +214,7 @@ class ExportEqualsScreenTest : public QObject {
         QCoreApplication::processEvents();
         QCOMPARE(images.shownT(), t);
         const AnimationFrames exported = ExportFrames(document, Direction::kForward, {t});
+        QCOMPARE(images.mainView()->image().size(), size);
         QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.front()))), AsRgb(images.mainView()->image()));
       }
     }
@@ -179,6 +240,7 @@ class ExportEqualsScreenTest : public QObject {
     }
     QCOMPARE(exported.t.back(), 0);
     QCOMPARE(AsRgb(ToQImage(Frame(exported.frames.back()))), AsRgb(run->sample));
+    QCOMPARE(run->sample.size(), size);
     // The seeds are the run's: another seed, another trajectory (the oracle and the empirical denoiser of the
     // photos end on the same x_0 anyway, so look one step in).
     document.setSeed(30);
@@ -188,6 +250,69 @@ class ExportEqualsScreenTest : public QObject {
     document.setSeed(29);
     BundleRemakes(document, Direction::kReverse);
     BundleRemakes(document, Direction::kForward);
+  }
+
+  // SR3 x4 of the photo as the user sees it: choosing it brings SR3's sampler (one undo step); simulated, the
+  // low-res | bicubic | SR3 | x0_hat | truth panels with PSNR and SSIM against the truth; of the photo itself, no
+  // truth panel and no figures.
+  void photoSuperResolutionPanels() {
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    ImageWorkspace images(&document, &timeline);
+    images.setShowPredictions(true);
+    document.setImage(LoadImageFile(larger_path_));
+    ScheduleOptions schedule;
+    schedule.num_steps = 40;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    const int undo_before = document.undoStack()->count();
+    images.chooseModel(sr3_model_path_);
+    QCOMPARE(document.undoStack()->count(), undo_before + 1);
+    QVERIFY(document.samplerOptions().clip_x0);
+    QCOMPARE(document.samplerOptions().num_steps, 100);
+    QCOMPARE(images.reverseSteps(), 40);  // 100 asked, T = 40
+    ModelChoice choice = document.model();
+    choice.working_side = 24;
+    document.setModel(choice);
+    QCOMPARE(images.workingSize(), QSize(24, 16));
+    for (const bool simulate : {true, false}) {
+      choice.simulate_low_resolution = simulate;
+      document.setModel(choice);
+      QSignalSpy done(&images, &ImageWorkspace::reverseFinished);
+      QSignalSpy failed(images.reverseTask(), &BackgroundTask::failed);
+      images.startReverse();
+      QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1 || !failed.isEmpty(), 120000);
+      if (!failed.isEmpty()) QFAIL(qPrintable(failed.at(0).at(0).toString()));
+      const ImageReverseRun* run = images.reverseRun();
+      QVERIFY(run != nullptr && run->photo_sr != nullptr);
+      QCOMPARE(run->photo_sr->simulated, simulate);
+      int shown_panels = 0;
+      bool truth_shown = false;
+      for (FrameView* view : images.findChildren<FrameView*>()) {
+        if (view->isHidden()) continue;
+        ++shown_panels;
+        truth_shown = truth_shown || view->toolTip().contains(QStringLiteral("original photo"));
+      }
+      QCOMPARE(truth_shown, simulate);
+      QCOMPARE(shown_panels, simulate ? 6 : 5);  // low, bicubic, x_t, x0_hat, eps_hat (+ truth)
+      if (simulate) {
+        // Bicubic's PSNR is the one of the run's truth and the cubic upsample of its area-downscaled view.
+        const RunInput input = LoadRunInput(document.run(0));
+        const Image view{input.low_shape.channels, input.low_shape.height, input.low_shape.width, input.low};
+        const Batch bicubic = ResizeImage(view, 24, 16).pixels.cwiseMax(-1.0f).cwiseMin(1.0f);
+        QCOMPARE(run->photo_sr->psnr_bicubic,
+                 Psnr(std::span<const float>(input.x0.data(), input.x0.size()),
+                      std::span<const float>(bicubic.data(), bicubic.size())));
+        QVERIFY(run->photo_sr->ssim_bicubic > 0 && run->photo_sr->ssim_bicubic < 1);
+        QVERIFY(std::isfinite(run->psnr_sample) && run->psnr_sample > 0);
+        QCOMPARE(run->psnr_x0_hat.size(), run->t.size());
+        QCOMPARE(images.mainView()->image().size(), QSize(24, 16));
+        QVERIFY(run->description.contains(QStringLiteral("bicubic")));
+      } else {
+        QCOMPARE(images.mainView()->image().size(), QSize(24, 24));  // a 6 x 6 region x4
+        QVERIFY(!run->description.contains(QStringLiteral("bicubic")));
+      }
+    }
   }
 
   void digits_data() {
@@ -375,7 +500,7 @@ class ExportEqualsScreenTest : public QObject {
 
  private:
   QTemporaryDir dir_;
-  QString image_path_, csv_path_;
+  QString image_path_, csv_path_, larger_path_, photo_model_path_, sr3_model_path_;
 };
 
 QTEST_MAIN(ExportEqualsScreenTest)

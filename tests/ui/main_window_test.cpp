@@ -9,6 +9,7 @@
 #include "ui/scatter_view.h"
 
 #include "core/data/image_io.h"
+#include "core/models/registry.h"
 
 #include <QFile>
 #include <QSettings>
@@ -32,6 +33,13 @@ void Write(const QString& path, const QByteArray& bytes) {
   file.write(bytes);
 }
 
+// The mechanics of reverse runs, on the training-free oracle (fast; no shipped model's quality involved).
+void UseOracle(MainWindow& window) {
+  ModelChoice model = window.document()->model();
+  model.image_model = QStringLiteral("oracle");
+  window.document()->setModel(model);
+}
+
 }  // namespace
 
 class MainWindowTest : public QObject {
@@ -50,6 +58,11 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.document()->points().source, QStringLiteral("dataset:dino"));
     QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QVERIFY(!window.imageWorkspace()->mainView()->image().isNull());
+    // The learned photo model (the default) computes at the working size, 256; the oracle at the image's own.
+    const bool learned = window.document()->model().image_model == QLatin1String("ddpm-photo");
+    QCOMPARE(window.imageWorkspace()->mainView()->image().size(), learned ? QSize(256, 256) : QSize(512, 512));
+    UseOracle(window);
+    QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(512, 512));
   }
 
@@ -152,11 +165,37 @@ class MainWindowTest : public QObject {
     QCOMPARE(window.document()->seed(), uint64_t{4});
   }
 
+  // Before a run: its working size and expected time, from the prior cost per pixel until one is measured here.
+  void expectedTimeBeforeTheRun() {
+    if (!ShippedModelPath("ddpm-photo")) QSKIP("ddpm-photo is not shipped");
+    MainWindow window;
+    ImageWorkspace* images = window.imageWorkspace();
+    QCOMPARE(images->workingSize(), QSize(256, 256));  // chicky_512 at the default working size
+    SamplerOptions options = window.document()->samplerOptions();
+    options.num_steps = 50;
+    QVERIFY(window.document()->setSamplerOptions(options).isEmpty());
+    ModelChoice model = window.document()->model();
+    model.from_current_t = true;
+    window.document()->setModel(model);
+    window.document()->setT(30);  // from t0 = 30: only 30 steps are possible
+    QCOMPARE(images->reverseSteps(), 30);
+    window.document()->setT(100);
+    QCOMPARE(images->reverseSteps(), 50);
+    QCOMPARE(images->secondsPerPixel(), 4e-6);  // nothing measured yet (settings cleared)
+    QCOMPARE(images->expectedSeconds(), 50 * 256.0 * 256.0 * 4e-6);
+    QVERIFY2(images->estimateText().contains(QStringLiteral("about 13 s")), qPrintable(images->estimateText()));
+    model.working_side = 0;
+    window.document()->setModel(model);
+    QCOMPARE(images->workingSize(), QSize(512, 512));
+    QVERIFY2(images->estimateText().contains(QStringLiteral("about 52 s")), qPrintable(images->estimateText()));
+  }
+
   void goodImageOpens() {
     MainWindow window;
     QVERIFY(window.openImage(QStringLiteral(DIFFUSCOPE_RESOURCES "/images/butterfly.jpg")));
     QCOMPARE(window.document()->image().width, 493);
     QCOMPARE(window.document()->image().height, 356);
+    UseOracle(window);  // at the image's own size
     QVERIFY(window.imageWorkspace()->frameJobs()->waitIdle(20000));
     QCOMPARE(window.imageWorkspace()->mainView()->image().size(), QSize(493, 356));
   }
@@ -177,6 +216,7 @@ class MainWindowTest : public QObject {
 
   void reverseRunCancels() {
     MainWindow window;
+    UseOracle(window);
     ImageWorkspace* images = window.imageWorkspace();
     SamplerOptions every_step = window.document()->samplerOptions();
     every_step.kind = SamplerKind::kDdpm;
@@ -187,13 +227,29 @@ class MainWindowTest : public QObject {
     images->startReverse();
     QVERIFY(images->reverseTask()->running());
     QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 1, 30000);
+    // It streams: the steps computed so far are on the timeline, which follows the newest and greys the rest.
+    QTRY_VERIFY_WITH_TIMEOUT(images->reverseRun() != nullptr && images->reverseRun()->t.size() >= 3, 30000);
+    const ImageReverseRun* partial = images->reverseRun();
+    QVERIFY(!partial->complete);
+    QCOMPARE(partial->start_t, 1000);
+    QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
+    QVERIFY(window.timeline()->hasAvailableRange());
+    const int newest = partial->t.back();
+    QVERIFY(window.timeline()->availableLow() <= newest);
+    QVERIFY(window.document()->t() <= 1000);
+    QVERIFY(window.document()->t() >= window.timeline()->availableLow());
+    window.timeline()->setT(0);  // not computed yet: held at the newest step
+    QVERIFY(window.timeline()->t() >= window.timeline()->availableLow());
+    QVERIFY(window.timeline()->t() > 0);
     images->cancelReverse();
     QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 30000);
     QVERIFY(images->reverseRun() == nullptr);
+    QVERIFY(!window.timeline()->hasAvailableRange());
   }
 
   void reverseRunIsScrubbable() {
     MainWindow window;
+    UseOracle(window);
     ImageWorkspace* images = window.imageWorkspace();
     SamplerOptions options = window.document()->samplerOptions();
     options.kind = SamplerKind::kDdim;
@@ -210,8 +266,14 @@ class MainWindowTest : public QObject {
     QVERIFY(run != nullptr);
     QCOMPARE(run->start_t, 300);
     QCOMPARE(run->t.size(), size_t{20});
+    QVERIFY(run->complete);
     QCOMPARE(window.timeline()->direction(), TimelineModel::Direction::kReverse);
-    QCOMPARE(window.document()->t(), 300);
+    QVERIFY(!window.timeline()->hasAvailableRange());
+    // Watched as it formed, the run ends on its result; every t is scrubbable again.
+    QCOMPARE(window.document()->t(), 0);
+    window.timeline()->setT(300);
+    QCOMPARE(images->shownT(), 300);
+    QCOMPARE(images->mainView()->image(), run->x_t.front());
     window.timeline()->setT(0);
     QCOMPARE(images->shownT(), 0);
     QCOMPARE(images->mainView()->image(), run->sample);

@@ -49,6 +49,8 @@ class SessionTest : public QObject {
     model.points_model = QStringLiteral("mixture");
     model.from_current_t = true;
     model.num_particles = 777;
+    model.working_side = 512;
+    model.simulate_low_resolution = false;
     original.setModel(model);
     original.setSeed(0xFFFFFFFFFFFFFFF1ULL);  // all 64 bits survive
     original.setForwardPath(ForwardPath::kMarkov);
@@ -154,6 +156,51 @@ class SessionTest : public QObject {
     QCOMPARE(session.schedule.num_steps, 100);
     QCOMPARE(session.seed, uint64_t{3});
     QCOMPARE(session.t, 5);
+  }
+
+  // Sessions from before the learned photo model was the default keep their model, and their runs at the image's
+  // own size (they had no working size).
+  void anOldSessionKeepsItsModelAndSize() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("old.json"));
+    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3",)"
+                R"("t":5,"model":{"image":"oracle","points":"empirical","from_current_t":false,"particles":2000}})");
+    const Session session = LoadSession(path);
+    QCOMPARE(session.model.image_model, QStringLiteral("oracle"));
+    QCOMPARE(session.model.working_side, 0);
+    QByteArray learned = R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},)"
+                         R"("seed":"3","t":5,"model":{"image":"ddpm-photo"}})";
+    Write(path, learned);
+    QCOMPARE(LoadSession(path).model.working_side, 0);
+    Write(path, learned.replace(R"("ddpm-photo")", R"("ddpm-photo","working_side":-3)"));
+    QVERIFY_THROWS_EXCEPTION(Error, LoadSession(path));
+  }
+
+  // The working size is the run's: learned models of photos compute at it, the training-free ones at the image's.
+  void workingSizeIsTheRunsMaxSide() {
+    Document document;
+    ImageData image;
+    image.path = QStringLiteral("/some/photo.png");
+    image.channels = 3;
+    image.height = 384;
+    image.width = 512;
+    image.pixels = Batch::Zero(1, 3 * 384 * 512);
+    document.setImage(image);
+    ModelChoice model = document.model();
+    model.image_model = QStringLiteral("ddpm-photo");
+    model.working_side = 256;
+    document.setModel(model);
+    QCOMPARE(document.run(0).max_image_side, 256);
+    model.working_side = 0;
+    document.setModel(model);
+    QCOMPARE(document.run(0).max_image_side, 512);
+    model.working_side = 1024;  // larger than the image: its own size
+    document.setModel(model);
+    QCOMPARE(document.run(0).max_image_side, 512);
+    model.image_model = QStringLiteral("oracle");
+    model.working_side = 256;
+    document.setModel(model);
+    QCOMPARE(document.run(0).max_image_side, 512);
   }
 
   void missingFileAndMissingImage() {

@@ -54,6 +54,35 @@ class TimelineTest : public QObject {
     QCOMPARE(model_->t(), 50);
   }
 
+  // A reverse run streaming in: t stays among the computed steps, playback waits at the newest one.
+  void availableRangeHoldsT() {
+    QSignalSpy changed(model_.get(), &TimelineModel::availableRangeChanged);
+    model_->setT(1000);
+    model_->setAvailableRange(700, 1000);
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(model_->hasAvailableRange());
+    model_->setT(100);
+    QCOMPARE(model_->t(), 700);
+    model_->setDirection(TimelineModel::Direction::kReverse);
+    model_->play();
+    model_->advance(1.0);
+    QCOMPARE(model_->t(), 700);
+    QVERIFY(model_->playing());
+    model_->pause();
+    model_->setAvailableRange(400, 1000);  // more steps arrived
+    model_->setT(100);
+    QCOMPARE(model_->t(), 400);
+    model_->clearAvailableRange();
+    QVERIFY(!model_->hasAvailableRange());
+    QCOMPARE(model_->availableLow(), 0);
+    QCOMPARE(model_->availableHigh(), 1000);
+    model_->setT(100);
+    QCOMPARE(model_->t(), 100);
+    // A range set above t moves t into it.
+    model_->setAvailableRange(500, 1000);
+    QCOMPARE(model_->t(), 500);
+  }
+
   void playAdvancesAtSpeed() {
     // 1x sweeps T in kSweepSeconds: 1000 / 4 = 250 steps per second.
     model_->play();
