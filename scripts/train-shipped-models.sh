@@ -23,7 +23,7 @@ fi
   -o "$out/sohl-dickstein-swissroll.dfm"
 
 # DDPM on the digits (training nine tenths), linear T = 1000, MLP x_0-network.
-"$cli" train --model ddpm-digits-mlp --iterations 24000 --batch 128 --seed 1 -o "$out/ddpm-digits.dfm"
+"$cli" train --model ddpm-digits-mlp --iterations 24000 --batch 128 --seed 1 -o "$out/ddpm-digits-mlp.dfm"
 
 # SR3 on the digits, 10x10 -> 20x20 and 5x5 -> 20x20 (linear T = 2000, 1e-6 .. 1e-2, continuous noise level).
 "$cli" train --model sr3-digits --low-side 10 --iterations 12000 --batch 128 --seed 1 -o "$out/sr3-digits.dfm"

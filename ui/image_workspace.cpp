@@ -58,7 +58,8 @@ QString ModelLabel(const QString& name) {
   if (name == QLatin1String("sr3-photo")) return QObject::tr("SR3 photo x4 (learned U-Net)");
   if (name == QLatin1String("sr3-digits")) return QObject::tr("SR3 digits 10x10 -> 20x20");
   if (name == QLatin1String("sr3-digits-5x5")) return QObject::tr("SR3 digits 5x5 -> 20x20");
-  if (name == QLatin1String("ddpm-digits")) return QObject::tr("DDPM digits (samples from noise)");
+  if (name == QLatin1String("ddpm-digits")) return QObject::tr("DDPM digits (U-Net, samples from noise)");
+  if (name == QLatin1String("ddpm-digits-mlp")) return QObject::tr("DDPM digits (pixel MLP, for comparison)");
   if (ImageModelKindOf(name) != ImageModelKind::kImage) return QFileInfo(name).completeBaseName();
   if (name == QLatin1String("oracle")) return QObject::tr("Oracle (knows the photo: the true posterior)");
   if (name == QLatin1String("empirical")) return QObject::tr("Memorisation (empirical: lands on a sample photo)");
@@ -412,7 +413,7 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
                             "it makes new images from plausible patches. Slow on large images.\n"
                             "SR3 photo x4: super-resolves the photo (or, simulated, its 4x downscaled view) by "
                             "iterative refinement from pure noise, beside bicubic (Saharia et al. 2021)."));
-  for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits"}) {
+  for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits", "ddpm-digits-mlp"}) {
     if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
   model_box_->setToolTip(model_box_->toolTip() +

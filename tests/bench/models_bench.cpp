@@ -22,7 +22,7 @@ std::string ShippedModel(const std::string& name) {
 
 // 64 digits, 50 DDIM steps (target: <= 1 s).
 void digits_ddim50_64(benchmark::State& state) {
-  DigitsDdpmModel model = DigitsDdpmModel::Load(ShippedModel("ddpm-digits"));
+  DigitsDdpmModel model = DigitsDdpmModel::Load(ShippedModel("ddpm-digits-mlp"));
   SamplerOptions options;
   options.kind = SamplerKind::kDdim;
   options.num_steps = 50;
@@ -37,7 +37,7 @@ BENCHMARK(digits_ddim50_64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // 64 digits, all 1,000 DDPM steps (target: <= 15 s).
 void digits_ddpm1000_64(benchmark::State& state) {
-  DigitsDdpmModel model = DigitsDdpmModel::Load(ShippedModel("ddpm-digits"));
+  DigitsDdpmModel model = DigitsDdpmModel::Load(ShippedModel("ddpm-digits-mlp"));
   SamplerOptions options;
   options.clip_x0 = true;
   for (auto _ : state) {

@@ -25,7 +25,8 @@ fs::path Scratch(const std::string& name) {
   return dir / name;
 }
 
-fs::path Shipped() { return fs::path(DIFFUSCOPE_RESOURCES) / "models" / "ddpm-digits.dfm"; }
+// The pixel MLP ships as ddpm-digits-mlp (ddpm-digits is the U-Net, tests/core/digits_unet_test.cpp).
+fs::path Shipped() { return fs::path(DIFFUSCOPE_RESOURCES) / "models" / "ddpm-digits-mlp.dfm"; }
 
 const DigitsSplit& Split() {
   static const DigitsSplit split = SplitDigits(LoadDigits(fs::path(DIFFUSCOPE_RESOURCES) / "datasets" / "digits.png"));
