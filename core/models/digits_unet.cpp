@@ -69,13 +69,7 @@ ModelFile DigitsUNetModel::ToModelFile(bool with_training_state) const {
 Prediction DigitsUNetModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
   Require(x_t.cols() == kDigitPixels, "DDPM digits U-Net: x_t has " + std::to_string(x_t.cols()) +
                                           " columns; the model takes 20x20 images (400 pixels)");
-  Require(std::isfinite(query.alpha_bar) && query.alpha_bar >= 0.0 && query.alpha_bar <= 1.0,
-          "DDPM digits U-Net: alpha_bar of the query must be in [0, 1]");
-  Require(x_t.allFinite(), "DDPM digits U-Net: x_t holds NaN or infinite values");
-  Prediction p;
-  p.kind = options_.prediction;
-  RunImages(x_t, nullptr, {query.alpha_bar}, &p.value);
-  return p;
+  return PredictAtNoiseLevel(x_t, nullptr, query, options_.prediction);
 }
 
 TrainReport TrainDigitsUNet(DigitsUNetModel& model, const Batch& images, const TrainOptions& options,

@@ -122,13 +122,7 @@ ModelFile PhotoDdpmModel::ToModelFile(bool with_training_state) const {
 }
 
 Prediction PhotoDdpmModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
-  Require(std::isfinite(query.alpha_bar) && query.alpha_bar >= 0.0 && query.alpha_bar <= 1.0,
-          "DDPM photo: alpha_bar of the query must be in [0, 1]");
-  Require(x_t.allFinite(), "DDPM photo: x_t holds NaN or infinite values");
-  Prediction p;
-  p.kind = options_.prediction;
-  RunImages(x_t, nullptr, {query.alpha_bar}, &p.value);
-  return p;
+  return PredictAtNoiseLevel(x_t, nullptr, query, options_.prediction);
 }
 
 Batch PhotoDdpmModel::PredictX0(const Batch& x_t, double alpha_bar) {
@@ -231,12 +225,7 @@ ModelFile Sr3PhotoModel::ToModelFile(bool with_training_state) const {
 
 Prediction Sr3PhotoModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
   Require(query.condition != nullptr, "SR3 photo: the query needs the upsampled low-resolution image");
-  Require(std::isfinite(query.alpha_bar) && query.alpha_bar >= 0.0 && query.alpha_bar <= 1.0,
-          "SR3 photo: alpha_bar of the query must be in [0, 1]");
-  Prediction p;
-  p.kind = PredictionKind::kEps;
-  RunImages(x_t, query.condition, {query.alpha_bar}, &p.value);
-  return p;
+  return PredictAtNoiseLevel(x_t, query.condition, query, PredictionKind::kEps);
 }
 
 Batch Sr3PhotoModel::Condition(const Batch& low, int channels, int height, int width) const {

@@ -139,6 +139,17 @@ void UNetModel::RunImages(const Batch& x, const Batch* condition, const std::vec
   }
 }
 
+Prediction UNetModel::PredictAtNoiseLevel(const Batch& x_t, const Batch* condition, const DenoiseQuery& query,
+                                          PredictionKind kind) {
+  Require(std::isfinite(query.alpha_bar) && query.alpha_bar >= 0.0 && query.alpha_bar <= 1.0,
+          name() + ": alpha_bar of the query must be in [0, 1]");
+  Require(x_t.allFinite(), name() + ": x_t holds NaN or infinite values");
+  Prediction p;
+  p.kind = kind;
+  RunImages(x_t, condition, {query.alpha_bar}, &p.value);
+  return p;
+}
+
 std::string PhotoCropOptions::Check() const {
   if (side < 8 || side > 1024) return "the crop side must be 8..1024 (got " + std::to_string(side) + ")";
   if (!(max_downscale >= 1.0 && max_downscale <= 16.0)) return "the largest downscale must be 1..16";

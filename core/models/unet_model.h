@@ -55,6 +55,10 @@ class UNetModel : public TrainableModel<UNet<float>> {
   /// row, or one for all). An RGB network sees grey rows as three equal channels and they come out averaged.
   /// out gets the same shape as x.
   void RunImages(const Batch& x, const Batch* condition, const std::vector<double>& alpha_bar, Batch* out);
+  /// Predict's common part: checks the query's alpha_bar and x_t (Error naming the model), then the network's
+  /// output of `kind` at that noise level.
+  Prediction PredictAtNoiseLevel(const Batch& x_t, const Batch* condition, const DenoiseQuery& query,
+                                 PredictionKind kind);
 
   int channels_ = 3, height_ = 64, width_ = 64;
   UNet<float>::Workspace infer_ws_{false};
