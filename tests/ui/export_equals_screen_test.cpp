@@ -112,11 +112,15 @@ class ExportEqualsScreenTest : public QObject {
     SaveImage(larger_path_.toStdString(), ResizeImage(photo, 40, 28));
     // A tiny photo DDPM trained here for a few updates: what matters is that screen and export agree, not its
     // quality (never the shipped model's).
+    // Two levels of 8 and 16 channels: every layer kind, in a moment.
+    auto shrink = [](UNetSpec* spec) {
+      spec->channels = {8, 16};
+      spec->groups = 4;
+      spec->embedding_size = 16;
+      spec->embedding_width = 16;
+    };
     PhotoDdpmOptions tiny;
-    tiny.network.channels = {8, 16};
-    tiny.network.groups = 4;
-    tiny.network.embedding_size = 16;
-    tiny.network.embedding_width = 16;
+    shrink(&tiny.network);
     tiny.crops.side = 16;
     PhotoDdpmModel model(tiny);
     TrainOptions train = PhotoDefaultTraining(3);
@@ -127,10 +131,7 @@ class ExportEqualsScreenTest : public QObject {
     model.Save(photo_model_path_.toStdString());
     // And a tiny SR3 x4 (the workspace knows it by its name, sr3-photo...).
     Sr3PhotoOptions sr;
-    sr.network.channels = {8, 16};
-    sr.network.groups = 4;
-    sr.network.embedding_size = 16;
-    sr.network.embedding_width = 16;
+    shrink(&sr.network);
     sr.crops.side = 16;
     Sr3PhotoModel sr3(sr);
     TrainSr3Photo(sr3, {ResizeImage(photo, 48, 36)}, train);
