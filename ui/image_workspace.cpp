@@ -4,6 +4,7 @@
 #include "core/data/image_io.h"
 #include "core/forward/forward.h"
 #include "core/metrics/image_quality.h"
+#include "core/metrics/super_resolution.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/digits_unet.h"
 #include "core/models/exact.h"
@@ -93,22 +94,6 @@ void Predict(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch&
   PredictAt(model, schedule, t, x_t, x0_hat, eps_hat, condition && condition->size() > 0 ? condition : nullptr);
 }
 
-// PSNR over a whole row (every channel; data range 2) and SSIM as the mean of the channels' (as the evaluation).
-double RowPsnr(const Batch& truth, const Batch& test) {
-  const Batch clipped = test.cwiseMax(-1.0f).cwiseMin(1.0f);
-  return Psnr(std::span<const float>(truth.data(), static_cast<size_t>(truth.size())),
-              std::span<const float>(clipped.data(), static_cast<size_t>(clipped.size())));
-}
-double RowSsim(const Batch& truth, const Batch& test, const ImageShape& shape) {
-  const Batch clipped = test.cwiseMax(-1.0f).cwiseMin(1.0f);
-  const size_t plane = static_cast<size_t>(shape.height) * shape.width;
-  double sum = 0.0;
-  for (int c = 0; c < shape.channels; ++c)
-    sum += Ssim(std::span<const float>(truth.data() + c * plane, plane),
-                std::span<const float>(clipped.data() + c * plane, plane), shape.height, shape.width);
-  return sum / shape.channels;
-}
-
 // The panels beside SR3 for a super-resolution input: its low-resolution image, the bicubic upsample (SR3's
 // condition: the same cubic resize) and, simulated, the truth with bicubic's figures.
 std::shared_ptr<const PhotoSrView> MakePhotoSrView(const RunInput& in, bool simulated) {
@@ -120,8 +105,8 @@ std::shared_ptr<const PhotoSrView> MakePhotoSrView(const RunInput& in, bool simu
   view->simulated = simulated;
   if (simulated) {
     view->truth = ToQImage(ImageToFrame(in.x0, 0, in.shape));
-    view->psnr_bicubic = RowPsnr(in.x0, bicubic);
-    view->ssim_bicubic = RowSsim(in.x0, bicubic, in.shape);
+    view->psnr_bicubic = ImagePsnr(in.x0, bicubic);
+    view->ssim_bicubic = ImageSsim(in.x0, bicubic, in.shape.channels, in.shape.height, in.shape.width);
   }
   return view;
 }
@@ -1076,7 +1061,7 @@ void ImageWorkspace::startReverse() {
         QImage x0_hat = ToQImage(ImageToFrame(step.x0_hat, 0, shape));
         QImage eps_hat = ToQImage(FieldToFrame(step.eps_hat, 0, shape, 3.0f));
         Histogram histogram = MakeHistogram(step.x_t.data(), step.x_t.size());
-        const double psnr = truth ? RowPsnr(input.x0, step.x0_hat) : 0.0;
+        const double psnr = truth ? ImagePsnr(input.x0, step.x0_hat) : 0.0;
         std::lock_guard lock(stream->mutex);
         stream->psnr.push_back(psnr);
         stream->t.push_back(step.t);
@@ -1092,8 +1077,8 @@ void ImageWorkspace::startReverse() {
     run->sample_histogram = MakeHistogram(sampler.x().data(), sampler.x().size());
     QString figures;
     if (truth) {
-      run->psnr_sample = RowPsnr(input.x0, sampler.x());
-      run->ssim_sample = RowSsim(input.x0, sampler.x(), shape);
+      run->psnr_sample = ImagePsnr(input.x0, sampler.x());
+      run->ssim_sample = ImageSsim(input.x0, sampler.x(), shape.channels, shape.height, shape.width);
       const PhotoSrView bicubic = *MakePhotoSrView(input, true);
       figures = QObject::tr("; SR3 %1 dB, SSIM %2; bicubic %3 dB, SSIM %4")
                     .arg(run->psnr_sample, 0, 'f', 2)
@@ -1269,11 +1254,11 @@ void ImageWorkspace::startDigitsReverse() {
       c.bicubic = GreyImage(condition, 0, side);
       c.sr3 = GreyImage(output, 0, side);
       c.truth = GreyImage(truth, 0, side);
-      const auto row = [](const Batch& b) { return std::span<const float>(b.data(), static_cast<size_t>(b.cols())); };
-      c.psnr_sr3 = Psnr(row(truth), row(output));
-      c.ssim_sr3 = Ssim(row(truth), row(output), side, side);
-      c.psnr_bicubic = Psnr(row(truth), row(condition));
-      c.ssim_bicubic = Ssim(row(truth), row(condition), side, side);
+      const SuperResolutionFigures f = CompareSuperResolution(truth, low, condition, output, 1, side, side);
+      c.psnr_sr3 = f.psnr_sr;
+      c.ssim_sr3 = f.ssim_sr;
+      c.psnr_bicubic = f.psnr_bicubic;
+      c.ssim_bicubic = f.ssim_bicubic;
     }
     const std::string_view kind_name = SamplerKindName(options.kind);
     run->description = QObject::tr("%1, %2 %3 steps from pure noise%4, %5 s")

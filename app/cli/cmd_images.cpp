@@ -8,6 +8,7 @@
 #include "core/models/photo_models.h"
 #include "core/models/registry.h"
 #include "core/metrics/image_quality.h"
+#include "core/metrics/super_resolution.h"
 #include "core/models/sr3.h"
 #include "core/render/frame.h"
 
@@ -138,22 +139,14 @@ Runner AddSrCommand(CLI::App& app) {
       if (a->simulate) {
         const Batch bicubic = photo->Condition(input.pixels, input.channels, input.height, input.width)
                                   .cwiseMax(-1.0f).cwiseMin(1.0f);
-        const int C = input.channels, H = truth.height, W = truth.width;
-        const long long plane = static_cast<long long>(H) * W;
-        auto psnr = [&](const Batch& b) {
-          return Psnr(std::span<const float>(truth.pixels.data(), truth.pixels.size()),
-                      std::span<const float>(b.data(), b.size()));
-        };
-        auto ssim = [&](const Batch& b) {
-          double sum = 0;
-          for (int c = 0; c < C; ++c)
-            sum += Ssim(std::span<const float>(truth.pixels.data() + c * plane, plane),
-                        std::span<const float>(b.data() + c * plane, plane), H, W);
-          return sum / C;
-        };
-        std::printf("            PSNR (dB)  SSIM\n");
-        std::printf("SR3         %8.2f  %6.4f\n", psnr(high), ssim(high));
-        std::printf("bicubic     %8.2f  %6.4f\n", psnr(bicubic), ssim(bicubic));
+        const SuperResolutionFigures f =
+            CompareSuperResolution(truth.pixels, input.pixels, bicubic, high, input.channels, truth.height, truth.width);
+        std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
+                    f.gradient_energy_truth);
+        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", f.psnr_sr, f.ssim_sr, f.consistency_sr,
+                    f.gradient_energy_sr);
+        std::printf("bicubic     %8.2f  %6.4f  %8.2f          %.5f\n", f.psnr_bicubic, f.ssim_bicubic,
+                    f.consistency_bicubic, f.gradient_energy_bicubic);
       }
       return 0;
     }

@@ -2,6 +2,7 @@
 
 #include "core/forward/forward.h"
 #include "core/metrics/image_quality.h"
+#include "core/metrics/super_resolution.h"
 #include "core/models/sr3.h"
 
 #include <opencv2/imgproc.hpp>
@@ -13,19 +14,9 @@
 namespace diffuscope {
 namespace {
 
-// PSNR over the whole row (every channel), data range 2.
+// PSNR over the whole row (every channel), data range 2, unclamped: the noisy input is measured as it is.
 double RowPsnr(const Batch& truth, const Batch& test) {
   return Psnr(std::span<const float>(truth.data(), truth.size()), std::span<const float>(test.data(), test.size()));
-}
-
-// SSIM of colour rows: the mean over channels of each plane's SSIM.
-double RowSsim(const Batch& truth, const Batch& test, int channels, int height, int width) {
-  const long long plane = static_cast<long long>(height) * width;
-  double sum = 0.0;
-  for (int c = 0; c < channels; ++c)
-    sum += Ssim(std::span<const float>(truth.data() + c * plane, plane), std::span<const float>(test.data() + c * plane, plane),
-                height, width);
-  return sum / channels;
 }
 
 cv::Mat PlanesToMat8(const Batch& row, int channels, int height, int width) {
@@ -60,20 +51,6 @@ Batch BlurPlanes(const Batch& row, int channels, int height, int width, double s
     cv::Mat dst(height, width, CV_32F, out.data() + c * plane);
     cv::GaussianBlur(src, dst, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT_101);
   }
-  return out;
-}
-
-Batch AreaDown(const Batch& row, int channels, int height, int width, int factor) {
-  const int h = height / factor, w = width / factor;
-  const long long plane = static_cast<long long>(height) * width, lplane = static_cast<long long>(h) * w;
-  Batch out(row.rows(), channels * lplane);
-  for (Eigen::Index r = 0; r < row.rows(); ++r)
-    for (int c = 0; c < channels; ++c) {
-      const cv::Mat src(height, width, CV_32F, const_cast<float*>(row.data()) + r * row.cols() + c * plane);
-      cv::Mat dst;
-      cv::resize(src, dst, cv::Size(w, h), 0, 0, cv::INTER_AREA);
-      std::copy_n(dst.ptr<float>(), lplane, out.data() + r * out.cols() + c * lplane);
-    }
   return out;
 }
 
@@ -164,24 +141,6 @@ PhotoDenoiseEvaluation EvaluatePhotoDenoising(PhotoDdpmModel& model, const std::
   return e;
 }
 
-double GradientEnergy(const Batch& rows, int channels, int height, int width) {
-  const long long plane = static_cast<long long>(height) * width;
-  double sum = 0.0;
-  long long count = 0;
-  for (Eigen::Index r = 0; r < rows.rows(); ++r)
-    for (int c = 0; c < channels; ++c) {
-      const float* p = rows.data() + r * rows.cols() + c * plane;
-      for (int y = 1; y + 1 < height; ++y)
-        for (int x = 1; x + 1 < width; ++x) {
-          const double gx = 0.5 * (p[y * width + x + 1] - p[y * width + x - 1]);
-          const double gy = 0.5 * (p[(y + 1) * width + x] - p[(y - 1) * width + x]);
-          sum += gx * gx + gy * gy;
-          ++count;
-        }
-    }
-  return count ? sum / static_cast<double>(count) : 0.0;
-}
-
 Batch SuperResolvePhoto(Sr3PhotoModel& model, const Image& low, const SamplerOptions& sampler, uint64_t seed,
                         const std::function<void(const Step&)>& observer, const StopFn& stop) {
   const int f = model.factor();
@@ -221,18 +180,19 @@ PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>
       low.channels = C;
       low.height = side / f;
       low.width = side / f;
-      low.pixels = AreaDown(truth, C, side, side, f);
-      const Batch bicubic = model.Condition(low.pixels, C, low.height, low.width).cwiseMax(-1.0f).cwiseMin(1.0f);
-      const Batch sr = SuperResolvePhoto(model, low, sampler, seed + e.crops, {}, stop).cwiseMax(-1.0f).cwiseMin(1.0f);
-      e.psnr_sr3 += RowPsnr(truth, sr);
-      e.psnr_bicubic += RowPsnr(truth, bicubic);
-      e.ssim_sr3 += RowSsim(truth, sr, C, side, side);
-      e.ssim_bicubic += RowSsim(truth, bicubic, C, side, side);
-      e.consistency_sr3 += RowPsnr(low.pixels, AreaDown(sr, C, side, side, f));
-      e.consistency_bicubic += RowPsnr(low.pixels, AreaDown(bicubic, C, side, side, f));
-      e.gradient_energy_truth += GradientEnergy(truth, C, side, side);
-      e.gradient_energy_sr3 += GradientEnergy(sr, C, side, side);
-      e.gradient_energy_bicubic += GradientEnergy(bicubic, C, side, side);
+      low.pixels = AreaDownscale(truth, C, side, side, f);
+      const Batch bicubic = model.Condition(low.pixels, C, low.height, low.width);
+      const Batch sr = SuperResolvePhoto(model, low, sampler, seed + e.crops, {}, stop);
+      const SuperResolutionFigures c = CompareSuperResolution(truth, low.pixels, bicubic, sr, C, side, side);
+      e.psnr_sr3 += c.psnr_sr;
+      e.psnr_bicubic += c.psnr_bicubic;
+      e.ssim_sr3 += c.ssim_sr;
+      e.ssim_bicubic += c.ssim_bicubic;
+      e.consistency_sr3 += c.consistency_sr;
+      e.consistency_bicubic += c.consistency_bicubic;
+      e.gradient_energy_truth += c.gradient_energy_truth;
+      e.gradient_energy_sr3 += c.gradient_energy_sr;
+      e.gradient_energy_bicubic += c.gradient_energy_bicubic;
       ++e.crops;
       if (progress) progress(e.crops, total, "super-resolving");
     }

@@ -48,10 +48,6 @@ struct PhotoSrEvaluation {
   double gradient_energy_truth = 0.0, gradient_energy_sr3 = 0.0, gradient_energy_bicubic = 0.0;
 };
 
-/// Mean of |grad x|^2 over the pixels and channels of each row (channels x height x width), averaged over rows:
-/// the sharpness measure (central differences).
-double GradientEnergy(const Batch& rows, int channels, int height, int width);
-
 /// SR3 x factor on `per_photo` side x side crops of each photo (evenly placed), from their area-downscaled
 /// views, with sampler (seeded by seed).
 PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>& photos, int side, int per_photo,

@@ -198,6 +198,7 @@ std::string Sr3PhotoOptions::Check() const {
   if (std::string p = crops.Check(); !p.empty()) return "crops: " + p;
   if (crops.side % (network.size_multiple() * factor) != 0)
     return "the crop side must be a multiple of " + std::to_string(network.size_multiple() * factor);
+  if (!(residual_scale >= 0.0 && residual_scale <= 10.0)) return "the residual scale must be 0 (eps) or in (0, 10]";
   return {};
 }
 
@@ -211,6 +212,7 @@ Sr3PhotoModel::Sr3PhotoModel(ModelFile file) : UNetModel(file, kSr3PhotoModelTyp
   options_.crops.side = static_cast<int>(Setting(file, "crop_side", options_.crops.side));
   options_.crops.max_downscale = Setting(file, "max_downscale", options_.crops.max_downscale);
   options_.crops.grey_fraction = Setting(file, "grey_fraction", options_.crops.grey_fraction);
+  options_.residual_scale = Setting(file, "residual_scale", 0.0);  // files before the residual form predict eps
   Checked(options_);
 }
 
@@ -220,12 +222,16 @@ ModelFile Sr3PhotoModel::ToModelFile(bool with_training_state) const {
   file.settings["crop_side"] = options_.crops.side;
   file.settings["max_downscale"] = options_.crops.max_downscale;
   file.settings["grey_fraction"] = options_.crops.grey_fraction;
+  file.settings["residual_scale"] = options_.residual_scale;
   return file;
 }
 
 Prediction Sr3PhotoModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
   Require(query.condition != nullptr, "SR3 photo: the query needs the upsampled low-resolution image");
-  return PredictAtNoiseLevel(x_t, query.condition, query, PredictionKind::kEps);
+  if (options_.residual_scale == 0.0) return PredictAtNoiseLevel(x_t, query.condition, query, PredictionKind::kEps);
+  Prediction p = PredictAtNoiseLevel(x_t, query.condition, query, PredictionKind::kX0);  // checks the shapes
+  p.value = *query.condition + static_cast<float>(options_.residual_scale) * p.value;
+  return p;
 }
 
 Batch Sr3PhotoModel::Condition(const Batch& low, int channels, int height, int width) const {
@@ -274,7 +280,12 @@ TrainReport TrainSr3Photo(Sr3PhotoModel& model, const std::vector<Image>& photos
     buf.target.Resize(B, S, S, 3);
     PlanesIntoTensor(xt, S, 0, &buf.input);
     PlanesIntoTensor(buf.up, S, 3, &buf.input);
-    PlanesIntoTensor(buf.eps, S, 0, &buf.target);
+    if (o.residual_scale > 0.0) {
+      const Batch residual = (buf.x0 - buf.up) / static_cast<float>(o.residual_scale);
+      PlanesIntoTensor(residual, S, 0, &buf.target);
+    } else {
+      PlanesIntoTensor(buf.eps, S, 0, &buf.target);
+    }
     const auto& y = model.network_.Forward(buf.input, buf.levels, buf.ws);
     const double loss = UNetMseGradient(y, buf.target, &buf.dy);
     model.network_.Backward(buf.input, buf.levels, buf.dy, buf.ws);

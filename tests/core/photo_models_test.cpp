@@ -4,6 +4,7 @@
 #include "core/forward/forward.h"
 #include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
+#include "core/metrics/super_resolution.h"
 #include "core/models/registry.h"
 #include "core/random/random.h"
 #include "core/train/model_file.h"
@@ -193,6 +194,43 @@ TEST(PhotoModels, Sr3ConditionIsTheBicubicUpsampleAndTheOutputIsFourTimesTheInpu
   EXPECT_EQ(model.width(), 20);
   DenoiseQuery q;
   EXPECT_THROW(model.Predict(high, q), Error);  // no condition
+}
+
+TEST(PhotoModels, Sr3ResidualFormStartsAtBicubicAndOldFilesStayEps) {
+  Sr3PhotoOptions options;
+  options.network = TinySpec(true);
+  options.crops.side = 16;
+  ASSERT_GT(options.residual_scale, 0.0);  // the residual form is the default for new models
+  Sr3PhotoModel model(options);
+  const Image low = SmoothPhoto(6, 5, 4);
+  const Batch up = model.Condition(low.pixels, 3, 6, 5);
+  model.SetImageSize(3, 24, 20);
+  // zero_init: the output starts at zero, so x0_hat is the bicubic upsample exactly, at every noise level.
+  DenoiseQuery q;
+  q.alpha_bar = 0.2;
+  q.condition = &up;
+  const Prediction p = model.Predict(InitialNoise(1, 3 * 24 * 20, 9), q);
+  EXPECT_EQ(p.kind, PredictionKind::kX0);
+  EXPECT_EQ((p.value - up).cwiseAbs().maxCoeff(), 0.0f);
+  // A short training run moves the output off bicubic; the scale is kept in the file.
+  const std::vector<Image> photos = {SmoothPhoto(40, 48, 1), SmoothPhoto(32, 32, 2)};
+  TrainOptions train = PhotoDefaultTraining(3);
+  train.warmup_steps = 0;
+  train.learning_rate = 1e-2;
+  TrainSr3Photo(model, photos, train);
+  const Prediction trained = model.Predict(InitialNoise(1, 3 * 24 * 20, 9), q);
+  EXPECT_GT((trained.value - up).cwiseAbs().maxCoeff(), 1e-4f);
+  Sr3PhotoModel back(model.ToModelFile());
+  EXPECT_EQ(back.options().residual_scale, options.residual_scale);
+  // A file written before the residual form (no residual_scale setting) is SR3's eps form.
+  ModelFile old = model.ToModelFile();
+  old.settings.erase("residual_scale");
+  Sr3PhotoModel eps(old);
+  EXPECT_EQ(eps.options().residual_scale, 0.0);
+  eps.SetImageSize(3, 24, 20);
+  EXPECT_EQ(eps.Predict(InitialNoise(1, 3 * 24 * 20, 9), q).kind, PredictionKind::kEps);
+  options.residual_scale = -1.0;
+  EXPECT_THROW(Sr3PhotoModel{options}, Error);
 }
 
 TEST(PhotoModels, TheRegistryOpensAPhotoModelAtTheInputsSize) {
