@@ -37,13 +37,16 @@ void AddScheduleOptions(CLI::App* app, ScheduleArgs* a) {
 }
 
 void AddSamplerOptions(CLI::App* app, SamplerArgs* a) {
-  app->add_option("--sampler", a->sampler, app::help::kSampler)->check(CLI::IsMember({"ddpm", "ddim"}));
+  std::vector<std::string> names;
+  for (SamplerKind k : AllSamplerKinds()) names.emplace_back(SamplerKindName(k));
+  app->add_option("--sampler", a->sampler, app::help::kSampler)->check(CLI::IsMember(names));
   app->add_option("--sampling-steps", a->sampling_steps, app::help::kSamplingSteps)->capture_default_str();
   app->add_option("--eta", a->eta, app::help::kEta);
   app->add_option("--spacing", a->spacing, app::help::kSpacing)->capture_default_str();
   app->add_option("--variance", a->variance, app::help::kVariance)->capture_default_str();
   app->add_flag("--clip", a->clip, app::help::kClip);
   app->add_flag("--dynamic-threshold", a->dynamic_threshold, app::help::kDynamicThreshold);
+  app->add_option("--rho", a->rho, app::help::kRho)->capture_default_str();
 }
 
 std::string ModelData(const OpenedModel& opened, const std::string& model) {
