@@ -92,6 +92,7 @@ int Main(int argc, char** argv) {
   add(AddSrCommand);
   add(AddDenoiseCommand);
   add(AddStripCommand);
+  add(AddSamplerErrorCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

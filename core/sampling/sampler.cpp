@@ -119,6 +119,17 @@ std::vector<double> KarrasSigmas(int n, double sigma_min, double sigma_max, doub
   return sigmas;
 }
 
+ScheduleOptions KarrasScheduleOptions(int T, double sigma_min, double sigma_max, double rho) {
+  Require(T >= 2 && T <= 100000, "a Karras schedule needs T in 2..100000");
+  Require(sigma_max > sigma_min, "a Karras schedule needs sigma_max > sigma_min");
+  const std::vector<double> sigmas = KarrasSigmas(T, sigma_min, sigma_max, rho);
+  ScheduleOptions o;
+  o.kind = ScheduleKind::kCustomAlphaBar;
+  o.num_steps = T;
+  for (auto s = sigmas.rbegin(); s != sigmas.rend(); ++s) o.custom.push_back(1.0 / (1.0 + *s * *s));
+  return o;
+}
+
 Batch InitialNoise(int n, int dim, uint64_t seed) {
   Require(n >= 1 && dim >= 1, "initial noise needs at least one sample of one dimension");
   Batch x(n, dim);
@@ -220,7 +231,7 @@ Sampler::Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOp
     const std::vector<double> sigmas =
         KarrasSigmas(K, SigmaOf(schedule.alpha_bar(1)), SigmaOf(schedule.alpha_bar(top)), options.rho);
     for (int k = 0; k < K; ++k) alpha_bars_.push_back(1.0 / (1.0 + sigmas[k] * sigmas[k]));
-    alpha_bars_.front() = schedule.alpha_bar(top);  // exactly x_start's level
+    alpha_bars_.front() = schedule.alpha_bar(top);  // x_start's level
     if (K > 1) alpha_bars_.back() = schedule.alpha_bar(1);
     for (int k = 0; k < K; ++k) {
       int t = k == 0 ? top : std::min(NearestTimestep(schedule, top, alpha_bars_[k]), timesteps_.back() - 1);
@@ -231,6 +242,9 @@ Sampler::Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOp
     levels.num_steps = K;
     levels.custom.assign(alpha_bars_.rbegin(), alpha_bars_.rend());  // t = 1..K: ascending noise
     level_schedule_ = std::make_shared<const NoiseSchedule>(levels);
+    // The levels as that schedule has them (it rebuilds alpha_bar from betas: last-digit differences), so that a
+    // model reading (t, schedule) and one reading alpha_bar see the very same number.
+    for (int k = 0; k < K; ++k) alpha_bars_[k] = level_schedule_->alpha_bar(K - k);
   } else {
     for (int i : SpacedTimesteps(top, K, options.spacing)) timesteps_.push_back(i + 1);
     for (int t : timesteps_) alpha_bars_.push_back(schedule.alpha_bar(t));
@@ -357,6 +371,13 @@ const Step& Sampler::Next() {
       // The VP SDE dx = -1/2 beta x dt + sqrt(beta) dw in the clock l = log(alpha_bar), where beta dt = -dl exactly
       // on a discrete schedule. Reverse step over dl = log(abar_prev / abar_t) > 0, with score = -eps / sqrt(1 - abar):
       //   ODE: x_prev = x + dl/2 (x + score);   SDE (Euler-Maruyama): x_prev = x + dl (x/2 + score) + sqrt(dl) z.
+      // The last step, to the data, is the denoising step x_0 = x0_hat, as Song et al. end their samplers (and as
+      // every other sampler here ends): in this clock the ODE is singular at alpha_bar = 1 for data on a point or
+      // a manifold (score ~ 1 / (1 - abar)), where an Euler step would go only half way.
+      if (last) {
+        s.mean = s.x0_hat;
+        break;
+      }
       const double dl = std::log(a_prev) - std::log(a);
       const double to_score = -1.0 / std::sqrt(1.0 - a);
       const double score_weight = kind == SamplerKind::kOdeEuler ? 0.5 * dl : dl;

@@ -29,6 +29,8 @@ enum class SamplerKind {
   kOdeEuler,    // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
   kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
   kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
+  // (Every sampler's last step, to the data, returns x0_hat: the ODE / SDE Euler samplers end with Song et al.'s
+  // denoising step, Heun and DPM-Solver++ with their first-order step to sigma = 0, which is the same.)
   kDpmSolverPP, // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
 };
 enum class VarianceChoice { kFixedSmall, kFixedLarge, kLearned };
@@ -75,6 +77,12 @@ std::vector<int> SpacedTimesteps(int num_train_steps, int num_steps, Spacing spa
 /// The noise levels of Karras et al. (2022): sigma_i = (smax^(1/rho) + i/(N-1) (smin^(1/rho) - smax^(1/rho)))^rho,
 /// i = 0..N-1, descending (N = 1: smax alone); the final sigma = 0 is not in the list. Throws Error on bad input.
 std::vector<double> KarrasSigmas(int n, double sigma_min, double sigma_max, double rho);
+
+/// A schedule of T steps on Karras et al.'s noise levels (custom alpha_bar = 1 / (1 + sigma_t^2), sigma_t ascending
+/// in t = KarrasSigmas(T, ...) reversed): strided steps on it are EDM's steps, for every sampler. Its last interval
+/// to the data is [0, sigma_min], so a sampler's first-order final step costs little (on the linear DDPM schedule
+/// that step, from sigma ~ sqrt(T/K) 0.01 to 0, dominates the error of the 2nd-order solvers). Throws Error (T < 2).
+ScheduleOptions KarrasScheduleOptions(int T, double sigma_min = 0.002, double sigma_max = 80.0, double rho = 7.0);
 
 /// One reverse step from t to t_prev and everything computed on the way.
 ///
