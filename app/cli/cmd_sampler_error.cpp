@@ -54,6 +54,7 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
     double tolerance = SamplerErrorOptions{}.reference_tolerance;
     uint64_t seed = 0;
     ScheduleArgs schedule;  // linear, T = 1000: room for every NFE of the list
+    bool karras = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--data", a->data, "the law: 8gaussians (also: mixture), the data set whose exact law is known")
@@ -77,6 +78,9 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--csv", a->csv, "also write the table as CSV (written atomically)");
   AddScheduleOptions(cmd, &a->schedule);
+  cmd->add_flag("--karras-schedule", a->karras,
+                "step on Karras et al.'s noise levels (sigma 0.002 .. 80, rho 7, T = --steps) instead of --schedule: "
+                "there the 2nd-order solvers show their order, since the final step to the data starts at sigma 0.002");
   return [a] {
     const std::string canonical = CanonicalDatasetName(a->data);
     Require(a->data == "mixture" || canonical == "8gaussians",
@@ -84,7 +88,7 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
     // MakeEightGaussians' law: centres on the circle of radius sqrt(2), noise 0.1 (as the 'mixture' model).
     GaussianMixture mixture = GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1);
     SamplerErrorOptions options;
-    options.schedule = a->schedule.ToOptions();
+    options.schedule = a->karras ? KarrasScheduleOptions(a->schedule.steps) : a->schedule.ToOptions();
     options.samplers = ParseSamplerList(a->samplers);
     options.nfe = a->nfe;
     options.num_samples = a->n;
@@ -114,7 +118,8 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
 
     std::printf("sampler error on 8gaussians (%s), %d particles from one x_T, %s T = %d (alpha_bar_T = %.3g), %s "
                 "spacing\n",
-                model_text.c_str(), options.num_samples, std::string(ScheduleKindName(options.schedule.kind)).c_str(),
+                model_text.c_str(), options.num_samples,
+                a->karras ? "Karras (EDM) sigma levels," : std::string(ScheduleKindName(options.schedule.kind)).c_str(),
                 schedule.num_steps(), report.alpha_bar_start, a->spacing.c_str());
     std::printf("reference: probability-flow ODE in (x / sqrt(alpha_bar), sigma), adaptive Dormand-Prince 5(4) in "
                 "double, tolerance %.0e: %d steps, %lld evaluations; a solve at %.0e differs by %.2e RMS\n",

@@ -46,7 +46,6 @@ void AddSamplerOptions(CLI::App* app, SamplerArgs* a) {
   app->add_option("--variance", a->variance, app::help::kVariance)->capture_default_str();
   app->add_flag("--clip", a->clip, app::help::kClip);
   app->add_flag("--dynamic-threshold", a->dynamic_threshold, app::help::kDynamicThreshold);
-  app->add_option("--rho", a->rho, app::help::kRho)->capture_default_str();
 }
 
 std::string ModelData(const OpenedModel& opened, const std::string& model) {

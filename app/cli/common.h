@@ -21,7 +21,7 @@ using app::ScheduleArgs;
 /// Registers --schedule (also the old KIND:T, with a note), --steps, --beta-start, --beta-end,
 /// --zero-terminal-snr, --schedule-file.
 void AddScheduleOptions(CLI::App* app, ScheduleArgs* args);
-/// Registers --sampler, --sampling-steps, --eta, --spacing, --variance, --clip, --dynamic-threshold, --rho.
+/// Registers --sampler, --sampling-steps, --eta, --spacing, --variance, --clip, --dynamic-threshold.
 void AddSamplerOptions(CLI::App* app, SamplerArgs* args);
 
 /// The schedule as CSV: header t,beta,alpha_bar,posterior_variance,snr and rows t = 1..T, 17 significant digits.

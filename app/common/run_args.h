@@ -45,7 +45,7 @@ struct SamplerArgs {
   std::string variance = "fixed-small";
   bool clip = false;
   bool dynamic_threshold = false;
-  double rho = 7.0;              // heun-karras: the exponent of the Karras sigma steps
+  double rho = 7.0;              // heun-karras' exponent: no flag (Karras et al.'s 7); kept so From / ToOptions round-trip
 
   /// The typed values of existing options.
   static SamplerArgs From(const SamplerOptions& options);
@@ -65,7 +65,6 @@ inline constexpr const char* kScheduleFile =
 inline constexpr const char* kSampler =
     "ddpm (ancestral), ddim (the default when --eta is given), ode-euler (probability-flow ODE), sde-euler (reverse "
     "SDE, Euler-Maruyama), heun-karras (Heun on Karras sigma steps) or dpm-solver++ (2M)";
-inline constexpr const char* kRho = "heun-karras: rho of the Karras et al. sigma steps";
 inline constexpr const char* kSamplingSteps = "number of reverse steps K (0 = every step)";
 inline constexpr const char* kEta = "DDIM stochasticity (0 = deterministic, 1 = DDPM-like)";
 inline constexpr const char* kSpacing = "which K of the T timesteps: leading|trailing|linspace";
