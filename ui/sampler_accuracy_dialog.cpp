@@ -85,6 +85,8 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   quantity_ = new QComboBox(this);
   quantity_->addItem(tr("Endpoint error (RMS vs the exact ODE solve)"));
   quantity_->addItem(tr("Energy distance to the law"));
+  quantity_->setToolTip(tr("The energy distance is unbiased, so at the noise floor it can be <= 0: such points have "
+                           "no place on a log axis and are left out of the chart (the table has them)"));
   form->addRow(tr("Show"), quantity_);
   layout->addLayout(form);
 
@@ -260,6 +262,20 @@ void SamplerAccuracyDialog::plot() {
     chart_->addSeries(line);
     line->attachAxis(x_axis);
     line->attachAxis(y_axis);
+  }
+  if (energy && report_->reference_energy_distance > 0.0 && hi > 0) {
+    // The floor: the exact endpoint's own energy distance to the finite sample of the law.
+    auto* floor = new QLineSeries;
+    floor->setName(tr("exact ODE endpoint"));
+    QPen pen(Qt::black);
+    pen.setStyle(Qt::DashLine);
+    floor->setPen(pen);
+    floor->append(nfe_lo / 1.3, report_->reference_energy_distance);
+    floor->append(nfe_hi * 1.3, report_->reference_energy_distance);
+    lo = std::min(lo, report_->reference_energy_distance);
+    chart_->addSeries(floor);
+    floor->attachAxis(x_axis);
+    floor->attachAxis(y_axis);
   }
   if (hi > 0) {
     x_axis->setRange(nfe_lo / 1.3, nfe_hi * 1.3);
