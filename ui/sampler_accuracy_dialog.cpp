@@ -24,7 +24,10 @@
 namespace diffuscope::ui {
 namespace {
 
-QString SamplerLabel(SamplerKind kind) { return QString::fromUtf8(SamplerKindName(kind).data(), SamplerKindName(kind).size()); }
+QString SamplerLabel(SamplerKind kind) {
+  const std::string_view name = SamplerKindName(kind);
+  return QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
+}
 
 QColor SamplerColor(SamplerKind kind) {
   switch (kind) {
@@ -114,7 +117,8 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   layout->addWidget(status_);
   table_ = new QTableWidget(0, 5, this);
-  table_->setHorizontalHeaderLabels({tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error"), tr("Energy distance")});
+  table_->setHorizontalHeaderLabels(
+      {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error"), tr("Energy distance")});
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   table_->verticalHeader()->setVisible(false);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -207,7 +211,8 @@ void SamplerAccuracyDialog::showReport() {
   QStringList orders;
   for (SamplerKind kind : samplers_)
     if (auto it = series.find(kind); it != series.end())
-      orders << QStringLiteral("%1 %2").arg(SamplerLabel(kind), Figure(FittedOrder(it->second.first, it->second.second)));
+      orders << QStringLiteral("%1 %2").arg(SamplerLabel(kind),
+                                            Figure(FittedOrder(it->second.first, it->second.second)));
   status_->setText(tr("Reference: %1 Dormand-Prince steps at tolerance %2; a 1000x looser solve differs by %3 RMS. "
                       "Energy distance of the exact endpoint (the floor): %4.\nFitted order (slope of log error vs "
                       "log NFE): %5.")

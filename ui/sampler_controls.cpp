@@ -29,7 +29,8 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
                        "eta = 1 matches DDPM's variance.\n"
                        "Probability-flow ODE and reverse SDE (Song et al. 2021): the same marginals from the same x_T, "
                        "on different paths.\n"
-                       "Heun (Karras et al. 2022): 2nd order on sigma steps with rho = 7, 2 network evaluations a step.\n"
+                       "Heun (Karras et al. 2022): 2nd order on sigma steps with rho = 7, 2 network evaluations a "
+                       "step.\n"
                        "DPM-Solver++(2M) (Lu et al. 2022): 2nd order, multistep, 1 evaluation a step."));
   form->addRow(tr("Kind"), kind_);
   steps_ = new QSpinBox(this);
@@ -39,7 +40,8 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
   steps_->setToolTip(tr("Number of sampling steps K (strided over the T timesteps); 0 = all T"));
   form->addRow(tr("Steps"), steps_);
   nfe_ = new QLabel(this);
-  nfe_->setToolTip(tr("Network evaluations (NFE) of the run: the cost of a sampler (Heun takes 2 per step but the last)"));
+  nfe_->setToolTip(
+      tr("Network evaluations (NFE) of the run: the cost of a sampler (Heun takes 2 per step but the last)"));
   form->addRow(tr("NFE"), nfe_);
   eta_ = new QDoubleSpinBox(this);
   eta_->setRange(0, 1);

@@ -24,7 +24,8 @@ std::vector<SamplerKind> ParseSamplerList(const std::vector<std::string>& names)
     auto kind = ParseSamplerKind(name);
     if (!kind) {
       std::string known;
-      for (SamplerKind k : AllSamplerKinds()) known += std::string(known.empty() ? "" : ", ") + std::string(SamplerKindName(k));
+      for (SamplerKind k : AllSamplerKinds())
+        known += std::string(known.empty() ? "" : ", ") + std::string(SamplerKindName(k));
       throw Error("--samplers: unknown sampler '" + name + "' (" + known + ", or all)");
     }
     kinds.push_back(*kind);

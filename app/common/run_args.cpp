@@ -75,7 +75,8 @@ SamplerOptions SamplerArgs::ToOptions(uint64_t seed) const {
   auto kind = ParseSamplerKind(name);
   if (!kind) {
     std::string names;
-    for (SamplerKind k : AllSamplerKinds()) names += std::string(names.empty() ? "" : ", ") + std::string(SamplerKindName(k));
+    for (SamplerKind k : AllSamplerKinds())
+      names += std::string(names.empty() ? "" : ", ") + std::string(SamplerKindName(k));
     throw Error("--sampler: unknown sampler '" + name + "' (" + names + ")");
   }
   o.kind = *kind;

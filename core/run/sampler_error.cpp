@@ -24,7 +24,8 @@ Eigen::MatrixXd MixtureNoisePrediction(const GaussianMixture& m, const Eigen::Ma
     const Eigen::MatrixXd d = y.rowwise() - m.means[k].transpose();
     whitened[k] = llt.solve(d.transpose()).transpose();
     const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
-    log_resp.col(k) = (std::log(m.weights[k]) - 0.5 * log_det) - 0.5 * (d.array() * whitened[k].array()).rowwise().sum();
+    log_resp.col(k) =
+        (std::log(m.weights[k]) - 0.5 * log_det) - 0.5 * (d.array() * whitened[k].array()).rowwise().sum();
   }
   const Eigen::VectorXd top = log_resp.rowwise().maxCoeff();
   Eigen::MatrixXd resp = (log_resp.colwise() - top).array().exp();
@@ -102,8 +103,10 @@ std::string SamplerErrorOptions::Check() const {
   if (samplers.empty()) return "samplers: name at least one sampler";
   if (nfe.empty()) return "nfe: give at least one number of network evaluations";
   for (int n : nfe)
-    if (n < 1 || n > 100000) return "nfe: every number of network evaluations must be in 1..100000, got " + std::to_string(n);
-  if (num_samples < 2 || num_samples > 100000) return "num_samples must be in 2..100000, got " + std::to_string(num_samples);
+    if (n < 1 || n > 100000)
+      return "nfe: every number of network evaluations must be in 1..100000, got " + std::to_string(n);
+  if (num_samples < 2 || num_samples > 100000)
+    return "num_samples must be in 2..100000, got " + std::to_string(num_samples);
   if (num_data < 2 || num_data > 100000) return "num_data must be in 2..100000, got " + std::to_string(num_data);
   if (!(std::isfinite(reference_tolerance) && reference_tolerance >= 1e-13 && reference_tolerance <= 1e-5))
     return "reference_tolerance must be in [1e-13, 1e-5] (the check solve runs 1000x looser)";
@@ -123,8 +126,8 @@ SamplerErrorReport MeasureSamplerError(const GaussianMixture& mixture, const Sam
   GaussianMixtureDenoiser exact(mixture);
   Denoiser& denoiser = model ? *model : exact;
   Require(denoiser.dimension() == 0 || denoiser.dimension() == D,
-          "sampler error: the model takes " + std::to_string(denoiser.dimension()) + " values per sample, the mixture has " +
-              std::to_string(D));
+          "sampler error: the model takes " + std::to_string(denoiser.dimension()) +
+              " values per sample, the mixture has " + std::to_string(D));
   const long long total = static_cast<long long>(options.samplers.size() * options.nfe.size()) + 2;
   long long done = 0;
   auto tick = [&](const std::string& what) {

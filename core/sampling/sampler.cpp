@@ -407,7 +407,8 @@ const Step& Sampler::Next() {
     case SamplerKind::kDpmSolverPP: {
       // Lu et al. 2022, in alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log(alpha / sigma), h = lambda_prev -
       // lambda: x_prev = (sigma_prev / sigma) x - alpha_prev (e^-h - 1) D, with D = x0_hat on the first and the last
-      // step (h is infinite at sigma_prev = 0) and else D = (1 + 1/(2r)) x0_hat - 1/(2r) x0_hat_before, r = h_before / h.
+      // step (h is infinite at sigma_prev = 0) and else D = (1 + 1/(2r)) x0_hat - 1/(2r) x0_hat_before, with
+      // r = h_before / h.
       const double alpha = std::sqrt(a), sigma = std::sqrt(1.0 - a);
       const double alpha_prev = std::sqrt(a_prev), sigma_prev = std::sqrt(1.0 - a_prev);
       const double h = (std::log(alpha_prev) - std::log(sigma_prev)) - (std::log(alpha) - std::log(sigma));

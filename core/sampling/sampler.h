@@ -25,7 +25,7 @@ namespace diffuscope {
 
 enum class SamplerKind {
   kDdpm,        // ancestral p(x_{t-1} | x_t) (Ho et al. 2020)
-  kDdim,        // Song, Meng and Ermon 2021; eta = 0 is the Euler method of the probability-flow ODE in (x/sqrt(abar), sigma)
+  kDdim,        // Song, Meng and Ermon 2021; eta = 0: the Euler method of the probability-flow ODE in (x/sqrt(abar), sigma)
   kOdeEuler,    // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
   kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
   kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
