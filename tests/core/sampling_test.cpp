@@ -1,4 +1,5 @@
 #include "core/models/exact.h"
+#include "core/run/run_spec.h"
 #include "core/sampling/sampler.h"
 
 #include <gtest/gtest-spi.h>
@@ -511,6 +512,46 @@ TEST(Samplers, OdeAndSdeShareTheMarginalsNotThePaths) {
   for (auto& c : wider.covariances) c *= 1.25;
   const Batch wrong = wider.Sample(8000, 3);
   EXPECT_NONFATAL_FAILURE(ExpectMixtureMoments(wrong, m), "cov");
+}
+
+
+TEST(Samplers, RunVocabularyReadsNewNamesAndOldFiles) {
+  for (SamplerKind kind : AllSamplerKinds()) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 12;
+    o.rho = kind == SamplerKind::kHeunKarras ? 5.0 : 7.0;
+    const std::string json = SamplerOptionsToJson(o);
+    EXPECT_EQ(ParseSamplerOptions(json), o) << json;
+    // rho is written only where it matters, so the other samplers' files stay as they were.
+    EXPECT_EQ(json.find("rho") != std::string::npos, kind == SamplerKind::kHeunKarras) << json;
+  }
+  // A file from before these samplers: no rho, Karras et al.'s 7.
+  const SamplerOptions old = ParseSamplerOptions(R"({"kind": "ddim", "steps": 50, "eta": 0.0, "seed": 3})");
+  EXPECT_EQ(old.kind, SamplerKind::kDdim);
+  EXPECT_EQ(old.rho, 7.0);
+  EXPECT_EQ(ParseSamplerOptions(R"({"kind": "dpm-solver++"})").kind, SamplerKind::kDpmSolverPP);
+  EXPECT_THROW(ParseSamplerOptions(R"({"kind": "heun-karras", "rho": 0})"), Error);
+  EXPECT_THROW(ParseSamplerOptions(R"({"kind": "heun"})"), Error);
+}
+
+TEST(Samplers, StartPartWayOnEverySampler) {
+  // SDEdit: a run from x_300 starts at alpha_bar_300 and ends on the data (the oracle's x_0) for every sampler.
+  Batch x0(1, 3);
+  x0 << 0.5f, -0.25f, 0.9f;
+  PosteriorOracle oracle(x0);
+  NoiseSchedule s;
+  for (SamplerKind kind : AllSamplerKinds()) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 10;
+    o.seed = 4;
+    Sampler sampler(s, oracle, o, InitialNoise(4, 3, 9), nullptr, 300);
+    EXPECT_EQ(sampler.timesteps().front(), 300) << SamplerKindName(kind);
+    EXPECT_NEAR(sampler.alpha_bars().front(), s.alpha_bar(300), 1e-12) << SamplerKindName(kind);
+    while (!sampler.done()) sampler.Next();
+    for (int r = 0; r < 4; ++r) EXPECT_LT((sampler.x().row(r) - x0).cwiseAbs().maxCoeff(), 1e-4) << SamplerKindName(kind);
+  }
 }
 
 }  // namespace
