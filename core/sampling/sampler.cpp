@@ -182,16 +182,19 @@ namespace {
 // sigma of the variance-exploding form y = x / sqrt(abar) = x_0 + sigma eps.
 double SigmaOf(double alpha_bar) { return std::sqrt((1.0 - alpha_bar) / alpha_bar); }
 
-// The schedule timestep in 1..top whose log-SNR is nearest to that of alpha_bar.
+// The schedule timestep in 1..top whose log-SNR is nearest to that of alpha_bar (log-SNR decreases in t: bisection).
 int NearestTimestep(const NoiseSchedule& schedule, int top, double alpha_bar) {
   const double lam = std::log(alpha_bar) - std::log1p(-alpha_bar);
-  int best = 1;
-  double best_distance = INFINITY;
-  for (int t = 1; t <= top; ++t) {
-    const double d = std::abs(schedule.log_snr(t) - lam);
-    if (d < best_distance) best = t, best_distance = d;
+  int lo = 1, hi = top;  // the first t with log_snr(t) <= lam, or top
+  while (lo < hi) {
+    const int mid = lo + (hi - lo) / 2;
+    if (schedule.log_snr(mid) <= lam)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
-  return best;
+  if (lo > 1 && std::abs(schedule.log_snr(lo - 1) - lam) <= std::abs(schedule.log_snr(lo) - lam)) return lo - 1;
+  return lo;
 }
 
 // a x + b y, elementwise in float with double coefficients.

@@ -403,6 +403,14 @@ TEST(Samplers, StepFieldsStayMeaningful) {
       for (int k = 0; k < 12; ++k)
         EXPECT_NEAR(sampler.alpha_bars()[k], 1 / (1 + sigmas[k] * sigmas[k]), 1e-12 + 1e-9 * sampler.alpha_bars()[k]);
       EXPECT_EQ(sampler.timesteps().back(), 1);
+      // Step.t is the timestep nearest in log-SNR (12 levels of 1000 steps: no two share one).
+      for (int k = 0; k < 12; ++k) {
+        const double a = sampler.alpha_bars()[k], lam = std::log(a / (1 - a));
+        int nearest = 1;
+        for (int t = 1; t <= 1000; ++t)
+          if (std::abs(s.log_snr(t) - lam) < std::abs(s.log_snr(nearest) - lam)) nearest = t;
+        EXPECT_EQ(sampler.timesteps()[k], nearest) << k;
+      }
     } else {
       std::vector<int> spaced;
       for (int i : SpacedTimesteps(1000, 12, Spacing::kTrailing)) spaced.push_back(i + 1);
