@@ -150,7 +150,8 @@ SamplerErrorReport MeasureSamplerError(const GaussianMixture& mixture, const Sam
     return std::sqrt((x - reference.x0).rowwise().squaredNorm().mean());
   };
   report.reference_check = rms(looser.x0);
-  const Batch data = mixture.Sample(options.num_data, options.seed + 1);  // another stream index than x_T's draws
+  // The law's points come from its own stream (kData), x_T from kInitialNoise: no draw is shared.
+  const Batch data = mixture.Sample(options.num_data, options.seed);
   report.reference_energy_distance = EnergyDistance(reference.x0.cast<float>(), data, stop);
 
   for (SamplerKind kind : options.samplers) {

@@ -56,7 +56,7 @@ std::optional<VarianceChoice> ParseVarianceChoice(std::string_view name);  // "f
 struct SamplerOptions {
   SamplerKind kind = SamplerKind::kDdpm;
   int num_steps = 0;                    // K sampling steps; 0 = every step of the schedule
-  Spacing spacing = Spacing::kTrailing;  // which K of the T timesteps
+  Spacing spacing = Spacing::kTrailing;  // which K of the T timesteps (heun-karras: its own Karras levels instead)
   VarianceChoice variance = VarianceChoice::kFixedSmall;  // DDPM only
   double eta = 0.0;                     // DDIM: 0 deterministic, 1 = DDPM-like
   bool clip_x0 = false;                 // clamp x0_hat to [-clip_range, clip_range] (images)
