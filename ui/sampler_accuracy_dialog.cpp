@@ -16,8 +16,10 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QValueAxis>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -237,14 +239,26 @@ void SamplerAccuracyDialog::plot() {
   x_axis->setLabelFormat(QStringLiteral("%g"));
   x_axis->setBase(10);
   x_axis->setMinorTickCount(-1);
-  auto* y_axis = new QLogValueAxis;
-  y_axis->setTitleText(energy ? tr("energy distance to the law") : tr("endpoint RMS error vs the exact ODE"));
-  y_axis->setLabelFormat(QStringLiteral("%.0e"));
-  y_axis->setBase(10);
-  y_axis->setMinorTickCount(-1);
+  // The endpoint error on a log axis (its slope is the order); the energy distance on a linear one: the unbiased
+  // estimate fluctuates about its floor by ~1/particles and is often <= 0 there, which a log axis cannot show.
+  QAbstractAxis* y_axis = nullptr;
+  if (energy) {
+    auto* axis = new QValueAxis;
+    axis->setTitleText(tr("energy distance to the law"));
+    axis->setLabelFormat(QStringLiteral("%.3f"));
+    y_axis = axis;
+  } else {
+    auto* axis = new QLogValueAxis;
+    axis->setTitleText(tr("endpoint RMS error vs the exact ODE"));
+    axis->setLabelFormat(QStringLiteral("%.0e"));
+    axis->setBase(10);
+    axis->setMinorTickCount(-1);
+    y_axis = axis;
+  }
   chart_->addAxis(x_axis, Qt::AlignBottom);
   chart_->addAxis(y_axis, Qt::AlignLeft);
-  double lo = INFINITY, hi = 0, nfe_lo = INFINITY, nfe_hi = 0;
+  std::vector<double> values;
+  double nfe_lo = INFINITY, nfe_hi = 0;
   for (SamplerKind kind : samplers_) {
     auto* line = new QLineSeries;
     line->setName(SamplerLabel(kind));
@@ -255,9 +269,9 @@ void SamplerAccuracyDialog::plot() {
     for (const SamplerErrorRow& row : report_->rows) {
       if (row.sampler != kind || (!energy && row.stochastic)) continue;
       const double v = energy ? row.energy_distance : row.endpoint_rms;
-      if (!(v > 0.0) || !std::isfinite(v)) continue;  // the unbiased energy distance can be <= 0: no logarithm
+      if (!std::isfinite(v) || (!energy && !(v > 0.0))) continue;
       line->append(row.nfe, v);
-      lo = std::min(lo, v), hi = std::max(hi, v);
+      values.push_back(v);
       nfe_lo = std::min<double>(nfe_lo, row.nfe), nfe_hi = std::max<double>(nfe_hi, row.nfe);
     }
     if (line->count() == 0) {
@@ -268,24 +282,35 @@ void SamplerAccuracyDialog::plot() {
     line->attachAxis(x_axis);
     line->attachAxis(y_axis);
   }
-  if (energy && report_->reference_energy_distance > 0.0 && hi > 0) {
-    // The floor: the exact endpoint's own energy distance to the finite sample of the law.
-    auto* floor = new QLineSeries;
-    floor->setName(tr("exact ODE endpoint"));
-    QPen pen(Qt::black);
-    pen.setStyle(Qt::DashLine);
-    floor->setPen(pen);
-    floor->append(nfe_lo / 1.3, report_->reference_energy_distance);
-    floor->append(nfe_hi * 1.3, report_->reference_energy_distance);
-    lo = std::min(lo, report_->reference_energy_distance);
-    chart_->addSeries(floor);
-    floor->attachAxis(x_axis);
-    floor->attachAxis(y_axis);
-  }
-  if (hi > 0) {
-    x_axis->setRange(nfe_lo / 1.3, nfe_hi * 1.3);
+  chart_->setTitle(energy ? tr("Energy distance against network evaluations")
+                          : tr("Endpoint error against network evaluations"));
+  if (values.empty()) return;
+  x_axis->setRange(nfe_lo / 1.3, nfe_hi * 1.3);
+  const double lo = *std::min_element(values.begin(), values.end());
+  const double hi = *std::max_element(values.begin(), values.end());
+  if (!energy) {
     y_axis->setRange(lo / 2, hi * 2);
+    return;
   }
+  // The floor: the exact endpoint's own energy distance to the same points of the law.
+  const double floor_value = report_->reference_energy_distance;
+  auto* floor = new QLineSeries;
+  floor->setName(tr("exact ODE endpoint"));
+  QPen pen(Qt::black);
+  pen.setStyle(Qt::DashLine);
+  floor->setPen(pen);
+  floor->append(nfe_lo / 1.3, floor_value);
+  floor->append(nfe_hi * 1.3, floor_value);
+  chart_->addSeries(floor);
+  floor->attachAxis(x_axis);
+  floor->attachAxis(y_axis);
+  // A few very coarse runs (Heun at 5 NFE) would flatten everything else: cap the axis and say so.
+  const double cap = 0.1, bottom = std::min(lo, floor_value);
+  const double top = std::min(hi, std::max(cap, 2 * std::abs(floor_value)));
+  const double margin = 0.05 * (top - bottom);
+  y_axis->setRange(bottom - margin, top + margin);
+  if (hi > top)
+    chart_->setTitle(tr("Energy distance against network evaluations (values above %1 are off the chart)").arg(top));
 }
 
 }  // namespace diffuscope::ui

@@ -48,9 +48,14 @@ class SamplerAccuracyTest : public QObject {
     QCOMPARE(dialog.table()->rowCount(), 6 * 3);
     QCOMPARE(dialog.table()->item(12, 0)->text(), QStringLiteral("heun-karras"));
     QCOMPARE(dialog.table()->item(12, 2)->text(), QStringLiteral("9"));  // 5 steps, 2 NFE each but the last
-    // The endpoint-error chart: one line per deterministic sampler (ddim, ode-euler, heun-karras, dpm-solver++).
+    // The endpoint-error chart: one line per deterministic sampler (ddim, ode-euler, heun-karras, dpm-solver++);
     QCOMPARE(dialog.chart()->series().size(), 4);
     for (QAbstractSeries* s : dialog.chart()->series()) QCOMPARE(static_cast<QLineSeries*>(s)->count(), 3);
+    // the energy chart: every sampler, and the exact endpoint's floor.
+    auto* show = dialog.findChildren<QComboBox*>().last();
+    QVERIFY(show->itemText(1).startsWith(QStringLiteral("Energy")));
+    show->setCurrentIndex(1);
+    QCOMPARE(dialog.chart()->series().size(), 6 + 1);
     QVERIFY(dialog.status()->text().contains(QStringLiteral("Fitted order")));
   }
 
