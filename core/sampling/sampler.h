@@ -29,10 +29,12 @@ enum class SamplerKind {
   kOdeEuler,    // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
   kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
   kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
-  // (Every sampler's last step, to the data, returns x0_hat: the ODE / SDE Euler samplers end with Song et al.'s
-  // denoising step, Heun and DPM-Solver++ with their first-order step to sigma = 0, which is the same.)
   kDpmSolverPP, // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
 };
+// Every sampler's last step, to the data, returns x0_hat: the ODE / SDE Euler samplers end with Song et al.'s
+// denoising step, Heun and DPM-Solver++ with their first-order step to sigma = 0, which is the same. Heun's model
+// queries name its Karras levels as a schedule of their own (DenoiseQuery::schedule, t = 1..K), so a learned model
+// maps them by log-SNR like any other schedule's, and an exact one reads alpha_bar: both see the same noise level.
 enum class VarianceChoice { kFixedSmall, kFixedLarge, kLearned };
 enum class Spacing { kLeading, kTrailing, kLinspace };
 
@@ -119,7 +121,8 @@ void DynamicThreshold(Batch* x0, double percentile);
 class Sampler {
  public:
   /// Starts a reverse run at x_start (usually InitialNoise; or a noised image for SDEdit) from timestep
-  /// start_t (0 = the last timestep of the spaced sequence). Throws Error on bad options.
+  /// start_t (0 = the last timestep of the spaced sequence). Throws Error on bad options, and where ode-euler,
+  /// sde-euler or heun-karras would start at alpha_bar = 0 (zero terminal SNR).
   Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOptions& options, Batch x_start,
           const Batch* condition = nullptr, int start_t = 0);
 
