@@ -1,5 +1,7 @@
-// The reverse-run controls shared by both workspaces: sampler (DDPM / DDIM), steps, eta, x0 clipping, and
-// where the run starts (pure noise, or the noised data at the current t). Bound to the Document both ways.
+// The reverse-run controls shared by both workspaces: sampler (DDPM, DDIM, probability-flow ODE, reverse SDE, Heun on
+// Karras steps, DPM-Solver++(2M)), steps with the run's network evaluations (NFE), eta, x0 clipping, where the run
+// starts (pure noise, or the noised data at the current t), and the sampler-accuracy chart. Bound to the Document
+// both ways.
 #pragma once
 
 #include "ui/document.h"
@@ -9,6 +11,8 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
 class QSpinBox;
 
 namespace diffuscope::ui {
@@ -30,6 +34,8 @@ class SamplerControls : public QGroupBox {
   QDoubleSpinBox* eta_;
   QCheckBox* clip_;
   QComboBox* start_;
+  QLabel* nfe_;
+  QPushButton* accuracy_;
   bool syncing_ = false;
 };
 

@@ -37,7 +37,9 @@ void AddScheduleOptions(CLI::App* app, ScheduleArgs* a) {
 }
 
 void AddSamplerOptions(CLI::App* app, SamplerArgs* a) {
-  app->add_option("--sampler", a->sampler, app::help::kSampler)->check(CLI::IsMember({"ddpm", "ddim"}));
+  std::vector<std::string> names;
+  for (SamplerKind k : AllSamplerKinds()) names.emplace_back(SamplerKindName(k));
+  app->add_option("--sampler", a->sampler, app::help::kSampler)->check(CLI::IsMember(names));
   app->add_option("--sampling-steps", a->sampling_steps, app::help::kSamplingSteps)->capture_default_str();
   app->add_option("--eta", a->eta, app::help::kEta);
   app->add_option("--spacing", a->spacing, app::help::kSpacing)->capture_default_str();
@@ -89,6 +91,7 @@ int Main(int argc, char** argv) {
   add(AddSrCommand);
   add(AddDenoiseCommand);
   add(AddStripCommand);
+  add(AddSamplerErrorCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -65,6 +65,7 @@ SamplerArgs SamplerArgs::From(const SamplerOptions& options) {
   args.variance = std::string(VarianceChoiceName(options.variance));
   args.clip = options.clip_x0;
   args.dynamic_threshold = options.dynamic_threshold;
+  args.rho = options.rho;
   return args;
 }
 
@@ -72,7 +73,12 @@ SamplerOptions SamplerArgs::ToOptions(uint64_t seed) const {
   SamplerOptions o;
   const std::string name = sampler.empty() ? (eta ? "ddim" : "ddpm") : sampler;
   auto kind = ParseSamplerKind(name);
-  if (!kind) throw Error("--sampler: unknown sampler '" + name + "' (ddpm or ddim)");
+  if (!kind) {
+    std::string names;
+    for (SamplerKind k : AllSamplerKinds())
+      names += std::string(names.empty() ? "" : ", ") + std::string(SamplerKindName(k));
+    throw Error("--sampler: unknown sampler '" + name + "' (" + names + ")");
+  }
   o.kind = *kind;
   auto sp = ParseSpacing(spacing);
   if (!sp) throw Error("--spacing: unknown spacing '" + spacing + "' (leading, trailing or linspace)");
@@ -84,6 +90,7 @@ SamplerOptions SamplerArgs::ToOptions(uint64_t seed) const {
   o.eta = eta.value_or(0.0);
   o.clip_x0 = clip;
   o.dynamic_threshold = dynamic_threshold;
+  o.rho = rho;
   o.seed = seed;
   if (std::string problem = o.Check(); !problem.empty()) throw Error("sampler: " + problem);
   return o;

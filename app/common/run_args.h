@@ -38,13 +38,14 @@ struct ScheduleArgs {
 
 /// Sampler options as typed on a command line.
 struct SamplerArgs {
-  std::string sampler;           // "ddpm" or "ddim"; "" = ddpm, or ddim when eta is given
+  std::string sampler;           // a SamplerKindName ("ddpm", "heun-karras", ...); "" = ddpm, or ddim when eta is given
   int sampling_steps = 0;        // K reverse steps; 0 = every step
   std::optional<double> eta;     // DDIM's eta (given: implies ddim unless --sampler says otherwise)
   std::string spacing = "trailing";
   std::string variance = "fixed-small";
   bool clip = false;
   bool dynamic_threshold = false;
+  double rho = 7.0;              // heun-karras' exponent: no flag (Karras's 7); kept so From / ToOptions round-trip
 
   /// The typed values of existing options.
   static SamplerArgs From(const SamplerOptions& options);
@@ -61,7 +62,9 @@ inline constexpr const char* kBetaEnd = "last beta (linear, scaled-linear, sigmo
 inline constexpr const char* kZeroTerminalSnr = "rescale so alpha_bar_T = 0 exactly (Lin et al. 2024)";
 inline constexpr const char* kScheduleFile =
     "a custom schedule: one beta per line (or a first line 'alpha_bar' and alpha_bar values)";
-inline constexpr const char* kSampler = "ddpm (ancestral) or ddim (the default when --eta is given)";
+inline constexpr const char* kSampler =
+    "ddpm (ancestral), ddim (the default when --eta is given), ode-euler (probability-flow ODE), sde-euler (reverse "
+    "SDE, Euler-Maruyama), heun-karras (Heun on Karras sigma steps) or dpm-solver++ (2M)";
 inline constexpr const char* kSamplingSteps = "number of reverse steps K (0 = every step)";
 inline constexpr const char* kEta = "DDIM stochasticity (0 = deterministic, 1 = DDPM-like)";
 inline constexpr const char* kSpacing = "which K of the T timesteps: leading|trailing|linspace";

@@ -148,16 +148,20 @@ ScheduleOptions ScheduleFromJson(const json& j, const std::string& where) {
 }
 
 json SamplerToJson(const SamplerOptions& o) {
-  return {{"kind", SamplerKindName(o.kind)}, {"steps", o.num_steps}, {"spacing", SpacingName(o.spacing)},
-          {"variance", VarianceChoiceName(o.variance)}, {"eta", o.eta}, {"clip_x0", o.clip_x0},
-          {"clip_range", o.clip_range}, {"dynamic_threshold", o.dynamic_threshold},
-          {"threshold_percentile", o.threshold_percentile}, {"seed", o.seed}};
+  json j = {{"kind", SamplerKindName(o.kind)}, {"steps", o.num_steps}, {"spacing", SpacingName(o.spacing)},
+            {"variance", VarianceChoiceName(o.variance)}, {"eta", o.eta}, {"clip_x0", o.clip_x0},
+            {"clip_range", o.clip_range}, {"dynamic_threshold", o.dynamic_threshold},
+            {"threshold_percentile", o.threshold_percentile}, {"seed", o.seed}};
+  // Only where it matters, so the files (and content hashes) of the other samplers stay as they were.
+  if (o.kind == SamplerKind::kHeunKarras || o.rho != SamplerOptions{}.rho) j["rho"] = o.rho;
+  return j;
 }
 
 SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
   const Fields f(j, where);
   SamplerOptions o;
-  o.kind = f.Enum<SamplerKind>("kind", ParseSamplerKind, o.kind, "sampler (ddpm, ddim)");
+  o.kind = f.Enum<SamplerKind>("kind", ParseSamplerKind, o.kind,
+                               "sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++)");
   o.num_steps = f.Get<int>("steps", o.num_steps);
   o.spacing = f.Enum<Spacing>("spacing", ParseSpacing, o.spacing, "spacing (leading, trailing, linspace)");
   o.variance = f.Enum<VarianceChoice>("variance", ParseVarianceChoice, o.variance,
@@ -167,6 +171,7 @@ SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
   o.clip_range = f.Get<double>("clip_range", o.clip_range);
   o.dynamic_threshold = f.Get<bool>("dynamic_threshold", o.dynamic_threshold);
   o.threshold_percentile = f.Get<double>("threshold_percentile", o.threshold_percentile);
+  o.rho = f.Get<double>("rho", o.rho);  // files from before heun-karras have none: Karras et al.'s 7
   o.seed = f.Get<uint64_t>("seed", o.seed);
   if (std::string problem = o.Check(); !problem.empty()) throw Error("'" + where + "' is not valid: " + problem);
   return o;

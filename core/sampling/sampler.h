@@ -1,5 +1,7 @@
-// The reverse trajectory p(x_{t-1} | x_t): DDPM ancestral and DDIM steps from any Denoiser, with strided
-// timesteps, x_0 clipping and dynamic thresholding. Each step reports everything the GUI shows.
+// The reverse trajectory from any Denoiser: DDPM ancestral and DDIM steps, the probability-flow ODE and reverse SDE
+// of Song et al. (2021) with Euler / Euler-Maruyama steps, Heun's method on Karras et al. (2022) noise levels and
+// DPM-Solver++(2M) (Lu et al. 2022); strided timesteps, x_0 clipping and dynamic thresholding for all of them. Each
+// step reports everything the GUI shows, and how many network evaluations (NFE) it took.
 //
 //   diffuscope::Sampler sampler(schedule, model, options, diffuscope::InitialNoise(n, 2, seed));
 //   while (!sampler.done()) {
@@ -13,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,12 +23,33 @@
 
 namespace diffuscope {
 
-enum class SamplerKind { kDdpm, kDdim };
+enum class SamplerKind {
+  kDdpm,        // ancestral p(x_{t-1} | x_t) (Ho et al. 2020)
+  kDdim,        // Song, Meng and Ermon 2021; eta = 0: the Euler method of the probability-flow ODE in (x/sqrt(abar), sigma)
+  kOdeEuler,    // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
+  kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
+  kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
+  kDpmSolverPP, // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
+};
+// Every sampler's last step, to the data, returns x0_hat: the ODE / SDE Euler samplers end with Song et al.'s
+// denoising step, Heun and DPM-Solver++ with their first-order step to sigma = 0, which is the same. Heun's model
+// queries name its Karras levels as a schedule of their own (DenoiseQuery::schedule, t = 1..K), so a learned model
+// maps them by log-SNR like any other schedule's, and an exact one reads alpha_bar: both see the same noise level.
 enum class VarianceChoice { kFixedSmall, kFixedLarge, kLearned };
 enum class Spacing { kLeading, kTrailing, kLinspace };
 
 std::string_view SamplerKindName(SamplerKind kind);
-std::optional<SamplerKind> ParseSamplerKind(std::string_view name);  // "ddpm", "ddim"
+/// Parses "ddpm", "ddim", "ode-euler", "sde-euler", "heun-karras", "dpm-solver++"; nullopt if unknown.
+std::optional<SamplerKind> ParseSamplerKind(std::string_view name);
+/// Every sampler kind, in the order of menus and tables.
+std::vector<SamplerKind> AllSamplerKinds();
+/// True when the sampler draws noise at its steps (ddpm, sde-euler; ddim with eta > 0): its path depends on the seed.
+bool SamplerIsStochastic(SamplerKind kind, double eta = 0.0);
+/// Network evaluations of a run of `steps` steps: Heun takes 2 per step except the last (an Euler step to
+/// sigma = 0, as in Karras et al.), the others 1.
+int SamplerNfe(SamplerKind kind, int steps);
+/// The most steps whose SamplerNfe fits in nfe (at least 1).
+int SamplerStepsForNfe(SamplerKind kind, int nfe);
 std::string_view SpacingName(Spacing spacing);
 std::optional<Spacing> ParseSpacing(std::string_view name);  // "leading", "trailing", "linspace"
 std::string_view VarianceChoiceName(VarianceChoice variance);
@@ -34,14 +58,15 @@ std::optional<VarianceChoice> ParseVarianceChoice(std::string_view name);  // "f
 struct SamplerOptions {
   SamplerKind kind = SamplerKind::kDdpm;
   int num_steps = 0;                    // K sampling steps; 0 = every step of the schedule
-  Spacing spacing = Spacing::kTrailing;  // which K of the T timesteps
+  Spacing spacing = Spacing::kTrailing;  // which K of the T timesteps (heun-karras: its own Karras levels instead)
   VarianceChoice variance = VarianceChoice::kFixedSmall;  // DDPM only
   double eta = 0.0;                     // DDIM: 0 deterministic, 1 = DDPM-like
   bool clip_x0 = false;                 // clamp x0_hat to [-clip_range, clip_range] (images)
   double clip_range = 1.0;
   bool dynamic_threshold = false;       // Imagen's dynamic thresholding of x0_hat
   double threshold_percentile = 0.995;
-  uint64_t seed = 0;                    // the reverse noise z of every step
+  double rho = 7.0;                     // heun-karras: the exponent of Karras et al.'s sigma steps
+  uint64_t seed = 0;                    // the reverse noise z of every step (ddpm, sde-euler, ddim with eta > 0)
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -51,20 +76,36 @@ struct SamplerOptions {
 /// The K timesteps (0-based i = t - 1, descending) of T chosen by a spacing, as in diffusers.
 std::vector<int> SpacedTimesteps(int num_train_steps, int num_steps, Spacing spacing);
 
+/// The noise levels of Karras et al. (2022): sigma_i = (smax^(1/rho) + i/(N-1) (smin^(1/rho) - smax^(1/rho)))^rho,
+/// i = 0..N-1, descending (N = 1: smax alone); the final sigma = 0 is not in the list. Throws Error on bad input.
+std::vector<double> KarrasSigmas(int n, double sigma_min, double sigma_max, double rho);
+
+/// A schedule of T steps on Karras et al.'s noise levels (custom alpha_bar = 1 / (1 + sigma_t^2), sigma_t ascending
+/// in t = KarrasSigmas(T, ...) reversed): strided steps on it are EDM's steps, for every sampler. Its last interval
+/// to the data is [0, sigma_min], so a sampler's first-order final step costs little (on the linear DDPM schedule
+/// that step, from sigma ~ sqrt(T/K) 0.01 to 0, dominates the error of the 2nd-order solvers). Throws Error (T < 2).
+ScheduleOptions KarrasScheduleOptions(int T, double sigma_min = 0.002, double sigma_max = 80.0, double rho = 7.0);
+
 /// One reverse step from t to t_prev and everything computed on the way.
+///
+/// Time: every sampler but heun-karras steps between timesteps of the schedule, so t is exact. Heun's Karras noise
+/// levels fall between timesteps: there t is the schedule timestep nearest in log-SNR (kept strictly descending, so
+/// every step has its own t on the timeline), and alpha_bar / alpha_bar_prev are the exact noise levels the model
+/// was asked at. For every sampler x_t = sqrt(alpha_bar) x0_hat + sqrt(1 - alpha_bar) eps_hat.
 struct Step {
   int index = 0;         // 0 .. steps_total - 1
-  int t = 0;             // paper timestep of x_t
+  int t = 0;             // paper timestep of x_t (nearest one for heun-karras, see above)
   int t_prev = 0;        // paper timestep of x_prev (0 = the data)
-  double alpha_bar = 0;  // alpha_bar_t
+  double alpha_bar = 0;  // exact alpha_bar of x_t
   double alpha_bar_prev = 1;
   Batch x_t;             // the input of the step
-  Batch x0_hat;          // the model's x_0, after clipping / thresholding
-  Batch eps_hat;         // the model's eps (consistent with the clipped x0_hat)
-  Batch mean;            // mean of p(x_prev | x_t)
-  double variance = 0;   // variance of p(x_prev | x_t) when it is the same for every element
+  Batch x0_hat;          // the model's x_0 at x_t, after clipping / thresholding
+  Batch eps_hat;         // the model's eps at x_t (consistent with the clipped x0_hat)
+  Batch mean;            // the deterministic part of x_prev: the mean of p(x_prev | x_t) (= x_prev for ODE solvers)
+  double variance = 0;   // variance of the step's noise when it is the same for every element (0 for ODE solvers)
   Batch variance_field;  // per-element variance when learned (else empty)
   Batch x_prev;          // mean + sqrt(variance) z (no noise on the last step)
+  int nfe = 1;           // network evaluations this step took (Heun: 2, its last step 1)
 };
 
 /// Standard normal x_T for n samples of dim columns, drawn from (seed, Stream::kInitialNoise).
@@ -80,7 +121,8 @@ void DynamicThreshold(Batch* x0, double percentile);
 class Sampler {
  public:
   /// Starts a reverse run at x_start (usually InitialNoise; or a noised image for SDEdit) from timestep
-  /// start_t (0 = the last timestep of the spaced sequence). Throws Error on bad options.
+  /// start_t (0 = the last timestep of the spaced sequence). Throws Error on bad options, and where ode-euler,
+  /// sde-euler or heun-karras would start at alpha_bar = 0 (zero terminal SNR).
   Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOptions& options, Batch x_start,
           const Batch* condition = nullptr, int start_t = 0);
 
@@ -93,16 +135,35 @@ class Sampler {
   int steps_done() const { return static_cast<int>(next_); }
   /// Paper timesteps of the run, descending (t of each step's x_t).
   std::vector<int> timesteps() const;
+  /// Exact alpha_bar of each step's x_t, then 1 (the data): steps_total() + 1 values.
+  const std::vector<double>& alpha_bars() const { return alpha_bars_; }
+  /// Network evaluations so far, and for the whole run.
+  long long nfe() const { return nfe_; }
+  int nfe_total() const { return SamplerNfe(options_.kind, steps_total()); }
 
  private:
+  // One network evaluation at x and noise level alpha_bar (query as the model is asked): x0_hat after clipping /
+  // thresholding, eps_hat consistent with it. coef1 / coef2 only invert a mean prediction (DDPM).
+  Prediction Evaluate(const Batch& x, const DenoiseQuery& query, double coef1, double coef2, Batch* x0_hat,
+                      Batch* eps_hat);
+  DenoiseQuery QueryAt(size_t level) const;  // the query at alpha_bars_[level]
+
   const NoiseSchedule& schedule_;
   Denoiser& model_;
   SamplerOptions options_;
   const Batch* condition_;
-  std::vector<int> timesteps_;  // paper t, descending
+  std::vector<int> timesteps_;       // paper t, descending
+  std::vector<double> alpha_bars_;   // exact noise level of each step's x_t, then 1
+  // heun-karras: its noise levels as a schedule of their own (t = 1..N, ascending noise), the schedule its queries
+  // name: a model on its own schedule reads t, so an off-grid noise level must come with a schedule that has it.
+  std::shared_ptr<const NoiseSchedule> level_schedule_;
   size_t next_ = 0;
+  long long nfe_ = 0;
   Batch x_;
   Step step_;
+  // DPM-Solver++(2M): the previous step's data prediction and log-SNR step h.
+  Batch previous_x0_;
+  double previous_h_ = 0;
 };
 
 /// Runs a whole reverse trajectory: observer(step) after every step; stop() is asked between steps

@@ -1,6 +1,8 @@
 #include "core/models/exact.h"
+#include "core/run/run_spec.h"
 #include "core/sampling/sampler.h"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -220,6 +222,344 @@ TEST(Sampling, OracleReversePathEndsOnData) {
   // Same seed, same bits; another seed, another path.
   EXPECT_EQ(Sample(s, oracle, o, InitialNoise(5, 3, 9), {}, {}, nullptr, 400),
             Sample(s, oracle, o, InitialNoise(5, 3, 9), {}, {}, nullptr, 400));
+}
+
+
+// ---- The samplers beyond DDPM / DDIM (issue 10) ----
+
+const std::vector<SamplerKind> kNewSamplers = {SamplerKind::kOdeEuler, SamplerKind::kSdeEuler, SamplerKind::kHeunKarras,
+                                               SamplerKind::kDpmSolverPP};
+
+// Counts the model's calls and checks that every query names its noise level twice consistently: through
+// alpha_bar and through (t, schedule), since learned models on their own schedule read t.
+class Recording : public Denoiser {
+ public:
+  explicit Recording(Denoiser& inner) : inner_(inner) {}
+  std::string name() const override { return "recording"; }
+  int dimension() const override { return inner_.dimension(); }
+  Prediction Predict(const Batch& x_t, const DenoiseQuery& q) override {
+    ++calls;
+    EXPECT_NE(q.schedule, nullptr);
+    if (q.schedule) {
+      EXPECT_EQ(q.schedule->alpha_bar(q.t), q.alpha_bar) << "t = " << q.t;
+      EXPECT_LT(q.t_prev, q.t);
+    }
+    alpha_bars.push_back(q.alpha_bar);
+    return inner_.Predict(x_t, q);
+  }
+  int calls = 0;
+  std::vector<double> alpha_bars;
+
+ private:
+  Denoiser& inner_;
+};
+
+TEST(Samplers, NamesRoundTrip) {
+  const std::vector<std::string> names = {"ddpm", "ddim", "ode-euler", "sde-euler", "heun-karras", "dpm-solver++"};
+  ASSERT_EQ(AllSamplerKinds().size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(SamplerKindName(AllSamplerKinds()[i]), names[i]);
+    EXPECT_EQ(ParseSamplerKind(names[i]), AllSamplerKinds()[i]);
+  }
+  EXPECT_FALSE(ParseSamplerKind("heun").has_value());
+  EXPECT_TRUE(SamplerIsStochastic(SamplerKind::kSdeEuler));
+  EXPECT_TRUE(SamplerIsStochastic(SamplerKind::kDdim, 0.5));
+  EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kDdim, 0.0));
+  EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kHeunKarras));
+  EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kDpmSolverPP));
+}
+
+TEST(Samplers, KarrasSigmasMatchReference) {
+  const std::vector<double> expected = {80,         42.4151893, 21.1086767, 9.72320136, 4.0661236,
+                                        1.50174198, 0.469979058, 0.116638564, 0.0204353346, 0.002};
+  const std::vector<double> sigmas = KarrasSigmas(10, 0.002, 80, 7);
+  ASSERT_EQ(sigmas.size(), expected.size());
+  for (size_t i = 0; i < sigmas.size(); ++i) EXPECT_NEAR(sigmas[i], expected[i], 1e-7 * expected[i]) << i;
+  EXPECT_EQ(KarrasSigmas(1, 0.002, 80, 7), std::vector<double>{80});
+  EXPECT_THROW(KarrasSigmas(0, 0.002, 80, 7), Error);
+  EXPECT_THROW(KarrasSigmas(5, 0.0, 80, 7), Error);
+  EXPECT_THROW(KarrasSigmas(5, 1.0, 0.5, 7), Error);
+  // The schedule on these levels: sigma_t ascending in t, alpha_bar = 1 / (1 + sigma^2).
+  const NoiseSchedule karras(KarrasScheduleOptions(10));
+  for (int t = 1; t <= 10; ++t)
+    EXPECT_NEAR(std::sqrt((1 - karras.alpha_bar(t)) / karras.alpha_bar(t)), expected[10 - t], 1e-6 * expected[10 - t]);
+}
+
+TEST(Samplers, CheckRefusesBadOptions) {
+  SamplerOptions o;
+  o.kind = SamplerKind::kHeunKarras;
+  EXPECT_EQ(o.Check(), "");
+  for (double rho : {0.0, -1.0, double(NAN), double(INFINITY)}) {
+    o.rho = rho;
+    EXPECT_NE(o.Check().find("rho"), std::string::npos) << rho;
+  }
+  GaussianMixtureDenoiser model(Skewed());
+  NoiseSchedule s;
+  EXPECT_THROW(Sampler(s, model, o, InitialNoise(4, 2, 1)), Error);
+  o.rho = 7;
+  // A start at alpha_bar = 0 has no finite sigma or log(alpha_bar): refused with a message, not NaN.
+  ScheduleOptions zero;
+  zero.zero_terminal_snr = true;
+  const NoiseSchedule zs(zero);
+  for (SamplerKind kind : {SamplerKind::kOdeEuler, SamplerKind::kSdeEuler, SamplerKind::kHeunKarras}) {
+    o.kind = kind;
+    o.num_steps = 10;
+    try {
+      Sampler sampler(zs, model, o, InitialNoise(4, 2, 1));
+      ADD_FAILURE() << SamplerKindName(kind) << " accepted alpha_bar_T = 0";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("zero terminal SNR"), std::string::npos) << e.what();
+    }
+  }
+  // DPM-Solver++ steps from alpha_bar = 0 with an x0 model (its first step is x_prev = sigma_prev x + alpha_prev x0).
+  PosteriorOracle oracle(Batch::Constant(1, 2, 0.5f));
+  o.kind = SamplerKind::kDpmSolverPP;
+  const Batch x = Sample(zs, oracle, o, InitialNoise(4, 2, 1));
+  EXPECT_LT((x.array() - 0.5f).abs().maxCoeff(), 1e-5);
+  // A model of the reverse mean steps only with ddpm.
+  class MeanModel : public Denoiser {
+   public:
+    std::string name() const override { return "mean"; }
+    Prediction Predict(const Batch& x_t, const DenoiseQuery&) override {
+      return {PredictionKind::kMean, x_t, VarianceKind::kNone, {}};
+    }
+  } mean_model;
+  for (SamplerKind kind : kNewSamplers) {
+    o.kind = kind;
+    o.num_steps = 0;
+    Sampler sampler(s, mean_model, o, InitialNoise(2, 2, 1));
+    EXPECT_THROW(sampler.Next(), Error) << SamplerKindName(kind);
+  }
+}
+
+TEST(Samplers, NfeCountsAreExact) {
+  GaussianMixtureDenoiser exact(Skewed());
+  NoiseSchedule s;
+  for (SamplerKind kind : AllSamplerKinds()) {
+    for (int K : {1, 2, 7, 25}) {
+      Recording model(exact);
+      SamplerOptions o;
+      o.kind = kind;
+      o.num_steps = K;
+      Sampler sampler(s, model, o, InitialNoise(3, 2, 1));
+      EXPECT_EQ(sampler.nfe_total(), SamplerNfe(kind, K));
+      int sum = 0;
+      while (!sampler.done()) {
+        const Step& step = sampler.Next();
+        const bool last = sampler.done();
+        EXPECT_EQ(step.nfe, kind == SamplerKind::kHeunKarras && !last ? 2 : 1) << SamplerKindName(kind) << " K " << K;
+        sum += step.nfe;
+      }
+      const int expected = kind == SamplerKind::kHeunKarras ? 2 * K - 1 : K;
+      EXPECT_EQ(sum, expected);
+      EXPECT_EQ(model.calls, expected);
+      EXPECT_EQ(sampler.nfe(), expected);
+      EXPECT_EQ(SamplerStepsForNfe(kind, expected), K);
+    }
+  }
+  EXPECT_EQ(SamplerStepsForNfe(SamplerKind::kHeunKarras, 10), 5);  // 9 fit, 11 do not
+  EXPECT_EQ(SamplerStepsForNfe(SamplerKind::kHeunKarras, 1), 1);
+}
+
+TEST(Samplers, StepFieldsStayMeaningful) {
+  GaussianMixtureDenoiser exact(GaussianMixture::EightGaussians());
+  NoiseSchedule s;
+  for (SamplerKind kind : kNewSamplers) {
+    Recording model(exact);
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 12;
+    o.seed = 3;
+    Sampler sampler(s, model, o, InitialNoise(16, 2, 2));
+    ASSERT_EQ(sampler.alpha_bars().size(), 13u);
+    EXPECT_EQ(sampler.timesteps().front(), 1000);
+    int last_t = 1001;
+    while (!sampler.done()) {
+      const Batch before = sampler.x();
+      const int index = sampler.steps_done();
+      const Step& step = sampler.Next();
+      EXPECT_EQ(step.x_t, before);
+      EXPECT_LT(step.t, last_t);  // every step has its own t, also Heun's off-grid levels
+      last_t = step.t;
+      EXPECT_EQ(step.alpha_bar, sampler.alpha_bars()[index]);
+      EXPECT_EQ(step.alpha_bar_prev, sampler.alpha_bars()[index + 1]);
+      const Batch recomposed = (float(std::sqrt(step.alpha_bar)) * step.x0_hat.array() +
+                                float(std::sqrt(1 - step.alpha_bar)) * step.eps_hat.array()).matrix();
+      EXPECT_LT((recomposed - step.x_t).cwiseAbs().maxCoeff(), 1e-3) << SamplerKindName(kind);
+      EXPECT_EQ(step.x_prev, sampler.x());
+      if (kind == SamplerKind::kSdeEuler && step.t_prev > 0) {
+        EXPECT_NEAR(step.variance, std::log(step.alpha_bar_prev / step.alpha_bar), 1e-12);
+        EXPECT_NE(step.x_prev, step.mean);
+      } else {
+        EXPECT_EQ(step.variance, 0.0);
+        EXPECT_EQ(step.x_prev, step.mean);  // the deterministic part is all of it
+      }
+    }
+    EXPECT_NEAR(model.alpha_bars.front(), s.alpha_bar(1000), 1e-12 * s.alpha_bar(1000));
+    if (kind == SamplerKind::kHeunKarras) {
+      // The model was asked at the Karras levels between sigma_T and sigma_1 (its second evaluations included).
+      const std::vector<double> sigmas = KarrasSigmas(12, std::sqrt((1 - s.alpha_bar(1)) / s.alpha_bar(1)),
+                                                      std::sqrt((1 - s.alpha_bar(1000)) / s.alpha_bar(1000)), 7);
+      for (int k = 0; k < 12; ++k)
+        EXPECT_NEAR(sampler.alpha_bars()[k], 1 / (1 + sigmas[k] * sigmas[k]), 1e-12 + 1e-9 * sampler.alpha_bars()[k]);
+      EXPECT_EQ(sampler.timesteps().back(), 1);
+      // Step.t is the timestep nearest in log-SNR (12 levels of 1000 steps: no two share one).
+      for (int k = 0; k < 12; ++k) {
+        const double a = sampler.alpha_bars()[k], lam = std::log(a / (1 - a));
+        int nearest = 1;
+        for (int t = 1; t <= 1000; ++t)
+          if (std::abs(s.log_snr(t) - lam) < std::abs(s.log_snr(nearest) - lam)) nearest = t;
+        EXPECT_EQ(sampler.timesteps()[k], nearest) << k;
+      }
+    } else {
+      std::vector<int> spaced;
+      for (int i : SpacedTimesteps(1000, 12, Spacing::kTrailing)) spaced.push_back(i + 1);
+      EXPECT_EQ(sampler.timesteps(), spaced);
+    }
+  }
+}
+
+TEST(Samplers, StepsMatchClosedForms) {
+  NoiseSchedule s;
+  // Constant eps: dy/dsigma = eps is constant, so Heun's (and Euler's) step in y = x / sqrt(abar) is exact.
+  ConstantEps model(0.3f);
+  SamplerOptions o;
+  o.kind = SamplerKind::kHeunKarras;
+  o.num_steps = 4;
+  Sampler heun(s, model, o, Batch::Constant(1, 1, 0.7f));
+  while (!heun.done()) {
+    const Step& step = heun.Next();
+    const double sigma = std::sqrt((1 - step.alpha_bar) / step.alpha_bar);
+    const double sigma_prev = step.t_prev == 0 ? 0 : std::sqrt((1 - step.alpha_bar_prev) / step.alpha_bar_prev);
+    const double y_prev = step.x_t(0, 0) / std::sqrt(step.alpha_bar) + (sigma_prev - sigma) * 0.3;
+    EXPECT_NEAR(step.x_prev(0, 0), std::sqrt(step.alpha_bar_prev) * y_prev, 1e-5 * (1 + std::abs(y_prev)));
+  }
+  // ODE and SDE Euler in log(alpha_bar): x_prev = x + dl/2 (x + score), and x + dl (x/2 + score) + sqrt(dl) z.
+  for (SamplerKind kind : {SamplerKind::kOdeEuler, SamplerKind::kSdeEuler}) {
+    o.kind = kind;
+    o.num_steps = 10;
+    Sampler sampler(s, model, o, Batch::Constant(1, 1, 0.7f));
+    const Step& step = sampler.Next();
+    const double dl = std::log(s.alpha_bar(900) / s.alpha_bar(1000)), score = -0.3 / std::sqrt(1 - s.alpha_bar(1000));
+    const double mean = kind == SamplerKind::kOdeEuler ? 0.7 + dl / 2 * (0.7 + score) : 0.7 + dl * (0.35 + score);
+    EXPECT_NEAR(step.mean(0, 0), mean, 1e-5);
+  }
+  // A constant x0 (the oracle): the probability-flow ODE is y(sigma) = x0 + sigma / sigma_t (y_t - x0), which DDIM
+  // and DPM-Solver++ (first and second order alike) follow exactly.
+  PosteriorOracle oracle(Batch::Constant(1, 2, -0.4f));
+  o.num_steps = 9;
+  o.kind = SamplerKind::kDdim;
+  Sampler ddim(s, oracle, o, InitialNoise(5, 2, 4));
+  o.kind = SamplerKind::kDpmSolverPP;
+  Sampler dpm(s, oracle, o, InitialNoise(5, 2, 4));
+  while (!ddim.done()) {
+    const Step& a = ddim.Next();
+    const Batch ddim_x = a.x_prev;
+    const Step& b = dpm.Next();
+    EXPECT_LT((b.x_prev - ddim_x).cwiseAbs().maxCoeff(), 1e-5) << "t = " << b.t;
+  }
+}
+
+TEST(Samplers, ClipAndThresholdApplyToX0Hat) {
+  PosteriorOracle oracle(Batch::Constant(1, 4, 2.0f));
+  NoiseSchedule s;
+  for (SamplerKind kind : kNewSamplers) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 10;
+    o.clip_x0 = true;
+    Sampler sampler(s, oracle, o, InitialNoise(3, 4, 1));
+    while (!sampler.done()) EXPECT_LE(sampler.Next().x0_hat.maxCoeff(), 1.0f) << SamplerKindName(kind);
+    // The clipped x0_hat = 1 is the oracle's data now: the run ends there.
+    EXPECT_LT((sampler.x().array() - 1.0f).abs().maxCoeff(), 1e-5f)
+        << SamplerKindName(kind);
+    o.clip_x0 = false;
+    o.dynamic_threshold = true;
+    Sampler thresholded(s, oracle, o, InitialNoise(3, 4, 1));
+    EXPECT_LE(thresholded.Next().x0_hat.cwiseAbs().maxCoeff(), 1.0f + 1e-6f);
+  }
+}
+
+TEST(Samplers, RerunsAreBitIdenticalAndDeterministicOnesIgnoreTheSeed) {
+  GaussianMixtureDenoiser model(Skewed());
+  NoiseSchedule s;
+  for (SamplerKind kind : kNewSamplers) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 20;
+    o.seed = 1;
+    const Batch first = Sample(s, model, o, InitialNoise(50, 2, 8));
+    EXPECT_EQ(first, Sample(s, model, o, InitialNoise(50, 2, 8))) << SamplerKindName(kind);
+    o.seed = 2;
+    const Batch other_seed = Sample(s, model, o, InitialNoise(50, 2, 8));
+    if (SamplerIsStochastic(kind))
+      EXPECT_GT((other_seed - first).cwiseAbs().maxCoeff(), 0.01f) << SamplerKindName(kind);
+    else
+      EXPECT_EQ(other_seed, first) << SamplerKindName(kind);
+  }
+}
+
+TEST(Samplers, OdeAndSdeShareTheMarginalsNotThePaths) {
+  // The reverse SDE and the probability-flow ODE from the same x_T: both end in the mixture's law (its mean and
+  // covariance within 5 standard errors of n = 8000 samples), on different paths.
+  GaussianMixture m = Skewed();
+  GaussianMixtureDenoiser model(m);
+  NoiseSchedule s;  // linear, T = 1000, every step: Euler's bias is far below the sampling error
+  SamplerOptions o;
+  o.kind = SamplerKind::kSdeEuler;
+  o.seed = 21;
+  const Batch x_T = InitialNoise(8000, 2, 7);
+  const Batch sde = Sample(s, model, o, x_T);
+  ExpectMixtureMoments(sde, m);
+  o.kind = SamplerKind::kOdeEuler;
+  const Batch ode = Sample(s, model, o, x_T);
+  ExpectMixtureMoments(ode, m);
+  EXPECT_GT(std::sqrt((sde - ode).rowwise().squaredNorm().mean()), 0.1);
+  // The check resolves a wrong law: the mixture with 25% wider components fails it.
+  GaussianMixture wider = m;
+  for (auto& c : wider.covariances) c *= 1.25;
+  const Batch wrong = wider.Sample(8000, 3);
+  EXPECT_NONFATAL_FAILURE(ExpectMixtureMoments(wrong, m), "cov");
+}
+
+
+TEST(Samplers, RunVocabularyReadsNewNamesAndOldFiles) {
+  for (SamplerKind kind : AllSamplerKinds()) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 12;
+    o.rho = kind == SamplerKind::kHeunKarras ? 5.0 : 7.0;
+    const std::string json = SamplerOptionsToJson(o);
+    EXPECT_EQ(ParseSamplerOptions(json), o) << json;
+    // rho is written only where it matters, so the other samplers' files stay as they were.
+    EXPECT_EQ(json.find("rho") != std::string::npos, kind == SamplerKind::kHeunKarras) << json;
+  }
+  // A file from before these samplers: no rho, Karras et al.'s 7.
+  const SamplerOptions old = ParseSamplerOptions(R"({"kind": "ddim", "steps": 50, "eta": 0.0, "seed": 3})");
+  EXPECT_EQ(old.kind, SamplerKind::kDdim);
+  EXPECT_EQ(old.rho, 7.0);
+  EXPECT_EQ(ParseSamplerOptions(R"({"kind": "dpm-solver++"})").kind, SamplerKind::kDpmSolverPP);
+  EXPECT_THROW(ParseSamplerOptions(R"({"kind": "heun-karras", "rho": 0})"), Error);
+  EXPECT_THROW(ParseSamplerOptions(R"({"kind": "heun"})"), Error);
+}
+
+TEST(Samplers, StartPartWayOnEverySampler) {
+  // SDEdit: a run from x_300 starts at alpha_bar_300 and ends on the data (the oracle's x_0) for every sampler.
+  Batch x0(1, 3);
+  x0 << 0.5f, -0.25f, 0.9f;
+  PosteriorOracle oracle(x0);
+  NoiseSchedule s;
+  for (SamplerKind kind : AllSamplerKinds()) {
+    SamplerOptions o;
+    o.kind = kind;
+    o.num_steps = 10;
+    o.seed = 4;
+    Sampler sampler(s, oracle, o, InitialNoise(4, 3, 9), nullptr, 300);
+    EXPECT_EQ(sampler.timesteps().front(), 300) << SamplerKindName(kind);
+    EXPECT_NEAR(sampler.alpha_bars().front(), s.alpha_bar(300), 1e-12) << SamplerKindName(kind);
+    while (!sampler.done()) sampler.Next();
+    for (int r = 0; r < 4; ++r) EXPECT_LT((sampler.x().row(r) - x0).cwiseAbs().maxCoeff(), 1e-4) << SamplerKindName(kind);
+  }
 }
 
 }  // namespace
