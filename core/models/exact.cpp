@@ -100,7 +100,8 @@ void GaussianMixtureDenoiser::Components(const Batch& x_t, double a, Eigen::Matr
                                          std::vector<Eigen::MatrixXd>* whitened) const {
   Require(x_t.cols() == mixture_.dimension(), "the mixture is " + std::to_string(mixture_.dimension()) +
                                                   "-dimensional; x_t has " + std::to_string(x_t.cols()) + " columns");
-  Require(a > 0.0 && a <= 1.0, "alpha_bar must be in (0, 1] for the mixture denoiser");
+  // alpha_bar = 0 (pure noise, e.g. flow time s = 1) is fine: every C_k = I and the posterior is the prior.
+  Require(a >= 0.0 && a <= 1.0, "alpha_bar must be in [0, 1] for the mixture denoiser");
   const int D = mixture_.dimension(), K = static_cast<int>(mixture_.weights.size());
   const Eigen::MatrixXd x = x_t.cast<double>();
   const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(D, D);
@@ -217,7 +218,7 @@ Batch EmpiricalDenoiser::PosteriorMeanLowDim(const Batch& x_t, double a) const {
 Batch EmpiricalDenoiser::PosteriorMean(const Batch& x_t, double a) const {
   Require(x_t.cols() == data_.cols(), "the data has " + std::to_string(data_.cols()) + " columns; x_t has " +
                                           std::to_string(x_t.cols()));
-  Require(a > 0.0 && a <= 1.0, "alpha_bar must be in (0, 1] for the empirical denoiser");
+  Require(a >= 0.0 && a <= 1.0, "alpha_bar must be in [0, 1] for the empirical denoiser");  // 0: the data's mean
   if (data_.cols() <= 8) return PosteriorMeanLowDim(x_t, a);
   const float sa = static_cast<float>(std::sqrt(a));
   const float inv2v = static_cast<float>(1.0 / (2.0 * std::max(1.0 - a, 1e-12)));
