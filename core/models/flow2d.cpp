@@ -77,17 +77,23 @@ void Flow2dModel::PredictVelocity(const Batch& x_s, double s, Batch* velocity) {
   ApplyNetwork(input_, velocity);
 }
 
-Prediction Flow2dModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
-  Require(std::isfinite(query.alpha_bar) && query.alpha_bar >= 0.0 && query.alpha_bar <= 1.0,
-          "flow 2D: alpha_bar of the query must be in [0, 1]");
-  const double s = FlowTimeOfAlphaBar(query.alpha_bar);
+Prediction VelocityToVpPrediction(const Batch& x_t, double alpha_bar, const VelocityFn& velocity) {
+  Require(std::isfinite(alpha_bar) && alpha_bar >= 0.0 && alpha_bar <= 1.0,
+          "flow: alpha_bar of the query must be in [0, 1]");
+  const double s = FlowTimeOfAlphaBar(alpha_bar);
   const Batch x_s = static_cast<float>(FlowScale(s)) * x_t;
   Batch v;
-  PredictVelocity(x_s, s, &v);
+  velocity(x_s, s, &v);
+  Require(v.rows() == x_t.rows() && v.cols() == x_t.cols(), "flow: the velocity has the wrong shape");
   Prediction prediction;
   prediction.kind = PredictionKind::kX0;
   prediction.value = x_s - static_cast<float>(s) * v;  // x_s - s (eps - x_0) = x_0 on the straight path
   return prediction;
+}
+
+Prediction Flow2dModel::Predict(const Batch& x_t, const DenoiseQuery& query) {
+  return VelocityToVpPrediction(x_t, query.alpha_bar,
+                                [this](const Batch& x_s, double s, Batch* v) { PredictVelocity(x_s, s, v); });
 }
 
 TrainReport TrainFlow2d(Flow2dModel& model, const Batch& data_units, const TrainOptions& options,

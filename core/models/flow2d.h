@@ -21,6 +21,7 @@
 #include "core/train/trainer.h"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace diffuscope {
@@ -39,6 +40,12 @@ double FlowTimeOfAlphaBar(double alpha_bar);
 double FlowScale(double s);
 /// The VP image of T uniform flow steps: custom alpha_bar_t = FlowAlphaBar(t / T), t = 1..T (alpha_bar_T = 0).
 ScheduleOptions FlowVpSchedule(int num_steps = 50);
+
+/// A velocity field of the straight path: v(x_s, s) for every row of x_s.
+using VelocityFn = std::function<void(const Batch& x_s, double s, Batch* velocity)>;
+/// The answer to a VP query at alpha_bar of a velocity field: s = FlowTimeOfAlphaBar(alpha_bar), x_s = FlowScale(s)
+/// x_t, x0_hat = x_s - s v(x_s, s) (kX0). What Flow2dModel::Predict answers with its network's velocity.
+Prediction VelocityToVpPrediction(const Batch& x_t, double alpha_bar, const VelocityFn& velocity);
 
 struct Flow2dOptions {
   int embedding_size = 128;   // sinusoidal features of each of x, y and the flow time
