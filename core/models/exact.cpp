@@ -51,13 +51,14 @@ Eigen::MatrixXd GaussianMixture::Covariance() const {
   return c;
 }
 
-Batch GaussianMixture::Sample(int n, uint64_t seed) const {
+Batch GaussianMixture::Sample(int n, uint64_t seed, std::vector<int>* labels) const {
   if (std::string problem = Check(); !problem.empty()) throw Error("Gaussian mixture: " + problem);
   const int D = dimension();
   std::vector<Eigen::MatrixXd> chol;
   for (const auto& c : covariances) chol.push_back(Eigen::LLT<Eigen::MatrixXd>(c).matrixL());
   RandomStream random({seed, Stream::kData, 0});
   Batch x(n, D);
+  if (labels) labels->assign(n, 0);
   Eigen::VectorXd z(D);
   for (int i = 0; i < n; ++i) {
     double u = random.Uniform(), acc = 0;
@@ -66,6 +67,7 @@ Batch GaussianMixture::Sample(int n, uint64_t seed) const {
       acc += weights[k];
       if (u < acc) break;
     }
+    if (labels) (*labels)[i] = static_cast<int>(k);
     for (int d = 0; d < D; ++d) z[d] = random.Normal();
     x.row(i) = (means[k] + chol[k] * z).cast<float>().transpose();
   }
