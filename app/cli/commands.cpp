@@ -89,6 +89,7 @@ int Main(int argc, char** argv) {
   add(AddSrCommand);
   add(AddDenoiseCommand);
   add(AddStripCommand);
+  add(AddCompareFlowCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

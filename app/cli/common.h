@@ -55,5 +55,6 @@ Runner AddSampleCommand(CLI::App& app);
 Runner AddSrCommand(CLI::App& app);
 Runner AddDenoiseCommand(CLI::App& app);
 Runner AddStripCommand(CLI::App& app);
+Runner AddCompareFlowCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli
