@@ -20,18 +20,13 @@ std::string FlowComparisonOptions::Check() const {
 double MeanStraightness(const std::vector<Batch>& states) {
   Require(states.size() >= 2, "straightness needs a path of at least two states");
   const Eigen::Index n = states.front().rows();
-  double total = 0.0;
-  long long counted = 0;
+  double length = 0.0, chord = 0.0;
   for (Eigen::Index i = 0; i < n; ++i) {
-    double length = 0.0;
     for (size_t k = 1; k < states.size(); ++k)
       length += (states[k].row(i) - states[k - 1].row(i)).cast<double>().norm();
-    const double chord = (states.back().row(i) - states.front().row(i)).cast<double>().norm();
-    if (chord <= 1e-12) continue;
-    total += length / chord;
-    ++counted;
+    chord += (states.back().row(i) - states.front().row(i)).cast<double>().norm();
   }
-  return counted > 0 ? total / counted : 1.0;
+  return chord > 0.0 ? length / chord : 1.0;
 }
 
 FlowComparison CompareFlowAndDdpm(Denoiser& flow, Denoiser& ddpm, const NoiseSchedule& ddpm_schedule,

@@ -1,7 +1,8 @@
 // Flow matching beside the DDPM, trained on the same data with the same budget, sampled from the same noise: the
 // energy distance of the samples to held-out data per number of steps, and how straight the sampling paths are
-// (mean ratio of a path's length to the distance between its ends, in flow coordinates x_s = (1 - s) x_0 + s eps;
-// 1 = straight, which is what lets few steps suffice).
+// (the paths' mean length over the mean distance between their ends, in flow coordinates x_s = (1 - s) x_0 + s eps;
+// 1 = straight, which is what lets few steps suffice). The ratio of the means, not the mean of per-path ratios:
+// a path whose noise starts next to its sample has a tiny chord, and its ratio alone would swamp the mean.
 //
 //   diffuscope::FlowComparison c = diffuscope::CompareFlowAndDdpm(flow, ddpm, ddpm.schedule(), space, held_out, {});
 //   for (const auto& row : c.rows) { /* row.model, row.sampler, row.steps, row.energy_distance, row.straightness */ }
@@ -33,7 +34,7 @@ struct FlowComparisonRow {
   int steps = 0;        // K
   int evaluations = 0;  // network evaluations per sample (NFE)
   double energy_distance = 0.0;  // samples vs the reference, in the data's units
-  double straightness = 0.0;     // mean over samples of path length / |end - start|, in flow coordinates
+  double straightness = 0.0;     // mean path length / mean |end - start|, in flow coordinates (MeanStraightness)
 };
 
 struct FlowComparison {
@@ -41,8 +42,8 @@ struct FlowComparison {
   double gaussian_baseline = 0.0;  // a Gaussian fitted to the reference vs the reference
 };
 
-/// Path length over the distance between the ends of each row's path through states (oldest first, n x 2 each),
-/// averaged over rows (rows whose ends coincide are left out). 1 for straight paths.
+/// The mean path length over the mean distance between the ends of the rows' paths through states (oldest first,
+/// n x 2 each): 1 when every path is straight, > 1 otherwise; 1 when no path moves.
 double MeanStraightness(const std::vector<Batch>& states);
 
 /// Samples flow (Euler and Heun in flow time) and ddpm (DDIM, eta 0, on ddpm_schedule with trailing spacing) with

@@ -244,6 +244,12 @@ TEST(Flow, StraightnessAndTheComparisonWithTheDdpm) {
   c << 1, 1;
   EXPECT_DOUBLE_EQ(MeanStraightness({a, b}), 1.0);
   EXPECT_NEAR(MeanStraightness({a, b, c}), 2.0 / std::sqrt(2.0), 1e-12);
+  // Two paths: lengths 2 and 1, chords sqrt 2 and 1: (2 + 1) / (sqrt 2 + 1), the ratio of the means.
+  Batch p0(2, 2), p1(2, 2), p2(2, 2);
+  p0 << 0, 0, 5, 5;
+  p1 << 1, 0, 5.5, 5;
+  p2 << 1, 1, 6, 5;
+  EXPECT_NEAR(MeanStraightness({p0, p1, p2}), 3.0 / (std::sqrt(2.0) + 1.0), 1e-12);
   // Exact models (a mixture for both) through the comparison: rows per step count, NFE, a finite distance.
   GaussianMixtureDenoiser exact(TwoGaussians());
   const NoiseSchedule ddpm_schedule(Ddpm2dDefaultSchedule());
