@@ -47,6 +47,9 @@ void FlowVelocity(Denoiser& model, const Batch& x_s, double s, int t, const Nois
   const Batch x_vp = x_s / static_cast<float>(Scale(s));
   DenoiseQuery query{t, t - 1, a, &schedule, condition};
   const Prediction prediction = model.Predict(x_vp, query);
+  Require(prediction.kind != PredictionKind::kEps || a > 0.0,
+          "flow sampler: " + model.name() + " predicts eps, which says nothing about x_0 at s = 1 (pure noise); "
+          "start it below (s_start < 1)");
   Require(prediction.value.allFinite(), "the model predicted NaN or infinite values at s = " + std::to_string(s));
   Batch x0, eps;
   PredictionToX0Eps(prediction, x_vp, a, a_prev, schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t),
