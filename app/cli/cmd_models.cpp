@@ -153,7 +153,8 @@ int Train2dFlowOrConditional(const std::string& kind, const std::string& data_na
     Flow2dOptions options;
     if (steps > 0) options.schedule_steps = steps;
     Flow2dModel model = resume.empty() ? Flow2dModel(options) : Flow2dModel::Load(resume);
-    Require(resume.empty() || model.resumable(), "'" + resume + "' holds no training state; train it with --checkpoint");
+    Require(resume.empty() || model.resumable(),
+            "'" + resume + "' holds no training state; train it with --checkpoint");
     const Batch data = GenerateDataset(data_name, 20000, seed, InDataUnits());
     if (resume.empty()) model.set_normalization(DatasetNormalization(data_name));
     model.info()["data"] = DataName(data_name);
@@ -162,14 +163,16 @@ int Train2dFlowOrConditional(const std::string& kind, const std::string& data_na
   } else {
     const int classes = DatasetClassCount(data_name);
     Require(classes > 0, "--data '" + data_name +
-                             "' has no class labels; a conditional model trains on 8gaussians, moons, circles or spiral");
+                             "' has no class labels; a conditional model trains on 8gaussians, moons, circles or "
+                             "spiral");
     ConditionalDdpm2dOptions options;
     options.num_classes = classes;
     options.label_dropout = label_dropout;
     if (steps > 0) options.schedule.num_steps = steps;
     ConditionalDdpm2dModel model = resume.empty() ? ConditionalDdpm2dModel(options)
                                                   : ConditionalDdpm2dModel::Load(resume);
-    Require(resume.empty() || model.resumable(), "'" + resume + "' holds no training state; train it with --checkpoint");
+    Require(resume.empty() || model.resumable(),
+            "'" + resume + "' holds no training state; train it with --checkpoint");
     std::vector<int> labels;
     const Batch data = GenerateLabeledDataset(data_name, 20000, seed, &labels, InDataUnits());
     model.info()["data"] = DataName(data_name);
@@ -200,7 +203,8 @@ Runner AddTrainCommand(CLI::App& app) {
                   "bound), ddpm-digits (a U-Net on the 20x20 digits; ddpm-digits-mlp: the pixel MLP), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
                   "ddpm-photo and sr3-photo (U-Nets on a --data folder of photographs)")
       ->required()
-      ->check(CLI::IsMember({"ddpm-2d", "flow-2d", "ddpm-2d-conditional", "sohl-dickstein-2d", "ddpm-digits", "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
+      ->check(CLI::IsMember({"ddpm-2d", "flow-2d", "ddpm-2d-conditional", "sohl-dickstein-2d", "ddpm-digits",
+                             "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
                              "sr3-photo"}));
   auto low_side = std::make_shared<int>(10);
   cmd->add_option("--low-side", *low_side, "sr3-digits: side of the low-resolution input (10 or 5)")

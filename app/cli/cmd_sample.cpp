@@ -131,7 +131,8 @@ Runner AddSample2dCommand(CLI::App& app) {
     const Batch fresh = GenerateDataset(data_name, std::min(a->n, 2000), a->seed + 1, InDataUnits());
     const Batch samples = samples_all.topRows(std::min<Eigen::Index>(a->n, 2000));
     std::fprintf(stderr,
-                 "%d samples in %.2f s (%d steps, %d network evaluations) -> %s\nenergy distance to fresh data of %s: %.5f (a Gaussian fitted "
+                 "%d samples in %.2f s (%d steps, %d network evaluations) -> %s\nenergy distance to fresh data of %s: "
+                 "%.5f (a Gaussian fitted "
                  "to the data: %.5f)\n",
                  a->n, seconds, steps, evaluations, a->output.c_str(), data_name.c_str(),
                  EnergyDistance(samples, fresh),

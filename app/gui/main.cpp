@@ -162,7 +162,8 @@ void Describe(QCommandLineParser& parser, const Options& o) {
   for (const auto& option :
        {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
         o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
-        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.train_model, o.label, o.guidance, o.sample, o.play,
+        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.train_model,
+        o.label, o.guidance, o.sample, o.play,
         o.print_run, o.predictions, o.working_size, o.no_simulate, o.dataset, o.from_t}) {
     parser.addOption(option);
   }
