@@ -6,6 +6,7 @@
 #include "core/models/flow2d.h"
 #include "ui/document.h"
 #include "ui/points_workspace.h"
+#include "ui/session.h"
 #include "ui/training_panel.h"
 
 #include <QComboBox>
@@ -71,6 +72,26 @@ class GuidanceTest : public QObject {
     QVERIFY(!class_box->isEnabled());
     QCOMPARE(document.run(1).label, -1);
     QCOMPARE(document.run(1).guidance, 0.0);
+  }
+
+  void sessionsKeepTheClassAndTheWeight() {
+    Document document;
+    document.setPoints(LoadPoints(QStringLiteral("8gaussians"), 500, 1));
+    ModelChoice choice = document.model();
+    choice.points_model = QStringLiteral("mixture");
+    choice.label = 5;
+    choice.guidance = 2.5;
+    document.setModel(choice);
+    const Session back = SessionFromJson(SessionToJson(CaptureSession(document, QStringLiteral("reverse"))));
+    QCOMPARE(back.model.label, 5);
+    QCOMPARE(back.model.guidance, 2.5);
+    // A session of an earlier version (no label) is unconditional.
+    QJsonObject json = SessionToJson(CaptureSession(document, QStringLiteral("reverse")));
+    QJsonObject model = json["model"].toObject();
+    model.remove(QStringLiteral("label"));
+    model.remove(QStringLiteral("guidance"));
+    json["model"] = model;
+    QCOMPARE(SessionFromJson(json).model.label, -1);
   }
 
   void thePanelTrainsFlowAndConditionalModels() {
