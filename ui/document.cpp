@@ -160,6 +160,8 @@ RunSpec Document::run(int workspace) const {
     run.point_set = points_.points;
     run.points = std::max(1, model_.num_particles);
     run.model = model_.points_model.toStdString();
+    run.label = model_.label;
+    run.guidance = model_.label >= 0 ? model_.guidance : 0.0;
   } else {
     run.image = image_.path.toStdString();
     if (!image_.empty()) run.max_image_side = std::clamp(std::max(image_.width, image_.height), 8, 4096);

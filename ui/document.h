@@ -30,7 +30,7 @@
 #include <optional>
 
 namespace diffuscope {
-class Ddpm2dModel;
+class LearnedModel;
 }
 
 namespace diffuscope::ui {
@@ -49,6 +49,7 @@ struct ImageData {
 struct PointsData {
   QString source;  // "dataset:<name>", "csv:<path>", "image:<path>", "drawn"
   Batch points;    // n x 2
+  std::vector<int> labels;  // each point's class when the source is a built-in set with classes (else empty)
   bool empty() const { return points.rows() == 0; }
 };
 
@@ -59,6 +60,9 @@ struct ModelChoice {
   QString image_model = QStringLiteral("ddpm-photo");
   QString points_model = QStringLiteral("empirical");  // empirical | mixture (8gaussians) | learned
   bool from_current_t = false;  // reverse runs start from the noised data at t instead of pure noise
+  // 2D class-conditional runs (RunSpec::label, guidance): the class guided towards (-1: unconditional) and w.
+  int label = -1;
+  double guidance = 0.0;
   int num_particles = 2000;     // 2D reverse runs
   // Digits models (see RunSpec::digits): SR3's truth, held-out digit `digit` or the image; the DDPM's sample count.
   int digit = 0;
@@ -119,8 +123,8 @@ class Document : public QObject {
   void setReverseStartT(int t) { reverse_start_t_ = std::max(0, t); }
 
   /// The DDPM trained (or loaded) in the 2D workspace, if any: the "learned" points model.
-  const std::shared_ptr<const Ddpm2dModel>& learnedModel() const { return learned_model_; }
-  void setLearnedModel(std::shared_ptr<const Ddpm2dModel> model) { learned_model_ = std::move(model); }
+  const std::shared_ptr<const LearnedModel>& learnedModel() const { return learned_model_; }
+  void setLearnedModel(std::shared_ptr<const LearnedModel> model) { learned_model_ = std::move(model); }
 
   const ImageData& image() const { return image_; }
   const PointsData& points() const { return points_; }
@@ -182,7 +186,7 @@ class Document : public QObject {
   int workspace_ = 0;
   int reverse_start_t_ = 0;
   PointsOverlays points_overlays_;
-  std::shared_ptr<const Ddpm2dModel> learned_model_;
+  std::shared_ptr<const LearnedModel> learned_model_;
 };
 
 /// One parameter change: before and after values. Merges with the next change of the same parameter while

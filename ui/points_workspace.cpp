@@ -4,6 +4,8 @@
 #include "core/forward/forward.h"
 #include "core/metrics/distance2d.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/guidance.h"
+#include "core/models/learned_model.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
 #include "core/run/overlays.h"
@@ -25,6 +27,8 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSlider>
+#include <QTimer>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -48,7 +52,7 @@ bool IsEightGaussians(const QString& source) { return source == QLatin1String("d
 
 QString ModelLabel(const QString& name) {
   if (name == QLatin1String("mixture")) return QObject::tr("exact Gaussian mixture");
-  if (name == QLatin1String("learned")) return QObject::tr("learned DDPM");
+  if (name == QLatin1String("learned")) return QObject::tr("learned model");
   if (name == QLatin1String(kSohlDicksteinName)) return QObject::tr("Sohl-Dickstein 2015 (swiss roll)");
   if (name != QLatin1String("empirical")) return QFileInfo(name).completeBaseName();
   return QObject::tr("exact empirical");
@@ -64,11 +68,12 @@ struct PointsModel {
 // The run's model and its space: the core's (empirical over the normalised data, mixture, a shipped name, a
 // file), or the DDPM trained in the app ("learned"), which lives only in memory.
 PointsModel MakePointsModel(const RunSpec& run, const RunInput& input,
-                            const std::shared_ptr<const Ddpm2dModel>& learned) {
+                            const std::shared_ptr<const LearnedModel>& learned) {
   if (run.model == "learned") {
     Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
-    // An instance of its own (Predict has scratch).
-    return {std::make_unique<Ddpm2dModel>(learned->ToModelFile()), learned->normalization()};
+    // An instance of its own (Predict has scratch), guided when the run names a class.
+    OpenedModel opened = OpenModelFile(learned->ToModelFile());
+    return {GuideRunModel(run, std::move(opened.denoiser)), learned->normalization()};
   }
   OpenedModel opened = OpenRunModel(run, input);
   return {std::move(opened.denoiser), opened.normalization};
@@ -106,7 +111,7 @@ struct PointsFrame {
 struct FrameRequest {
   std::shared_ptr<const NoiseSchedule> schedule;
   std::shared_ptr<const PointsData> data;
-  std::shared_ptr<const Ddpm2dModel> learned;
+  std::shared_ptr<const LearnedModel> learned;
   uint64_t seed = 0;
   int t = 0;
   ForwardPath path = ForwardPath::kClosed;
@@ -134,7 +139,9 @@ struct PointsSource {
   PointsModel model;
   QString model_name;
   std::shared_ptr<const PointsData> model_data;
-  std::shared_ptr<const Ddpm2dModel> model_learned;
+  std::shared_ptr<const LearnedModel> model_learned;
+  int model_label = -1;
+  double model_guidance = 0.0;
 
   PointsFrame Compute(const FrameRequest& r) {
     std::lock_guard lock(mutex);
@@ -170,11 +177,14 @@ struct PointsSource {
   }
 
   PointsModel& Model(const FrameRequest& r) {
-    if (!model.denoiser || model_name != r.model || model_data != r.data || model_learned != r.learned) {
+    if (!model.denoiser || model_name != r.model || model_data != r.data || model_learned != r.learned ||
+        model_label != r.run.label || model_guidance != r.run.guidance) {
       model = MakePointsModel(r.run, PointsRunInput(r.data->points, PointsNormalization(*r.data)), r.learned);
       model_name = r.model;
       model_data = r.data;
       model_learned = r.learned;
+      model_label = r.run.label;
+      model_guidance = r.run.guidance;
     }
     return model;
   }
@@ -195,7 +205,10 @@ PointsData LoadPoints(const QString& source, int n, uint64_t seed) {
     const std::string name = CanonicalDatasetName(source.toStdString());
     Require(!name.empty(), "'" + source.toStdString() + "' is neither a built-in data set nor a file");
     Dataset2DOptions options;
-    data.points = GenerateDataset(name, n, seed, options);
+    if (DatasetClassCount(name) > 0)  // the same points, with the class of each (conditional models train on them)
+      data.points = GenerateLabeledDataset(name, n, seed, &data.labels, options);
+    else
+      data.points = GenerateDataset(name, n, seed, options);
     data.source = QStringLiteral("dataset:") + QString::fromStdString(name);
   }
   return data;
@@ -293,6 +306,23 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   particles_box_->setSingleStep(500);
   particles_box_->setToolTip(tr("Particles of a reverse run from pure noise"));
   model_form->addRow(tr("Particles"), particles_box_);
+  class_box_ = new QComboBox;
+  class_box_->setToolTip(tr("Classifier-free guidance (Ho and Salimans 2022): sample the class chosen here with a "
+                            "class-conditional model (the exact Gaussian mixture's components, or a conditional DDPM "
+                            "trained on the labels of 8gaussians, moons, circles or spiral)"));
+  model_form->addRow(tr("Class"), class_box_);
+  auto* guidance_row = new QHBoxLayout;
+  guidance_slider_ = new QSlider(Qt::Horizontal);
+  guidance_slider_->setRange(0, 100);  // w = value / 10
+  guidance_slider_->setSingleStep(1);
+  guidance_slider_->setPageStep(10);
+  guidance_slider_->setToolTip(tr("Guidance weight w of eps = (1 + w) eps(x, class) - w eps(x, null): 0 is the "
+                                  "conditional model itself; larger w sharpens the class, then distorts it"));
+  guidance_label_ = new QLabel(QStringLiteral("w = 0.0"));
+  guidance_label_->setMinimumWidth(guidance_label_->fontMetrics().horizontalAdvance(QStringLiteral("w = 10.0")));
+  guidance_row->addWidget(guidance_slider_, 1);
+  guidance_row->addWidget(guidance_label_);
+  model_form->addRow(tr("Guidance"), guidance_row);
   column->addWidget(model_group);
   column->addWidget(new SamplerControls(document_, /*show_clip=*/false));
 
@@ -384,6 +414,11 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
     model.num_particles = n;
     document_->setModel(model);
   });
+  connect(class_box_, &QComboBox::activated, this, [this] { onGuidanceEdited(); });
+  connect(guidance_slider_, &QSlider::valueChanged, this, [this](int value) {
+    guidance_label_->setText(QStringLiteral("w = %1").arg(value / 10.0, 0, 'f', 1));
+    onGuidanceEdited();
+  });
   connect(sample_button_, &QPushButton::clicked, this, &PointsWorkspace::startReverse);
   connect(cancel_button_, &QPushButton::clicked, this, &PointsWorkspace::cancelReverse);
   connect(training_, &TrainingPanel::modelReady, this, &PointsWorkspace::onModelReady);
@@ -435,6 +470,13 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(&reverse_, &BackgroundTask::cancelled, this, [this] {
     progress_->setValue(0);
     run_label_->setText(tr("Reverse run cancelled."));
+  });
+  // A guidance change re-runs the samples once the run in flight has stopped.
+  connect(&reverse_, &BackgroundTask::runningChanged, this, [this](bool running) {
+    if (!running && rerun_pending_) {
+      rerun_pending_ = false;
+      QTimer::singleShot(0, this, &PointsWorkspace::startReverse);
+    }
   });
   connect(&reverse_, &BackgroundTask::failed, this, [this](const QString& message) {
     progress_->setValue(0);
@@ -565,6 +607,72 @@ void PointsWorkspace::updateModelBox() {
   const int index = model_box_->findData(document_->model().points_model);
   if (index >= 0) model_box_->setCurrentIndex(index);
   particles_box_->setValue(document_->model().num_particles);
+  updateGuidanceControls();
+}
+
+void PointsWorkspace::updateGuidanceControls() {
+  // The classes of the chosen model: the mixture's components, or a conditional learned model's labels (named after
+  // its data set's classes when they match).
+  const ModelChoice choice = document_->model();
+  int classes = 0;
+  std::vector<std::string> names;
+  if (choice.points_model == QLatin1String("mixture")) {
+    names = DatasetClassNames("8gaussians");
+    classes = static_cast<int>(names.size());
+  } else if (choice.points_model == QLatin1String("learned") && learned_) {
+    if (const auto* conditional = dynamic_cast<const ClassConditional*>(learned_.get())) {
+      classes = conditional->num_classes();
+      const auto data = learned_->info().find("data");
+      std::string set = data == learned_->info().end() ? std::string() : data->second;
+      if (set.rfind("dataset:", 0) == 0) set = set.substr(8);
+      names = DatasetClassNames(set);
+      if (static_cast<int>(names.size()) != classes) names.clear();
+    }
+  }
+  {
+    const QSignalBlocker b1(class_box_), b2(guidance_slider_);
+    class_box_->clear();
+    class_box_->addItem(classes > 0 ? tr("unconditional") : tr("unconditional (the model has no classes)"), -1);
+    for (int k = 0; k < classes; ++k)
+      class_box_->addItem(k < static_cast<int>(names.size()) ? QString::fromStdString(names[k]) : tr("class %1").arg(k),
+                          k);
+    class_box_->setEnabled(classes > 0);
+    const int label = choice.label < classes ? choice.label : -1;
+    class_box_->setCurrentIndex(label + 1);
+    guidance_slider_->setValue(static_cast<int>(std::lround(choice.guidance * 10.0)));
+    guidance_slider_->setEnabled(label >= 0);
+    guidance_label_->setText(QStringLiteral("w = %1").arg(choice.guidance, 0, 'f', 1));
+  }
+  if (choice.label >= classes) {  // a class the model does not have: back to unconditional runs
+    ModelChoice fixed = choice;
+    fixed.label = -1;
+    document_->setModel(fixed);
+  }
+}
+
+void PointsWorkspace::onGuidanceEdited() {
+  ModelChoice choice = document_->model();
+  choice.label = class_box_->currentData().toInt();
+  choice.guidance = guidance_slider_->value() / 10.0;
+  guidance_slider_->setEnabled(choice.label >= 0);
+  if (choice == document_->model()) return;
+  document_->setModel(choice);  // the field follows (modelChanged -> refresh)
+  // The samples follow too: the reverse run is made again (after the one in flight, if any, stops).
+  if (reverse_.running()) {
+    rerun_pending_ = true;
+    reverse_.cancel();
+  } else if (run_) {
+    startReverse();
+  }
+}
+
+void PointsWorkspace::setGuidance(int label, double weight) {
+  const int index = class_box_->findData(label);
+  if (index >= 0) class_box_->setCurrentIndex(index);
+  const QSignalBlocker block(guidance_slider_);
+  guidance_slider_->setValue(static_cast<int>(std::lround(std::clamp(weight, 0.0, kMaxGuidanceWeight) * 10.0)));
+  guidance_label_->setText(QStringLiteral("w = %1").arg(guidance_slider_->value() / 10.0, 0, 'f', 1));
+  onGuidanceEdited();
 }
 
 void PointsWorkspace::setModelName(const QString& name) {
@@ -589,7 +697,7 @@ void PointsWorkspace::useSohlDickstein() {
   }
 }
 
-void PointsWorkspace::onModelReady(std::shared_ptr<const Ddpm2dModel> model) {
+void PointsWorkspace::onModelReady(std::shared_ptr<const LearnedModel> model) {
   learned_ = std::move(model);
   document_->setLearnedModel(learned_);
   ModelChoice choice = document_->model();
@@ -741,11 +849,24 @@ void PointsWorkspace::startReverse() {
     }
     run->sample = normalization.ToData(sampler.x());
     progress(total, total + 1, "energy distance");
-    run->energy_distance = EnergyDistance(run->sample, points_data->points, stop);
+    // A class-conditional run is compared with its class's points when the data know their classes.
+    Batch reference = points_data->points;
+    if (spec.label >= 0 && points_data->labels.size() == static_cast<size_t>(points_data->points.rows())) {
+      std::vector<Eigen::Index> rows;
+      for (size_t i = 0; i < points_data->labels.size(); ++i)
+        if (points_data->labels[i] == spec.label) rows.push_back(static_cast<Eigen::Index>(i));
+      if (rows.size() >= 2) reference = points_data->points(rows, Eigen::all);
+    }
+    run->energy_distance = EnergyDistance(run->sample, reference, stop);
     run->gaussian_baseline =
-        EnergyDistance(FitGaussian(points_data->points, static_cast<int>(run->sample.rows()), seed), points_data->points, stop);
+        EnergyDistance(FitGaussian(reference, static_cast<int>(run->sample.rows()), seed), reference, stop);
     progress(total + 1, total + 1, "done");
-    run->description = QObject::tr("%1, %2 %3 steps, %4 particles from %5, %6 s")
+    const QString guided = spec.label >= 0 ? QObject::tr(", class %1, guidance w = %2 (energy distance to that "
+                                                         "class's points)")
+                                                 .arg(spec.label)
+                                                 .arg(spec.guidance, 0, 'f', 1)
+                                           : QString();
+    run->description = QObject::tr("%1%7, %2 %3 steps, %4 particles from %5, %6 s")
                            .arg(ModelLabel(model_name))
                            .arg(QString::fromUtf8(SamplerKindName(options.kind).data(),
                                                   SamplerKindName(options.kind).size())
@@ -753,7 +874,8 @@ void PointsWorkspace::startReverse() {
                            .arg(total)
                            .arg(run->sample.rows())
                            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
-                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1);
+                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
+                           .arg(guided);
     return std::any(run);
   });
 }

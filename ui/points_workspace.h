@@ -19,6 +19,7 @@
 #include <vector>
 
 class QCheckBox;
+class QSlider;
 class QComboBox;
 class QLabel;
 class QProgressBar;
@@ -26,7 +27,7 @@ class QPushButton;
 class QSpinBox;
 
 namespace diffuscope {
-class Ddpm2dModel;
+class LearnedModel;
 }
 
 namespace diffuscope::ui {
@@ -79,6 +80,9 @@ class PointsWorkspace : public QWidget {
   void setTrajectories(bool on);
   /// Density contours of the particles on or off.
   void setContours(bool on);
+  /// The class guided towards (-1: unconditional) and the guidance weight w in [0, 10] (the class selector and the
+  /// slider); a class the model does not have is ignored.
+  void setGuidance(int label, double weight);
 
  public slots:
   void startReverse();
@@ -98,7 +102,9 @@ class PointsWorkspace : public QWidget {
   void openCsv();
   void openSilhouette();
   void setDrawing(bool on);
-  void onModelReady(std::shared_ptr<const Ddpm2dModel> model);
+  void onModelReady(std::shared_ptr<const LearnedModel> model);
+  void updateGuidanceControls();
+  void onGuidanceEdited();
   void useSohlDickstein();
   void updateModelBox();
   void showOverlays();
@@ -110,7 +116,7 @@ class PointsWorkspace : public QWidget {
   TimelineModel* timeline_;
   std::shared_ptr<PointsSource> source_;
   std::shared_ptr<const PointsData> snapshot_;
-  std::shared_ptr<const Ddpm2dModel> learned_;
+  std::shared_ptr<const LearnedModel> learned_;
   LatestJob frames_;
   BackgroundTask reverse_;
   std::unique_ptr<PointsReverseRun> run_;
@@ -129,6 +135,10 @@ class PointsWorkspace : public QWidget {
   QComboBox* field_box_;
   QComboBox* model_box_;
   QSpinBox* particles_box_;
+  QComboBox* class_box_;
+  QSlider* guidance_slider_;
+  QLabel* guidance_label_;
+  bool rerun_pending_ = false;  // a guidance change waits for the running reverse run to stop
   QPushButton* sample_button_;
   QPushButton* cancel_button_;
   QProgressBar* progress_;

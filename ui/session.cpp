@@ -139,6 +139,12 @@ QJsonObject SessionToJson(const Session& s) {
                               {"digit_samples", s.model.digit_samples},
                               {"working_side", s.model.working_side},
                               {"simulate_low_resolution", s.model.simulate_low_resolution}};
+  if (s.model.label >= 0) {  // written only for guided runs, so other sessions keep their text
+    QJsonObject model = json["model"].toObject();
+    model["label"] = s.model.label;
+    model["guidance"] = s.model.guidance;
+    json["model"] = model;
+  }
   // Seeds are 64-bit: a string keeps every bit (JSON numbers are doubles).
   json["seed"] = QString::number(s.seed);
   json["t"] = s.t;
@@ -203,6 +209,9 @@ Session SessionFromJson(const QJsonObject& json) {
     // Sessions from before the working size ran at the image's own size.
     s.model.working_side = static_cast<int>(m.Has("working_side") ? m.Integer("working_side", 0, 4096) : 0);
     s.model.simulate_low_resolution = m.Bool("simulate_low_resolution", true);
+    s.model.label = static_cast<int>(m.Has("label") ? m.Integer("label", -1, 63) : -1);
+    s.model.guidance = m.Number("guidance", 0.0);
+    if (s.model.guidance < 0.0 || s.model.guidance > 10.0) m.Fail("guidance", "must be a weight in [0, 10]");
   }
   const QJsonValue seed = r.Need("seed");
   bool ok = seed.isString();

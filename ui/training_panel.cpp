@@ -1,11 +1,15 @@
 #include "ui/training_panel.h"
 
+#include "core/models/conditional_ddpm2d.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/flow2d.h"
+#include "core/models/registry.h"
 #include "core/sampling/sampler.h"
 #include "ui/points_workspace.h"
 #include "ui/scatter_view.h"
 #include "ui/settings.h"
 
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -38,7 +42,7 @@ struct Preview {
 
 // What the worker hands back: the trained model and its report.
 struct Trained {
-  std::shared_ptr<const Ddpm2dModel> model;
+  std::shared_ptr<const LearnedModel> model;
   TrainReport report;
 };
 
@@ -47,9 +51,19 @@ struct Trained {
 TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(parent), document_(document) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  auto* box = new QGroupBox(tr("Train a DDPM (tiny-diffusion MLP)"));
+  auto* box = new QGroupBox(tr("Train a model (tiny-diffusion MLP)"));
   auto* column = new QVBoxLayout(box);
   auto* form = new QFormLayout;
+  kind_ = new QComboBox;
+  kind_->addItem(tr("DDPM (predicts eps)"));
+  kind_->addItem(tr("Flow matching (predicts the velocity)"));
+  kind_->addItem(tr("Conditional DDPM (classes, guidance)"));
+  kind_->setToolTip(tr("DDPM: the noise eps of x_t (Ho et al. 2020).\nFlow matching: the velocity eps - x_0 of the "
+                       "straight path x_s = (1 - s) x_0 + s eps (Lipman et al. 2023; Liu et al. 2023).\nConditional "
+                       "DDPM: eps given the point's class, the label dropped 10% of the time so it also learns the "
+                       "unconditional eps, for classifier-free guidance (needs a set with classes: 8gaussians, moons, "
+                       "circles, spiral).\nAll three: the same network, data and budget."));
+  form->addRow(tr("Model"), kind_);
   iterations_ = new QSpinBox;
   iterations_->setRange(100, 1000000);
   iterations_->setSingleStep(1000);
@@ -93,7 +107,7 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
   column->addWidget(stats_);
 
   chart_ = new QChart;
-  chart_->setTitle(tr("Loss (smoothed MSE on eps)"));
+  chart_->setTitle(tr("Loss (smoothed MSE on eps, or on v)"));
   chart_->legend()->hide();
   chart_->setMargins(QMargins(2, 2, 2, 2));
   chart_->setBackgroundRoundness(0);
@@ -142,7 +156,7 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
 
   auto* files = new QHBoxLayout;
   load_ = new QPushButton(tr("Load model..."));
-  load_->setToolTip(tr("Load a DDPM 2D model file (.dfm)"));
+  load_->setToolTip(tr("Load a 2D model file (.dfm): DDPM, flow matching or conditional DDPM"));
   save_ = new QPushButton(tr("Save model..."));
   save_->setToolTip(tr("Save the trained model (.dfm)"));
   save_->setEnabled(false);
@@ -204,8 +218,23 @@ void TrainingPanel::startTraining() {
     emit errorOccurred(tr("Nothing to train on"), tr("Choose or draw a point set first."));
     return;
   }
+  const int kind = kind_->currentIndex();
   Ddpm2dOptions model_options;
   model_options.schedule = document_->scheduleOptions();
+  ConditionalDdpm2dOptions conditional_options;
+  conditional_options.schedule = document_->scheduleOptions();
+  const std::vector<int> labels = document_->points().labels;
+  if (kind == 2) {
+    const int classes = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
+    if (labels.size() != static_cast<size_t>(document_->points().points.rows()) || classes < 1) {
+      emit errorOccurred(tr("No class labels"),
+                         tr("A conditional model trains on the classes of the points: choose a set that has them "
+                            "(8gaussians, moons, circles or spiral)."));
+      return;
+    }
+    conditional_options.num_classes =
+        std::max(classes, DatasetClassCount(document_->points().source.mid(8).toStdString()));
+  }
   TrainOptions options;
   options.iterations = iterations_->value();
   options.batch_size = batch_->value();
@@ -249,7 +278,10 @@ void TrainingPanel::startTraining() {
   preview_timer_.start();
   QPointer<TrainingPanel> self(this);
   task_.start([=](const ProgressFn&, const StopFn& stop) -> std::any {
-    auto model = std::make_shared<Ddpm2dModel>(model_options);
+    std::shared_ptr<LearnedModel> model;
+    if (kind == 1) model = std::make_shared<Flow2dModel>();
+    else if (kind == 2) model = std::make_shared<ConditionalDdpm2dModel>(conditional_options);
+    else model = std::make_shared<Ddpm2dModel>(model_options);
     model->set_normalization(normalization);
     model->info()["data"] = source.toStdString();
     // Reports (at most about 400 a run) go to the loss curve on the GUI thread.
@@ -263,7 +295,13 @@ void TrainingPanel::startTraining() {
           Qt::QueuedConnection);
     };
     auto trained = std::make_shared<Trained>();
-    trained->report = TrainDdpm2d(*model, points, options, report, stop, checkpoint);
+    if (kind == 1)
+      trained->report = TrainFlow2d(static_cast<Flow2dModel&>(*model), points, options, report, stop, checkpoint);
+    else if (kind == 2)
+      trained->report = TrainConditionalDdpm2d(static_cast<ConditionalDdpm2dModel&>(*model), points, labels, options,
+                                               report, stop, checkpoint);
+    else
+      trained->report = TrainDdpm2d(static_cast<Ddpm2dModel&>(*model), points, options, report, stop, checkpoint);
     trained->model = model;
     return std::any(trained);
   });
@@ -282,15 +320,17 @@ void TrainingPanel::requestPreview() {
   const uint64_t seed = document_->seed();
   // The checkpoint is written atomically (renamed into place), so it is always a whole file.
   preview_jobs_.request([path, seed] {
-    Ddpm2dModel model = Ddpm2dModel::Load(path);
+    ModelFile file = LoadModelFile(path);
+    const long long step = file.trained_steps;
+    OpenedModel model = OpenModelFile(std::move(file));  // any 2D model; a conditional one's null label
     SamplerOptions options;
     options.kind = SamplerKind::kDdim;
     options.num_steps = 40;
     options.seed = seed;
     auto preview = std::make_shared<Preview>();
-    preview->samples = model.normalization().ToData(
-        Sample(model.schedule(), model, options, InitialNoise(kPreviewPoints, 2, seed)));
-    preview->step = model.trained_steps();
+    preview->samples = model.normalization.ToData(
+        Sample(NoiseSchedule(*model.schedule), *model.denoiser, options, InitialNoise(kPreviewPoints, 2, seed)));
+    preview->step = step;
     return std::any(preview);
   });
 }
@@ -310,7 +350,9 @@ void TrainingPanel::onProgress(double step, double loss, double steps_per_second
   y_axis_->applyNiceNumbers();
 }
 
-void TrainingPanel::setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how) {
+void TrainingPanel::setModelKind(int kind) { kind_->setCurrentIndex(std::clamp(kind, 0, 2)); }
+
+void TrainingPanel::setModel(std::shared_ptr<const LearnedModel> model, const QString& how) {
   model_ = std::move(model);
   save_->setEnabled(model_ != nullptr);
   if (model_) {
@@ -328,7 +370,12 @@ void TrainingPanel::setModel(std::shared_ptr<const Ddpm2dModel> model, const QSt
 
 bool TrainingPanel::loadModel(const QString& path) {
   try {
-    auto model = std::make_shared<const Ddpm2dModel>(Ddpm2dModel::Load(path.toStdString()));
+    OpenedModel opened = OpenModelFile(LoadModelFile(path.toStdString()));
+    auto* learned = dynamic_cast<LearnedModel*>(opened.denoiser.get());
+    Require(learned != nullptr && learned->dimension() == 2,
+            "'" + path.toStdString() + "' is not a learned 2D model (DDPM, flow or conditional DDPM 2D)");
+    opened.denoiser.release();
+    std::shared_ptr<const LearnedModel> model(learned);
     setModel(model, tr("loaded %1").arg(QFileInfo(path).fileName()));
     return true;
   } catch (const Error& error) {

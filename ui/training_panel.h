@@ -1,6 +1,7 @@
-// The training panel of the 2D workspace: trains the core's DDPM 2D model (tiny-diffusion's MLP) on the current
-// points in the background, with a live loss curve, updates per second, Pause and Cancel; loads and saves model
-// files (.dfm). While training, samples of the model so far (its EMA weights, read from a checkpoint file the
+// The training panel of the 2D workspace: trains one of the core's 2D models on tiny-diffusion's MLP (the DDPM,
+// flow matching, or the class-conditional DDPM for classifier-free guidance, on the points' class labels), with the
+// same data and budget, on the current points in the background, with a live loss curve, updates per second, Pause
+// and Cancel; loads and saves model files (.dfm). While training, samples of the model so far (its EMA weights, read from a checkpoint file the
 // trainer writes) are drawn every few seconds in a small preview.
 //
 //   TrainingPanel panel(&document);
@@ -26,9 +27,10 @@ class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
+class QComboBox;
 
 namespace diffuscope {
-class Ddpm2dModel;
+class LearnedModel;
 }
 
 namespace diffuscope::ui {
@@ -44,7 +46,9 @@ class TrainingPanel : public QWidget {
 
   BackgroundTask* task() { return &task_; }
   /// The model trained or loaded last (null before).
-  std::shared_ptr<const Ddpm2dModel> model() const { return model_; }
+  std::shared_ptr<const LearnedModel> model() const { return model_; }
+  /// What the next training trains: 0 the DDPM (eps), 1 flow matching (velocity), 2 the conditional DDPM.
+  void setModelKind(int kind);
   /// Loads a model file; false and an error signal on failure.
   bool loadModel(const QString& path);
   /// Number of points on the loss curve.
@@ -64,7 +68,7 @@ class TrainingPanel : public QWidget {
   void cancelTraining();
 
  signals:
-  void modelReady(std::shared_ptr<const diffuscope::Ddpm2dModel> model);
+  void modelReady(std::shared_ptr<const diffuscope::LearnedModel> model);
   void errorOccurred(const QString& title, const QString& message);
   void statusMessage(const QString& message);
   /// A preview of the model after `step` updates was drawn.
@@ -75,11 +79,12 @@ class TrainingPanel : public QWidget {
   void loadModelDialog();
   void onProgress(double step, double loss, double steps_per_second, double total);
   void requestPreview();
-  void setModel(std::shared_ptr<const Ddpm2dModel> model, const QString& how);
+  void setModel(std::shared_ptr<const LearnedModel> model, const QString& how);
 
   Document* document_;
   BackgroundTask task_;
-  std::shared_ptr<const Ddpm2dModel> model_;
+  std::shared_ptr<const LearnedModel> model_;
+  QComboBox* kind_;
   QSpinBox* iterations_;
   QSpinBox* batch_;
   QDoubleSpinBox* learning_rate_;

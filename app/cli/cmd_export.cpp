@@ -73,6 +73,9 @@ Runner AddExportCommand(CLI::App& app) {
                   "2D: half the side of the square shown, in spreads of the data around its centre (the app: 3.5)")
       ->capture_default_str();
   cmd->add_option("--data-points", s.data_points, "2D: data points given to the exact denoisers")->capture_default_str();
+  cmd->add_option("--label", s.label,
+                  "2D: guide towards class N (a conditional model, or --model mixture: the 8gaussians components)");
+  cmd->add_option("--guidance", s.guidance, "2D: classifier-free guidance weight w in [0, 10] (needs --label)");
   cmd->add_option("--gif-palette", a->palette, "GIF palette: auto|grey|colour")->capture_default_str();
   cmd->add_flag("--no-dither", a->no_dither, "GIF: no Floyd-Steinberg dithering of colour frames");
   cmd->add_option("--codec", a->codec, "video codec: auto (MP4: h264, WebM: vp9)|h264|mpeg4|vp8|vp9")

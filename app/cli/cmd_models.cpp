@@ -4,7 +4,9 @@
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
 #include "core/data/digits.h"
+#include "core/models/conditional_ddpm2d.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/flow2d.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/digits_unet.h"
 #include "core/models/photo_models.h"
@@ -135,6 +137,53 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
   return 0;
 }
 
+// flow-2d and ddpm-2d-conditional: the 2D DDPM's budget and data (20,000 points of --data), their own loss.
+int Train2dFlowOrConditional(const std::string& kind, const std::string& data_name, long long iterations, int batch,
+                             int steps, double lr, uint64_t seed, double label_dropout, const std::string& resume,
+                             bool checkpoint, const std::string& output) {
+  TrainOptions train;
+  train.seed = seed;
+  if (iterations > 0) train.iterations = iterations;
+  if (batch > 0) train.batch_size = batch;
+  if (lr > 0) train.learning_rate = lr;
+  if (std::string problem = train.Check(); !problem.empty()) throw Error(problem);
+  const std::string checkpoint_path = checkpoint ? output : std::string();
+  TrainReport report;
+  if (kind == "flow-2d") {
+    Flow2dOptions options;
+    if (steps > 0) options.schedule_steps = steps;
+    Flow2dModel model = resume.empty() ? Flow2dModel(options) : Flow2dModel::Load(resume);
+    Require(resume.empty() || model.resumable(),
+            "'" + resume + "' holds no training state; train it with --checkpoint");
+    const Batch data = GenerateDataset(data_name, 20000, seed, InDataUnits());
+    if (resume.empty()) model.set_normalization(DatasetNormalization(data_name));
+    model.info()["data"] = DataName(data_name);
+    report = TrainFlow2d(model, data, train, TrainLine(), {}, checkpoint_path);
+    model.Save(output, checkpoint);
+  } else {
+    const int classes = DatasetClassCount(data_name);
+    Require(classes > 0, "--data '" + data_name +
+                             "' has no class labels; a conditional model trains on 8gaussians, moons, circles or "
+                             "spiral");
+    ConditionalDdpm2dOptions options;
+    options.num_classes = classes;
+    options.label_dropout = label_dropout;
+    if (steps > 0) options.schedule.num_steps = steps;
+    ConditionalDdpm2dModel model = resume.empty() ? ConditionalDdpm2dModel(options)
+                                                  : ConditionalDdpm2dModel::Load(resume);
+    Require(resume.empty() || model.resumable(),
+            "'" + resume + "' holds no training state; train it with --checkpoint");
+    std::vector<int> labels;
+    const Batch data = GenerateLabeledDataset(data_name, 20000, seed, &labels, InDataUnits());
+    model.info()["data"] = DataName(data_name);
+    report = TrainConditionalDdpm2d(model, data, labels, train, TrainLine(), {}, checkpoint_path);
+    model.Save(output, checkpoint);
+  }
+  std::fprintf(stderr, "%lld updates in %.1f s (%.0f steps/s), final loss %.4f -> %s\n", report.steps, report.seconds,
+               report.steps_per_second, report.final_loss_ema, output.c_str());
+  return 0;
+}
+
 }  // namespace
 
 Runner AddTrainCommand(CLI::App& app) {
@@ -148,11 +197,14 @@ Runner AddTrainCommand(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model,
-                  "ddpm-2d (tiny-diffusion's network), sohl-dickstein-2d (learned mean and variance, trained on the "
+                  "ddpm-2d (tiny-diffusion's network), flow-2d (the same network, flow matching: the velocity of the "
+                  "straight path), ddpm-2d-conditional (class labels of --data, with label dropout, for "
+                  "classifier-free guidance), sohl-dickstein-2d (learned mean and variance, trained on the "
                   "bound), ddpm-digits (a U-Net on the 20x20 digits; ddpm-digits-mlp: the pixel MLP), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
                   "ddpm-photo and sr3-photo (U-Nets on a --data folder of photographs)")
       ->required()
-      ->check(CLI::IsMember({"ddpm-2d", "sohl-dickstein-2d", "ddpm-digits", "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
+      ->check(CLI::IsMember({"ddpm-2d", "flow-2d", "ddpm-2d-conditional", "sohl-dickstein-2d", "ddpm-digits",
+                             "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
                              "sr3-photo"}));
   auto low_side = std::make_shared<int>(10);
   cmd->add_option("--low-side", *low_side, "sr3-digits: side of the low-resolution input (10 or 5)")
@@ -170,7 +222,14 @@ Runner AddTrainCommand(CLI::App& app) {
   auto checkpoint = std::make_shared<bool>(false);
   cmd->add_flag("--checkpoint", *checkpoint, "keep the training state in the output so a later run can --resume it");
   cmd->add_option("-o,--output", a->output, "the model file to write")->required();
-  return [a, checkpoint, low_side] {
+  auto label_dropout = std::make_shared<double>(ConditionalDdpm2dOptions{}.label_dropout);
+  cmd->add_option("--label-dropout", *label_dropout,
+                  "ddpm-2d-conditional: probability a training label becomes the null label")
+      ->capture_default_str();
+  return [a, checkpoint, low_side, label_dropout] {
+    if (a->model == "flow-2d" || a->model == "ddpm-2d-conditional")
+      return Train2dFlowOrConditional(a->model, a->data, a->iterations, a->batch, a->steps, a->learning_rate, a->seed,
+                                      *label_dropout, a->resume, *checkpoint, a->output);
     if (a->model != "ddpm-2d") return TrainOther(a->model, a->data, a->iterations, a->batch, a->steps,
                                                  a->learning_rate, a->seed, *low_side, a->resume, *checkpoint,
                                                  a->output);

@@ -92,6 +92,7 @@ int Main(int argc, char** argv) {
   add(AddDenoiseCommand);
   add(AddStripCommand);
   add(AddSamplerErrorCommand);
+  add(AddCompareFlowCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -56,5 +56,6 @@ Runner AddSrCommand(CLI::App& app);
 Runner AddDenoiseCommand(CLI::App& app);
 Runner AddStripCommand(CLI::App& app);
 Runner AddSamplerErrorCommand(CLI::App& app);
+Runner AddCompareFlowCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

@@ -136,6 +136,14 @@ struct Options {
   const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
   const QCommandLineOption contours = Flag("contours", QStringLiteral("2D: show density contours of the particles."));
   const QCommandLineOption train = Value("train", QStringLiteral("2D: train a DDPM on the points for N updates at start."), "N");
+  const QCommandLineOption train_model = Value(
+      "train-model", QStringLiteral("2D: what --train trains: ddpm, flow or conditional (class labels, guidance)."),
+      "kind");
+  const QCommandLineOption label = Value(
+      "label", QStringLiteral("2D: guide towards class N (the mixture's components, a conditional model's labels)."),
+      "N");
+  const QCommandLineOption guidance = Value("guidance", QStringLiteral("2D: classifier-free guidance weight w, 0..10."),
+                                            "w");
   const QCommandLineOption sample = Flag("sample", QStringLiteral("Run the reverse process at start (after --train)."));
   const QCommandLineOption play = Flag("play", QStringLiteral("Play (after --sample: the reverse run)."));
   const QCommandLineOption print_run = Flag(
@@ -154,7 +162,8 @@ void Describe(QCommandLineParser& parser, const Options& o) {
   for (const auto& option :
        {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
         o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
-        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.sample, o.play,
+        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.train_model,
+        o.label, o.guidance, o.sample, o.play,
         o.print_run, o.predictions, o.working_size, o.no_simulate, o.dataset, o.from_t}) {
     parser.addOption(option);
   }
@@ -331,9 +340,29 @@ int main(int argc, char** argv) {
     std::fputs("\n", stdout);
     return 0;
   }
+  if (parser.isSet(o.label) || parser.isSet(o.guidance)) {
+    int label_value = -1;
+    double weight = 0.0;
+    if (parser.isSet(o.label) && !number(o.label, &label_value)) return bad_number(o.label);
+    if (parser.isSet(o.guidance) && (!number(o.guidance, &weight) || weight < 0 || weight > 10))
+      return fail(QStringLiteral("--guidance must be a weight in [0, 10]"));
+    // Through the workspace's class selector and slider, once the model that has the classes is there.
+    auto apply = [&window, label_value, weight] { window.pointsWorkspace()->setGuidance(label_value, weight); };
+    if (parser.isSet(o.train))
+      QObject::connect(window.pointsWorkspace()->trainingPanel(), &diffuscope::ui::TrainingPanel::modelReady, &window,
+                       apply, Qt::SingleShotConnection);
+    else
+      apply();
+  }
   if (parser.isSet(o.train)) {
     diffuscope::ui::TrainingPanel* panel = window.pointsWorkspace()->trainingPanel();
     panel->setIterations(parser.value(o.train).toInt());
+    if (parser.isSet(o.train_model)) {
+      const QString kind = parser.value(o.train_model);
+      if (kind != QLatin1String("ddpm") && kind != QLatin1String("flow") && kind != QLatin1String("conditional"))
+        return fail(QStringLiteral("--train-model must be ddpm, flow or conditional"));
+      panel->setModelKind(kind == QLatin1String("flow") ? 1 : kind == QLatin1String("conditional") ? 2 : 0);
+    }
     if (run) {
       QObject::connect(panel, &diffuscope::ui::TrainingPanel::modelReady, &window,
                        [&window, playing, show_t] { StartReverse(&window, playing, show_t); }, Qt::SingleShotConnection);

@@ -18,6 +18,7 @@
 #include <limits>
 #include <numbers>
 #include <system_error>
+#include <tuple>
 
 namespace diffuscope {
 namespace fs = std::filesystem;
@@ -46,16 +47,24 @@ void CheckNoise(double noise) {
           "noise must be a finite standard deviation >= 0, got " + std::to_string(noise));
 }
 
-// Runs shape(stream) -> (x, y) in output units for every point, then adds noise * N(0, I). The two noise
-// normals are drawn even when noise is 0, so a point's position on the shape does not depend on the noise.
+// Runs shape(stream) -> (x, y), or (x, y, label) for the sets with classes, in output units for every point, then
+// adds noise * N(0, I). The two noise normals are drawn even when noise is 0, so a point's position on the shape
+// does not depend on the noise. labels (when not null) receives each point's class; the draws are the same with
+// or without it, so the labelled points are the unlabelled ones.
 template <class Shape>
-Batch Generate(std::string_view name, int n, uint64_t seed, double noise, Shape shape) {
+Batch Generate(std::string_view name, int n, uint64_t seed, double noise, Shape shape,
+               std::vector<int>* labels = nullptr) {
   CheckCount(n);
   CheckNoise(noise);
   RandomStream stream(RandomKey{.seed = seed, .stream = Stream::kData, .index = StreamIndex(name)});
   Batch out(n, 2);
+  if (labels) labels->assign(n, 0);
   for (int i = 0; i < n; ++i) {
-    const auto [x, y] = shape(stream);
+    const auto drawn = shape(stream);
+    const double x = std::get<0>(drawn), y = std::get<1>(drawn);
+    if constexpr (std::tuple_size_v<decltype(drawn)> == 3) {
+      if (labels) (*labels)[i] = std::get<2>(drawn);
+    }
     const double zx = stream.Normal();
     const double zy = stream.Normal();
     out(i, 0) = static_cast<float>(x + noise * zx);
@@ -238,7 +247,8 @@ std::string DatasetDescription(std::string_view name) {
 
 // ---- Generators ---------------------------------------------------------------------------------------
 
-Batch MakeMoons(int n, uint64_t seed, double noise) {
+namespace {
+Batch MoonsLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
   // Exact moments of the noise-free law: var x = 3/4, var y = 1/2 - 4/pi^2 + (2/pi - 1/4)^2, mean (1/2, 1/4).
   const double var_y = 0.5 - 4.0 / (kPi * kPi) + std::pow(2.0 / kPi - 0.25, 2);
   const double scale = std::sqrt((0.75 + var_y) / 2.0);
@@ -247,9 +257,40 @@ Batch MakeMoons(int n, uint64_t seed, double noise) {
     const double t = kPi * stream.Uniform();
     const double x = inner ? 1.0 - std::cos(t) : std::cos(t);
     const double y = inner ? 0.5 - std::sin(t) : std::sin(t);
-    return std::pair{(x - 0.5) / scale, (y - 0.25) / scale};
-  });
+    return std::tuple{(x - 0.5) / scale, (y - 0.25) / scale, inner ? 1 : 0};
+  }, labels);
 }
+
+Batch CirclesLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
+  const double outer = 4.0 / std::sqrt(5.0), inner = 2.0 / std::sqrt(5.0);
+  return Generate("circles", n, seed, noise, [=](RandomStream& stream) {
+    const int k = static_cast<int>(stream.Below(2));
+    const double radius = k == 0 ? outer : inner;
+    const double angle = 2.0 * kPi * stream.Uniform();
+    return std::tuple{radius * std::cos(angle), radius * std::sin(angle), k};
+  }, labels);
+}
+
+Batch EightGaussiansLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
+  return Generate("8gaussians", n, seed, noise, [](RandomStream& stream) {
+    const int k = static_cast<int>(stream.Below(8));
+    const double angle = static_cast<double>(k) * kPi / 4.0;
+    return std::tuple{std::sqrt(2.0) * std::cos(angle), std::sqrt(2.0) * std::sin(angle), k};
+  }, labels);
+}
+
+Batch SpiralLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
+  const double theta_max = 3.0 * kPi, scale = theta_max / 2.0;  // E[r^2] = theta_max^2 / 2
+  return Generate("spiral", n, seed, noise, [=](RandomStream& stream) {
+    const int k = static_cast<int>(stream.Below(2));
+    const double arm = k == 0 ? 1.0 : -1.0;
+    const double theta = theta_max * std::sqrt(stream.Uniform());
+    return std::tuple{arm * theta * std::cos(theta) / scale, arm * theta * std::sin(theta) / scale, k};
+  }, labels);
+}
+}  // namespace
+
+Batch MakeMoons(int n, uint64_t seed, double noise) { return MoonsLabeled(n, seed, noise, nullptr); }
 
 Batch MakeSwissRoll(int n, uint64_t seed, double noise) {
   // t ~ U(a, b), a = 1.5 pi, b = 4.5 pi: E[t cos t] = 2, E[t sin t] = 2/(3 pi), E[t^2] = 9.75 pi^2.
@@ -261,20 +302,10 @@ Batch MakeSwissRoll(int n, uint64_t seed, double noise) {
   });
 }
 
-Batch MakeCircles(int n, uint64_t seed, double noise) {
-  const double outer = 4.0 / std::sqrt(5.0), inner = 2.0 / std::sqrt(5.0);
-  return Generate("circles", n, seed, noise, [=](RandomStream& stream) {
-    const double radius = stream.Below(2) == 0 ? outer : inner;
-    const double angle = 2.0 * kPi * stream.Uniform();
-    return std::pair{radius * std::cos(angle), radius * std::sin(angle)};
-  });
-}
+Batch MakeCircles(int n, uint64_t seed, double noise) { return CirclesLabeled(n, seed, noise, nullptr); }
 
 Batch MakeEightGaussians(int n, uint64_t seed, double noise) {
-  return Generate("8gaussians", n, seed, noise, [](RandomStream& stream) {
-    const double angle = static_cast<double>(stream.Below(8)) * kPi / 4.0;
-    return std::pair{std::sqrt(2.0) * std::cos(angle), std::sqrt(2.0) * std::sin(angle)};
-  });
+  return EightGaussiansLabeled(n, seed, noise, nullptr);
 }
 
 Batch MakeCheckerboard(int n, uint64_t seed, double noise) {
@@ -287,14 +318,7 @@ Batch MakeCheckerboard(int n, uint64_t seed, double noise) {
   });
 }
 
-Batch MakeSpiral(int n, uint64_t seed, double noise) {
-  const double theta_max = 3.0 * kPi, scale = theta_max / 2.0;  // E[r^2] = theta_max^2 / 2
-  return Generate("spiral", n, seed, noise, [=](RandomStream& stream) {
-    const double arm = stream.Below(2) == 0 ? 1.0 : -1.0;
-    const double theta = theta_max * std::sqrt(stream.Uniform());
-    return std::pair{arm * theta * std::cos(theta) / scale, arm * theta * std::sin(theta) / scale};
-  });
-}
+Batch MakeSpiral(int n, uint64_t seed, double noise) { return SpiralLabeled(n, seed, noise, nullptr); }
 
 Batch MakeLine(int n, uint64_t seed, double noise) {
   return Generate("line", n, seed, noise, [](RandomStream& stream) {
@@ -421,6 +445,54 @@ Batch GenerateDataset(std::string_view name_or_file, int n, uint64_t seed, const
   Require(image, "cannot tell what '" + path.string() +
                      "' holds: use a .csv/.tsv/.txt file of x,y points or an image file (PNG, JPEG, BMP, ...)");
   return SilhouettePoints(path, n, seed, options);
+}
+
+namespace {
+struct LabelledSet {
+  const char* name;
+  Batch (*make)(int, uint64_t, double, std::vector<int>*);
+  std::vector<std::string> classes;
+};
+
+const std::vector<LabelledSet>& LabelledSets() {
+  static const std::vector<LabelledSet> sets = {
+      {"8gaussians", &EightGaussiansLabeled,
+       {"0 (east)", "1 (north-east)", "2 (north)", "3 (north-west)", "4 (west)", "5 (south-west)", "6 (south)",
+        "7 (south-east)"}},
+      {"moons", &MoonsLabeled, {"upper moon", "lower moon"}},
+      {"circles", &CirclesLabeled, {"outer circle", "inner circle"}},
+      {"spiral", &SpiralLabeled, {"arm 1", "arm 2"}},
+  };
+  return sets;
+}
+
+const LabelledSet* FindLabelled(std::string_view name) {
+  const std::string canonical = CanonicalDatasetName(name);
+  for (const LabelledSet& set : LabelledSets())
+    if (canonical == set.name) return &set;
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> DatasetClassNames(std::string_view name) {
+  const LabelledSet* set = FindLabelled(name);
+  return set ? set->classes : std::vector<std::string>{};
+}
+
+int DatasetClassCount(std::string_view name) { return static_cast<int>(DatasetClassNames(name).size()); }
+
+Batch GenerateLabeledDataset(std::string_view name, int n, uint64_t seed, std::vector<int>* labels,
+                             const Dataset2DOptions& options) {
+  Require(options.Check().empty(), options.Check());
+  Require(labels != nullptr, "GenerateLabeledDataset needs somewhere to put the labels");
+  const LabelledSet* set = FindLabelled(name);
+  std::string known;
+  for (const LabelledSet& s : LabelledSets()) known += (known.empty() ? "" : ", ") + std::string(s.name);
+  Require(set != nullptr, "the data set '" + std::string(name) + "' has no class labels (sets with classes: " +
+                              known + ")");
+  const BuiltIn* entry = FindBuiltIn(name);
+  return set->make(n, seed, options.noise >= 0.0 ? options.noise : entry->default_noise, labels);
 }
 
 // ---- CSV -----------------------------------------------------------------------------------------------

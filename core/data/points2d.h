@@ -95,6 +95,17 @@ std::string DatasetDescription(std::string_view name);
 /// silhouette, see SilhouettePoints). Throws Error on an unknown name, a bad file or bad options.
 Batch GenerateDataset(std::string_view name_or_file, int n, uint64_t seed, const Dataset2DOptions& options = {});
 
+/// The class names of a built-in set whose points have classes (the labels of class-conditional models):
+/// 8gaussians: its 8 components k, centred at angle k pi / 4 (0 = east); moons: the upper (0) and lower (1) moon;
+/// circles: outer (0) and inner (1); spiral: its two arms. Empty for the other sets and for files.
+std::vector<std::string> DatasetClassNames(std::string_view name);
+/// The number of classes of a built-in set (DatasetClassNames), 0 when it has none.
+int DatasetClassCount(std::string_view name);
+/// The very points of GenerateDataset(name, n, seed, options) (same bytes) and, in *labels, each point's class
+/// 0..DatasetClassCount(name) - 1. Throws Error for a set without classes or bad options.
+Batch GenerateLabeledDataset(std::string_view name, int n, uint64_t seed, std::vector<int>* labels,
+                             const Dataset2DOptions& options = {});
+
 // The generators, in output units; noise = standard deviation of the added Gaussian noise. Each throws
 // Error unless 1 <= n <= kMaxPoints2D and noise >= 0. GenerateDataset(name, ...) calls these.
 

@@ -51,13 +51,14 @@ Eigen::MatrixXd GaussianMixture::Covariance() const {
   return c;
 }
 
-Batch GaussianMixture::Sample(int n, uint64_t seed) const {
+Batch GaussianMixture::Sample(int n, uint64_t seed, std::vector<int>* labels) const {
   if (std::string problem = Check(); !problem.empty()) throw Error("Gaussian mixture: " + problem);
   const int D = dimension();
   std::vector<Eigen::MatrixXd> chol;
   for (const auto& c : covariances) chol.push_back(Eigen::LLT<Eigen::MatrixXd>(c).matrixL());
   RandomStream random({seed, Stream::kData, 0});
   Batch x(n, D);
+  if (labels) labels->assign(n, 0);
   Eigen::VectorXd z(D);
   for (int i = 0; i < n; ++i) {
     double u = random.Uniform(), acc = 0;
@@ -66,6 +67,7 @@ Batch GaussianMixture::Sample(int n, uint64_t seed) const {
       acc += weights[k];
       if (u < acc) break;
     }
+    if (labels) (*labels)[i] = static_cast<int>(k);
     for (int d = 0; d < D; ++d) z[d] = random.Normal();
     x.row(i) = (means[k] + chol[k] * z).cast<float>().transpose();
   }
@@ -100,7 +102,8 @@ void GaussianMixtureDenoiser::Components(const Batch& x_t, double a, Eigen::Matr
                                          std::vector<Eigen::MatrixXd>* whitened) const {
   Require(x_t.cols() == mixture_.dimension(), "the mixture is " + std::to_string(mixture_.dimension()) +
                                                   "-dimensional; x_t has " + std::to_string(x_t.cols()) + " columns");
-  Require(a > 0.0 && a <= 1.0, "alpha_bar must be in (0, 1] for the mixture denoiser");
+  // alpha_bar = 0 (pure noise, e.g. flow time s = 1) is fine: every C_k = I and the posterior is the prior.
+  Require(a >= 0.0 && a <= 1.0, "alpha_bar must be in [0, 1] for the mixture denoiser");
   const int D = mixture_.dimension(), K = static_cast<int>(mixture_.weights.size());
   const Eigen::MatrixXd x = x_t.cast<double>();
   const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(D, D);
@@ -217,7 +220,7 @@ Batch EmpiricalDenoiser::PosteriorMeanLowDim(const Batch& x_t, double a) const {
 Batch EmpiricalDenoiser::PosteriorMean(const Batch& x_t, double a) const {
   Require(x_t.cols() == data_.cols(), "the data has " + std::to_string(data_.cols()) + " columns; x_t has " +
                                           std::to_string(x_t.cols()));
-  Require(a > 0.0 && a <= 1.0, "alpha_bar must be in (0, 1] for the empirical denoiser");
+  Require(a >= 0.0 && a <= 1.0, "alpha_bar must be in [0, 1] for the empirical denoiser");  // 0: the data's mean
   if (data_.cols() <= 8) return PosteriorMeanLowDim(x_t, a);
   const float sa = static_cast<float>(std::sqrt(a));
   const float inv2v = static_cast<float>(1.0 / (2.0 * std::max(1.0 - a, 1e-12)));

@@ -26,8 +26,8 @@ struct GaussianMixture {
   /// Mean and covariance of the whole mixture.
   Eigen::VectorXd Mean() const;
   Eigen::MatrixXd Covariance() const;
-  /// n samples (rows), from (seed, Stream::kData).
-  Batch Sample(int n, uint64_t seed) const;
+  /// n samples (rows), from (seed, Stream::kData); labels (when not null) receives each sample's component.
+  Batch Sample(int n, uint64_t seed, std::vector<int>* labels = nullptr) const;
 
   /// The law of scale x + shift (shift: D values): means scale mu_k + shift, covariances scale^2 S_k. Maps a law to
   /// and from a normalised space (PointNormalization: scale 1/s, shift -c/s into it).

@@ -1,7 +1,9 @@
 #include "core/models/registry.h"
 
 #include "core/common/resources.h"
+#include "core/models/conditional_ddpm2d.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/flow2d.h"
 #include "core/data/image_set.h"
 #include "core/models/exact.h"
 #include "core/models/digits_ddpm.h"
@@ -45,15 +47,46 @@ std::vector<std::string> ShippedModelNames() {
 
 namespace {
 
+bool Is2dLearnedType(const std::string& type) {
+  return type == kDdpm2dModelType || type == kSohlDicksteinModelType || type == kFlow2dModelType ||
+         type == kConditionalDdpm2dModelType;
+}
+
 OpenedModel OpenLearned(const fs::path& path, const ModelContext& context) {
   ModelFile file = LoadModelFile(path);
+  try {
+    OpenedModel opened = OpenModelFile(std::move(file), context);
+    opened.file = path;
+    return opened;
+  } catch (const Error& e) {
+    throw Error("'" + path.string() + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+// (an OpenedModel's own file stays empty here; OpenLearned sets it)
+OpenedModel OpenModelFile(ModelFile file, const ModelContext& context) {
   OpenedModel opened;
-  opened.file = path;
   opened.schedule = file.schedule;
   const std::string type = file.model_type;
   if (auto it = file.info.find("data"); it != file.info.end()) opened.data = it->second;
   if (opened.data.empty() && type == kSohlDicksteinModelType) opened.data = "swiss_roll";
-  if (type != kDdpm2dModelType && type != kSohlDicksteinModelType) opened.data.clear();
+  if (!Is2dLearnedType(type)) opened.data.clear();
+  if (type == kFlow2dModelType) {
+    auto model = std::make_unique<Flow2dModel>(std::move(file));
+    opened.description = model->name() + ": flow matching (velocity of the straight path)";
+    opened.normalization = model->normalization();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
+  if (type == kConditionalDdpm2dModelType) {
+    auto model = std::make_unique<ConditionalDdpm2dModel>(std::move(file));
+    opened.description = model->name() + ": " + std::to_string(model->num_classes()) + " classes";
+    opened.normalization = model->normalization();
+    opened.denoiser = std::move(model);
+    return opened;
+  }
   if (type == kDdpm2dModelType) {
     auto model = std::make_unique<Ddpm2dModel>(std::move(file));
     opened.description = model->name();
@@ -98,10 +131,8 @@ OpenedModel OpenLearned(const fs::path& path, const ModelContext& context) {
     opened.denoiser = std::move(model);
     return opened;
   }
-  throw Error("'" + path.string() + "' holds a model of type '" + type + "', which this version cannot sample");
+  throw Error("the model file holds a model of type '" + type + "', which this version cannot sample");
 }
-
-}  // namespace
 
 OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
   OpenedModel opened;

@@ -9,6 +9,7 @@
 #include "core/data/points2d.h"
 #include "core/models/denoiser.h"
 #include "core/schedule/schedule.h"
+#include "core/train/model_file.h"
 
 #include <filesystem>
 #include <functional>
@@ -53,6 +54,10 @@ std::vector<std::string> BuiltinModelNames();
 /// Opens a model by name: a built-in name, a shipped model name (resources/models/NAME.dfm), or a model file.
 /// Throws Error naming what is missing (e.g. the oracle needs x0) or what is wrong with the file.
 OpenedModel OpenModel(const std::string& name, const ModelContext& context);
+
+/// Opens a model from a model file already read (a learned model held in memory, e.g. the app's): as a file, with
+/// OpenedModel::file left empty. Throws Error for a type this version cannot sample.
+OpenedModel OpenModelFile(ModelFile file, const ModelContext& context = {});
 
 /// The path of a shipped model (resources/models/NAME.dfm) if NAME is one, else nullopt.
 std::optional<std::filesystem::path> ShippedModelPath(const std::string& name);

@@ -1,9 +1,12 @@
 #include "core/run/overlays.h"
 
+#include "core/run/run.h"
+
 #include "core/models/registry.h"
 #include "core/sampling/sampler.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 
 namespace diffuscope {
@@ -102,8 +105,16 @@ std::vector<ScatterField> RunFields(const RunSpec& run, Denoiser& model, const P
   fields.push_back(ModelField(model, space, schedule, t, options, Rgb{90, 90, 90}, "model: " + what));
   if (ComparesWithExactMixture(run)) {
     OpenedModel exact = OpenModel("mixture", ModelContext{});  // the 8gaussians law, at unit scale
-    fields.push_back(ModelField(*exact.denoiser, exact.normalization, schedule, t, options, Rgb{44, 160, 44},
-                                "exact Gaussian mixture: " + what));
+    std::string label = "exact Gaussian mixture: " + what;
+    if (run.label >= 0) {  // a guided run: the exact guided field of the same class and weight
+      RunSpec guided = run;
+      guided.model = "mixture";
+      exact.denoiser = GuideRunModel(guided, std::move(exact.denoiser));
+      char weight[32];
+      std::snprintf(weight, sizeof weight, "%g", run.guidance);
+      label = "exact guided mixture (class " + std::to_string(run.label) + ", w = " + weight + "): " + what;
+    }
+    fields.push_back(ModelField(*exact.denoiser, exact.normalization, schedule, t, options, Rgb{44, 160, 44}, label));
   }
   return fields;
 }

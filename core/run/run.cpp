@@ -1,5 +1,8 @@
 #include "core/run/run.h"
 
+#include "core/models/exact.h"
+#include "core/models/guidance.h"
+
 #include "core/common/atomic_file.h"
 #include "core/common/sha256.h"
 #include "core/data/image_io.h"
@@ -198,7 +201,21 @@ ModelContext RunModelContext(const RunSpec& run, const RunInput& input) {
 }
 
 OpenedModel OpenRunModel(const RunSpec& run, const RunInput& input) {
-  return OpenModel(run.model, RunModelContext(run, input));
+  OpenedModel opened = OpenModel(run.model, RunModelContext(run, input));
+  if (run.label >= 0) {
+    opened.denoiser = GuideRunModel(run, std::move(opened.denoiser));
+    opened.description = opened.denoiser->name();
+  }
+  return opened;
+}
+
+std::unique_ptr<Denoiser> GuideRunModel(const RunSpec& run, std::unique_ptr<Denoiser> model) {
+  if (run.label < 0) return model;
+  const GuidanceOptions options{.label = run.label, .weight = run.guidance};
+  // The mixture's exact denoiser knows only the mixture; its classes are the components of the same law.
+  if (run.model == "mixture")
+    model = std::make_unique<GaussianMixtureClasses>(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
+  return std::make_unique<ClassifierFreeGuidance>(std::move(model), options);
 }
 
 ScheduleOptions RunSchedule(const RunSpec& run, const OpenedModel& model) {

@@ -21,6 +21,7 @@
 #include "core/sampling/sampler.h"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace diffuscope {
@@ -66,8 +67,12 @@ Batch TileDigits(const Batch& rows, int side, float gap_value, ImageShape* shape
 
 /// What the built-in models of a run are made from (the oracle's x_0, the empirical data, the patch seed).
 ModelContext RunModelContext(const RunSpec& run, const RunInput& input);
-/// Opens run.model for this input (see OpenModel). Throws Error.
+/// Opens run.model for this input (see OpenModel), guided when run.label >= 0 (GuideRunModel). Throws Error.
 OpenedModel OpenRunModel(const RunSpec& run, const RunInput& input);
+/// The model of a class-conditional run: model itself when run.label < 0; else classifier-free guidance towards
+/// run.label with weight run.guidance, of model (which must be class-conditional) or, for run.model "mixture", of
+/// the exact 8gaussians classes (GaussianMixtureClasses). Throws Error naming what does not fit.
+std::unique_ptr<Denoiser> GuideRunModel(const RunSpec& run, std::unique_ptr<Denoiser> model);
 /// The schedule the run samples on: a learned model's own when run.schedule_from_model, else run.schedule.
 ScheduleOptions RunSchedule(const RunSpec& run, const OpenedModel& model);
 

@@ -47,6 +47,11 @@ std::string RunSpec::Check() const {
   if ((region_width == 0) != (region_height == 0)) return "region_width and region_height are both 0 or both set";
   if (std::string p = schedule.Check(); !p.empty()) return "schedule: " + p;
   if (std::string p = sampler.Check(); !p.empty()) return "sampler: " + p;
+  if (label < -1 || label >= 64) return "label must be a class 0..63, or -1 for an unconditional run";
+  if (!(std::isfinite(guidance) && guidance >= 0.0 && guidance <= 10.0))
+    return "guidance must be a weight in [0, 10]";
+  if (label >= 0 && !has_data) return "label and guidance are for 2D runs";
+  if (label < 0 && guidance != 0.0) return "guidance needs a label (the class to guide towards)";
   if (start_t < 0 || start_t > schedule.num_steps)
     return "start_t must be in 0.." + std::to_string(schedule.num_steps) + " (0 = from pure noise)";
   return {};
@@ -189,6 +194,10 @@ json RunToJson(const RunSpec& r) {
     j["super_resolution"] = r.super_resolution;
     j["simulate_low_resolution"] = r.simulate_low_resolution;
   }
+  if (r.label >= 0) {
+    j["label"] = r.label;
+    j["guidance"] = r.guidance;
+  }
   if (r.region_width > 0)
     j["region"] = {{"x", r.region_x}, {"y", r.region_y}, {"width", r.region_width}, {"height", r.region_height}};
   if (r.point_set.rows() > 0) {
@@ -242,6 +251,8 @@ RunSpec RunFromJson(const json& j, const std::string& where) {
   } else {
     r.forward_path = f.Get<bool>("markov", false) ? ForwardPath::kMarkov : ForwardPath::kClosed;  // bundles v1
   }
+  r.label = f.Get<int>("label", -1);
+  r.guidance = f.Get<double>("guidance", 0.0);
   r.start_t = f.Get<int>("start_t", 0);
   r.seed = f.Get<uint64_t>("seed", 0);
   return r;

@@ -66,6 +66,11 @@ struct RunSpec {
   SamplerOptions sampler;           // sampler.seed draws the reverse noise z of every step
   std::string model = "oracle";     // see OpenModel: oracle, empirical, exact, mixture, patch, a shipped name, a file
   ForwardPath forward_path = ForwardPath::kClosed;
+  // 2D class-conditional runs (classifier-free guidance, core/models/guidance.h): the class guided towards (-1: an
+  // unconditional run) and the guidance weight w in [0, 10] of eps = (1 + w) eps(x, c) - w eps(x, null). The model
+  // must be class-conditional (a conditional DDPM 2D file, or "mixture": the exact guided 8gaussians law).
+  int label = -1;
+  double guidance = 0.0;
   int start_t = 0;    // reverse runs: 0 = from pure noise x_T; t0 > 0 = from the data noised to t0 on forward_path
   uint64_t seed = 0;  // the forward eps and path, x_T, generated data sets
 
