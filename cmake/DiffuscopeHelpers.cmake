@@ -6,6 +6,12 @@ function(diffuscope_warnings target)
                          -Wno-maybe-uninitialized)
 endfunction()
 
+# Test sources are mostly glue around calls into the core, which keeps -O3: at -O1 they compile in about two
+# thirds of the time (tests/core/metrics_test.cpp: 4.8 s of CPU instead of 7.3 s).
+function(diffuscope_test_options target)
+  target_compile_options(${target} PRIVATE $<$<CONFIG:Release>:-O1>)
+endfunction()
+
 # One GoogleTest executable per test file, named after it: tests/core/schedule_test.cpp -> core_schedule_test,
 # registered with CTest as core/schedule.
 function(diffuscope_add_gtest group source)
@@ -19,6 +25,7 @@ function(diffuscope_add_gtest group source)
     DIFFUSCOPE_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data"
     DIFFUSCOPE_RESOURCES="${PROJECT_SOURCE_DIR}/resources")
   diffuscope_warnings(${target})
+  diffuscope_test_options(${target})
   add_test(NAME ${group}/${module} COMMAND ${target})
   # oneDNN's OpenMP threads sleep rather than spin at barriers: tests run two at a time on two cores.
   set_tests_properties(${group}/${module} PROPERTIES LABELS ${group} TIMEOUT 600 ENVIRONMENT OMP_WAIT_POLICY=PASSIVE)
