@@ -17,6 +17,7 @@
 #include "ui/resources_dir.h"
 #include "ui/panel_grid.h"
 #include "ui/sampler_controls.h"
+#include "ui/settings.h"
 
 #include <QAbstractItemView>
 #include <QCheckBox>
@@ -32,7 +33,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
-#include <QSettings>
 #include <QSplitter>
 #include <QVBoxLayout>
 
@@ -532,15 +532,13 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   layout->addWidget(centre, 1);
 
   // The side panels shown are remembered.
-  QSettings settings;
-  show_predictions_->setChecked(settings.value("images/show_predictions", false).toBool());
-  show_noise_->setChecked(settings.value("images/show_noise", false).toBool());
-  show_histogram_->setChecked(settings.value("images/show_histogram", false).toBool());
+  const Settings::ImagePanels panels = Settings::ImagePanelOptions();
+  show_predictions_->setChecked(panels.predictions);
+  show_noise_->setChecked(panels.noise);
+  show_histogram_->setChecked(panels.histogram);
   auto remember = [this] {
-    QSettings s;
-    s.setValue("images/show_predictions", show_predictions_->isChecked());
-    s.setValue("images/show_noise", show_noise_->isChecked());
-    s.setValue("images/show_histogram", show_histogram_->isChecked());
+    Settings::SetImagePanelOptions(
+        {show_predictions_->isChecked(), show_noise_->isChecked(), show_histogram_->isChecked()});
     updateSidePanels();
   };
   connect(show_predictions_, &QCheckBox::toggled, this, remember);
@@ -727,20 +725,17 @@ namespace {
 // Seconds one evaluation of the photo U-Net takes per pixel, measured on 2 idle cores (about 4 ms per 1000
 // pixels at 256 x 256): the estimate before anything was measured on this computer.
 constexpr double kPriorSecondsPerPixel = 4e-6;
-constexpr const char* kCostKey = "images/learned_seconds_per_pixel";
 }  // namespace
 
 double ImageWorkspace::secondsPerPixel() const {
-  const double measured = QSettings().value(kCostKey, 0.0).toDouble();
-  return measured > 0 && std::isfinite(measured) ? measured : kPriorSecondsPerPixel;
+  return Settings::LearnedSecondsPerPixel().value_or(kPriorSecondsPerPixel);
 }
 
 void ImageWorkspace::recordCost(double seconds_per_pixel) {
   if (!(seconds_per_pixel > 0) || !std::isfinite(seconds_per_pixel)) return;
   // A running mean that follows the computer's load without jumping on one slow frame.
-  const double before = QSettings().value(kCostKey, 0.0).toDouble();
-  const double after = before > 0 ? 0.7 * before + 0.3 * seconds_per_pixel : seconds_per_pixel;
-  QSettings().setValue(kCostKey, after);
+  const std::optional<double> before = Settings::LearnedSecondsPerPixel();
+  Settings::SetLearnedSecondsPerPixel(before ? 0.7 * *before + 0.3 * seconds_per_pixel : seconds_per_pixel);
   updateEstimate();
 }
 

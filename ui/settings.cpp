@@ -4,6 +4,8 @@
 #include <QFileInfo>
 #include <QSettings>
 
+#include <cmath>
+
 #include <algorithm>
 
 namespace diffuscope::ui::Settings {
@@ -112,6 +114,34 @@ void SetExportSettings(const ExportChoices& choices) {
   if (choices.frames) s.setValue("frames", *choices.frames);
   if (choices.crf) s.setValue("crf", *choices.crf);
   if (!choices.layout.isEmpty()) s.setValue("layout", choices.layout);
+}
+
+ImagePanels ImagePanelOptions() {
+  QSettings s;
+  ImagePanels p;
+  p.predictions = s.value(QStringLiteral("images/show_predictions"), p.predictions).toBool();
+  p.noise = s.value(QStringLiteral("images/show_noise"), p.noise).toBool();
+  p.histogram = s.value(QStringLiteral("images/show_histogram"), p.histogram).toBool();
+  return p;
+}
+
+void SetImagePanelOptions(const ImagePanels& panels) {
+  QSettings s;
+  s.setValue(QStringLiteral("images/show_predictions"), panels.predictions);
+  s.setValue(QStringLiteral("images/show_noise"), panels.noise);
+  s.setValue(QStringLiteral("images/show_histogram"), panels.histogram);
+}
+
+std::optional<double> LearnedSecondsPerPixel() {
+  bool ok = false;
+  const double v = QSettings().value(QStringLiteral("images/learned_seconds_per_pixel")).toDouble(&ok);
+  if (!ok || !(v > 0) || !std::isfinite(v)) return std::nullopt;  // unset or a hand-edited bad value
+  return v;
+}
+
+void SetLearnedSecondsPerPixel(double seconds) {
+  if (!(seconds > 0) || !std::isfinite(seconds)) return;
+  QSettings().setValue(QStringLiteral("images/learned_seconds_per_pixel"), seconds);
 }
 
 QByteArray WindowGeometry() { return QSettings().value(QStringLiteral("window/geometry")).toByteArray(); }

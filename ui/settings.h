@@ -50,6 +50,18 @@ struct ExportChoices {
 ExportChoices ExportSettings();
 /// Saves them; a folder that does not exist is not saved (the last good one stays).
 void SetExportSettings(const ExportChoices& choices);
+/// The side panels of the images workspace (x0_hat / eps_hat, the noise, the histogram): all off by default.
+struct ImagePanels {
+  bool predictions = false;
+  bool noise = false;
+  bool histogram = false;
+};
+ImagePanels ImagePanelOptions();
+void SetImagePanelOptions(const ImagePanels& panels);
+/// Seconds one evaluation of the learned photo U-Net took per pixel on this computer (a running mean), or
+/// nullopt before the first measurement.
+std::optional<double> LearnedSecondsPerPixel();
+void SetLearnedSecondsPerPixel(double seconds);
 QByteArray WindowGeometry();
 QByteArray WindowState();
 void SetWindowLayout(const QByteArray& geometry, const QByteArray& state);
