@@ -107,16 +107,9 @@ TrainReport TrainDdpm2d(Ddpm2dModel& model, const Batch& data_units, const Train
       input(b, 2) = static_cast<float>(i);
     }
     const auto& out = n.Forward(input, ws);
-    double loss = 0.0;
-    const float scale = 2.0f / static_cast<float>(2 * B);
-    for (int b = 0; b < B; ++b) {
-      const float e0 = out(b, 0) - eps[2 * b], e1 = out(b, 1) - eps[2 * b + 1];
-      loss += static_cast<double>(e0) * e0 + static_cast<double>(e1) * e1;
-      dy(b, 0) = scale * e0;
-      dy(b, 1) = scale * e1;
-    }
+    const double loss = PointMseGradient(out, eps.data(), &dy);
     n.Backward(input, dy, ws);
-    return loss / (2.0 * B);
+    return loss;
   };
 
   return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);

@@ -124,17 +124,9 @@ TrainReport TrainFlow2d(Flow2dModel& model, const Batch& data_units, const Train
       input(b, 2) = static_cast<float>(kFlowTimeInput) * s;
     }
     const auto& out = n.Forward(input, ws);
-    double loss = 0.0;
-    const float scale = 2.0f / static_cast<float>(2 * B);
-    for (int b = 0; b < B; ++b) {
-      for (int d = 0; d < 2; ++d) {
-        const float e = out(b, d) - target[2 * b + d];
-        loss += static_cast<double>(e) * e;
-        dy(b, d) = scale * e;
-      }
-    }
+    const double loss = PointMseGradient(out, target.data(), &dy);
     n.Backward(input, dy, ws);
-    return loss / (2.0 * B);
+    return loss;
   };
   return model.TrainNetwork(options, loss_gradient, progress, stop, checkpoint_path);
 }

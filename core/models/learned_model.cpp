@@ -157,4 +157,18 @@ TrainReport LearnedModel::TrainNetwork(const TrainOptions& options, const LossGr
                       checkpoint_path);
 }
 
+double PointMseGradient(const Network<float>::Matrix& out, const float* target, Network<float>::Matrix* dy) {
+  const Eigen::Index B = out.rows();
+  dy->resize(B, 2);
+  double loss = 0.0;
+  const float scale = 2.0f / static_cast<float>(2 * B);
+  for (Eigen::Index b = 0; b < B; ++b) {
+    const float e0 = out(b, 0) - target[2 * b], e1 = out(b, 1) - target[2 * b + 1];
+    loss += static_cast<double>(e0) * e0 + static_cast<double>(e1) * e1;
+    (*dy)(b, 0) = scale * e0;
+    (*dy)(b, 1) = scale * e1;
+  }
+  return loss / (2.0 * static_cast<double>(B));
+}
+
 }  // namespace diffuscope

@@ -68,6 +68,10 @@ class LearnedModel : public TrainableModel<Network<float>> {
   std::vector<double> log_snr_;  // of the model's schedule, i = 0..T-1
 };
 
+/// The training loss of the 2D models: the mean squared error of a B x 2 network output against B targets stored
+/// (x, y) after (x, y), and its gradient d loss / d out into dy (B x 2).
+double PointMseGradient(const Network<float>::Matrix& out, const float* target, Network<float>::Matrix* dy);
+
 /// Loads a model file as Model (Error names the file and the problem).
 template <class Model>
 Model LoadLearnedModel(const std::filesystem::path& path) {
