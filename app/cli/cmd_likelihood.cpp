@@ -168,24 +168,27 @@ Runner AddMemorisationCommand(CLI::App& app) {
     const MemorisationReport r =
         MeasureMemorisation(train, held_out, normalization, options, TerminalProgress("memorisation"));
     std::printf("data: %s; %lld updates of 64 per size; %d samples (DDPM ancestral, every step); distances in "
-                "normalised units; copy = within %.3g of a training point\n",
+                "normalised units (nearest training point); copy = within %.3g of one\n",
                 a->data.c_str(), r.iterations, options.num_samples, r.copy_radius);
-    std::printf("%7s  %12s %8s  %12s %8s  %12s %8s  %8s\n", "N", "DDPM near", "copies", "empir near", "copies",
-                "held-out near", "copies", "loss");
+    std::printf("%7s  %10s %10s %7s  %10s %10s %7s  %10s %10s %7s  %7s\n", "N", "DDPM mean", "median", "copies",
+                "empir mean", "median", "copies", "held mean", "median", "copies", "loss");
     for (const MemorisationRow& row : r.rows)
-      std::printf("%7d  %12.4f %8.3f  %12.4f %8.3f  %12.4f %8.3f  %8.4f\n", row.size, row.ddpm_nearest_mean,
-                  row.ddpm_copy_fraction, row.empirical_nearest_mean, row.empirical_copy_fraction,
-                  row.held_out_nearest_mean, row.held_out_copy_fraction, row.final_loss);
+      std::printf("%7d  %10.4f %10.4f %7.3f  %10.4f %10.4f %7.3f  %10.4f %10.4f %7.3f  %7.4f\n", row.size,
+                  row.ddpm_nearest_mean, row.ddpm_nearest_median, row.ddpm_copy_fraction, row.empirical_nearest_mean,
+                  row.empirical_nearest_median, row.empirical_copy_fraction, row.held_out_nearest_mean,
+                  row.held_out_nearest_median, row.held_out_copy_fraction, row.final_loss);
     if (!a->csv.empty()) {
       AtomicFile file(a->csv);
-      file.stream() << "size,ddpm_nearest_mean,ddpm_copy_fraction,empirical_nearest_mean,empirical_copy_fraction,"
-                       "held_out_nearest_mean,held_out_copy_fraction,final_loss\n";
+      file.stream() << "size,ddpm_nearest_mean,ddpm_nearest_median,ddpm_copy_fraction,empirical_nearest_mean,"
+                       "empirical_nearest_median,empirical_copy_fraction,held_out_nearest_mean,held_out_nearest_median,"
+                       "held_out_copy_fraction,final_loss\n";
       file.stream().precision(9);
       for (const MemorisationRow& row : r.rows)
-        file.stream() << row.size << ',' << row.ddpm_nearest_mean << ',' << row.ddpm_copy_fraction << ','
-                      << row.empirical_nearest_mean << ',' << row.empirical_copy_fraction << ','
-                      << row.held_out_nearest_mean << ',' << row.held_out_copy_fraction << ',' << row.final_loss
-                      << '\n';
+        file.stream() << row.size << ',' << row.ddpm_nearest_mean << ',' << row.ddpm_nearest_median << ','
+                      << row.ddpm_copy_fraction << ',' << row.empirical_nearest_mean << ','
+                      << row.empirical_nearest_median << ',' << row.empirical_copy_fraction << ','
+                      << row.held_out_nearest_mean << ',' << row.held_out_nearest_median << ','
+                      << row.held_out_copy_fraction << ',' << row.final_loss << '\n';
       file.Commit();
       std::fprintf(stderr, "table -> %s\n", a->csv.c_str());
     }

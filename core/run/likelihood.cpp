@@ -135,8 +135,8 @@ LikelihoodReport SolveLikelihood(const NoiseField& field, long long evaluations_
   Require(points.rows() >= 1 && points.cols() >= 1 && points.allFinite(),
           "likelihood: needs at least one point of finite values");
   const Eigen::Index n = points.rows(), D = points.cols();
-  const Eigen::MatrixXd z = (D == 2 ? normalization.ToModel(points) : points).cast<double>();
   Require(D == 2 || normalization.identity(), "likelihood: a point normalisation applies to 2D points only");
+  const Eigen::MatrixXd z = (D == 2 ? normalization.ToModel(points) : points).cast<double>();
   LikelihoodReport report;
   report.sigma_T = std::sqrt((1.0 - options.alpha_bar_T) / options.alpha_bar_T);
   // State: y (D columns) and the running integral of div_y eps (last column); sigma runs 0 -> sigma_T.

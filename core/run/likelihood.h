@@ -47,7 +47,8 @@ struct LikelihoodReport {
 };
 
 /// div_y eps(y, sigma) per row, in closed form, for the mixture eps of MixtureNoisePrediction:
-/// sigma [sum_k r_k tr C_k^{-1} - sum_k r_k |w_k|^2 + |sum_k r_k w_k|^2], C_k = S_k + sigma^2 I, w_k = C_k^{-1}(y - mu_k).
+/// sigma [sum_k r_k tr C_k^{-1} - sum_k r_k |w_k|^2 + |sum_k r_k w_k|^2], with C_k = S_k + sigma^2 I and
+/// w_k = C_k^{-1} (y - mu_k): minus sigma times the Laplacian of log p_sigma.
 Eigen::VectorXd MixtureNoiseDivergence(const GaussianMixture& mixture, const Eigen::MatrixXd& y, double sigma);
 
 /// eps(y, sigma) of a model (any Denoiser predicting eps, x_0 or v; asked at alpha_bar = 1 / (1 + sigma^2) through

@@ -41,6 +41,12 @@ Eigen::VectorXd NearestDistances(const Batch& points, const Batch& reference, co
 
 namespace {
 
+double Median(Eigen::VectorXd v) {
+  std::sort(v.begin(), v.end());
+  const Eigen::Index n = v.size();
+  return n % 2 == 1 ? v(n / 2) : 0.5 * (v(n / 2 - 1) + v(n / 2));
+}
+
 double Fraction(const Eigen::VectorXd& distances, double radius) {
   return static_cast<double>((distances.array() <= radius).count()) / static_cast<double>(distances.size());
 }
@@ -82,6 +88,7 @@ MemorisationReport MeasureMemorisation(const Batch& train_units, const Batch& he
     row.size = size;
     const Eigen::VectorXd held = NearestDistances(held_out, subset, stop);
     row.held_out_nearest_mean = held.mean();
+    row.held_out_nearest_median = Median(held);
     row.held_out_copy_fraction = Fraction(held, options.copy_radius);
 
     // The DDPM learns in the normalised space already (identity normalisation on the model).
@@ -102,15 +109,18 @@ MemorisationReport MeasureMemorisation(const Batch& train_units, const Batch& he
     const Batch samples = Sample(schedule, model, sampler, x_T, {}, stop);
     const Eigen::VectorXd d = NearestDistances(samples, subset, stop);
     row.ddpm_nearest_mean = d.mean();
+    row.ddpm_nearest_median = Median(d);
     row.ddpm_copy_fraction = Fraction(d, options.copy_radius);
     tick(1, "N = " + std::to_string(size) + ": DDPM samples");
 
-    row.empirical_nearest_mean = row.empirical_copy_fraction = std::numeric_limits<double>::quiet_NaN();
+    row.empirical_nearest_mean = row.empirical_nearest_median = row.empirical_copy_fraction =
+        std::numeric_limits<double>::quiet_NaN();
     if (options.empirical) {
       EmpiricalDenoiser empirical(subset);
       const Batch copies = Sample(schedule, empirical, sampler, x_T, {}, stop);
       const Eigen::VectorXd e = NearestDistances(copies, subset, stop);
       row.empirical_nearest_mean = e.mean();
+      row.empirical_nearest_median = Median(e);
       row.empirical_copy_fraction = Fraction(e, options.copy_radius);
       tick(1, "N = " + std::to_string(size) + ": empirical denoiser samples");
     }

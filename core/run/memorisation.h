@@ -40,10 +40,13 @@ struct MemorisationOptions {
 struct MemorisationRow {
   int size = 0;                        // N
   double ddpm_nearest_mean = 0;        // mean over samples of the distance to the nearest of the N training points
+  double ddpm_nearest_median = 0;      // their median (robust to the few samples a model throws far out)
   double ddpm_copy_fraction = 0;       // fraction of samples within copy_radius of a training point
   double empirical_nearest_mean = 0;   // the same for the empirical denoiser's samples (NaN when not run)
+  double empirical_nearest_median = 0;
   double empirical_copy_fraction = 0;
   double held_out_nearest_mean = 0;    // the held-out points' mean distance to the N training points
+  double held_out_nearest_median = 0;
   double held_out_copy_fraction = 0;   // and their fraction within copy_radius (the chance level of a copy)
   double final_loss = 0;               // the training's smoothed loss at the end
 };

@@ -28,8 +28,8 @@ check "tolerance 0 is an error" 'expect_rc 1 "$cli" likelihood --denoiser mixtur
 check "the mixture on other data" 'expect_rc 1 "$cli" likelihood --denoiser mixture --data moons && grep -q "8gaussians" "$dir/err"'
 
 margs=(memorisation --data moons --sizes 8,64 --iterations 300 --n 100 --held-out 100 --seed 1)
-check "memorisation table" 'expect_rc 0 "$cli" "${margs[@]}" --csv "$dir/m.csv" && grep -q "^ *N  *DDPM near" "$dir/out" && [ "$(grep -c "^  *\(8\|64\)  " "$dir/out")" -eq 2 ]'
-check "memorisation csv" '[ "$(head -1 "$dir/m.csv")" = "size,ddpm_nearest_mean,ddpm_copy_fraction,empirical_nearest_mean,empirical_copy_fraction,held_out_nearest_mean,held_out_copy_fraction,final_loss" ] && [ "$(wc -l < "$dir/m.csv")" -eq 3 ] && grep -q "^8," "$dir/m.csv"'
+check "memorisation table" 'expect_rc 0 "$cli" "${margs[@]}" --csv "$dir/m.csv" && grep -q "^ *N  *DDPM mean  *median  *copies" "$dir/out" && [ "$(grep -c "^  *\(8\|64\)  " "$dir/out")" -eq 2 ]'
+check "memorisation csv" '[ "$(head -1 "$dir/m.csv")" = "size,ddpm_nearest_mean,ddpm_nearest_median,ddpm_copy_fraction,empirical_nearest_mean,empirical_nearest_median,empirical_copy_fraction,held_out_nearest_mean,held_out_nearest_median,held_out_copy_fraction,final_loss" ] && [ "$(wc -l < "$dir/m.csv")" -eq 3 ] && grep -q "^8," "$dir/m.csv"'
 cp "$dir/out" "$dir/mfirst.out"
 check "memorisation re-runs bit-identical" 'expect_rc 0 "$cli" "${margs[@]}" --csv "$dir/m2.csv" && cmp -s "$dir/m.csv" "$dir/m2.csv" && cmp -s "$dir/mfirst.out" "$dir/out"'
 check "sizes must increase" 'expect_rc 1 "$cli" memorisation --sizes 64,8 && grep -q "increase" "$dir/err"'

@@ -22,7 +22,7 @@ MemorisationOptions TinyStudy() {
   o.model.embedding_size = 64;
   o.model.hidden_layers = 2;
   o.num_samples = 300;
-  o.copy_radius = 0.01;
+  o.copy_radius = 0.05;
   o.seed = 3;
   return o;
 }
@@ -54,25 +54,28 @@ TEST(Memorisation, SmallTrainingSetsAreCopiedLargeOnesAreNot) {
   const MemorisationRow& small = r.rows[0];
   const MemorisationRow& large = r.rows[1];
   for (const MemorisationRow& row : r.rows)
-    std::printf("N %5d: DDPM nearest %.4f copies %.3f | empirical nearest %.2e copies %.3f | held-out nearest %.4f "
-                "copies %.3f | loss %.3f\n",
-                row.size, row.ddpm_nearest_mean, row.ddpm_copy_fraction, row.empirical_nearest_mean,
-                row.empirical_copy_fraction, row.held_out_nearest_mean, row.held_out_copy_fraction, row.final_loss);
-  // Measured (moons, 3000 updates of 64, seed 3, radius 0.01): N = 8: DDPM nearest 0.024, copies 0.56; empirical
-  // 0.0025, 0.977; held-out 0.668, 0.002. N = 2000: DDPM 0.033, 0.237; held-out 0.0155, 0.334.
-  // The empirical denoiser memorises: with N = 8 its samples are training points. Not every one: its last step
-  // returns E[x_0 | x_1] at sigma_1 = 0.042 (cosine, T = 50), which blends two points for a sample near their bisector.
+    std::printf("N %5d: DDPM nearest %.4f (median %.4f) copies %.3f | empirical %.2e (%.2e) copies %.3f | held-out "
+                "%.4f (%.4f) copies %.3f | loss %.3f\n",
+                row.size, row.ddpm_nearest_mean, row.ddpm_nearest_median, row.ddpm_copy_fraction,
+                row.empirical_nearest_mean, row.empirical_nearest_median, row.empirical_copy_fraction,
+                row.held_out_nearest_mean, row.held_out_nearest_median, row.held_out_copy_fraction, row.final_loss);
+  // Measured (moons, 3000 updates of 64, radius 0.05; sampling seeds 0, 1, 3, 4, 5, 6 with training seeds 7 ..):
+  // N = 8: DDPM median nearest 0.008, copies 0.83 .. 0.92; empirical median 0, copies 0.977 .. 0.997; held-out
+  // median 0.49, copies 0.03. N = 2000: DDPM median 0.0135 .. 0.0147, copies 0.87 .. 0.93; held-out median 0.0131,
+  // copies 0.98. Medians, not means: one seed of six threw a few samples far out (mean 0.36, median 0.008).
+  // The empirical denoiser memorises: with N = 8 its samples are training points. Not quite every one: its last step
+  // returns E[x_0 | x_1] at sigma_1 = 0.042 (cosine, T = 50), which blends two close training points.
+  EXPECT_LT(small.empirical_nearest_median, 1e-4);
   EXPECT_GE(small.empirical_copy_fraction, 0.95);
-  EXPECT_LT(small.empirical_nearest_mean, 0.01);
   // The held-out points are far from 8 training points, close to 2000 of them.
-  EXPECT_GT(small.held_out_nearest_mean, 10 * large.held_out_nearest_mean);
+  EXPECT_GT(small.held_out_nearest_median, 10 * large.held_out_nearest_median);
   // N = 8: the DDPM's samples sit on its training points, far closer than fresh data are (memorisation) ...
-  EXPECT_LT(small.ddpm_nearest_mean, 0.1 * small.held_out_nearest_mean);
-  EXPECT_GT(small.ddpm_copy_fraction, small.held_out_copy_fraction + 0.25);
+  EXPECT_LT(small.ddpm_nearest_median, 0.1 * small.held_out_nearest_median);
+  EXPECT_GT(small.ddpm_copy_fraction, small.held_out_copy_fraction + 0.5);
   // ... N = 2000: about as far as fresh data (generalisation), and copies no more often than chance.
-  EXPECT_GT(large.ddpm_nearest_mean, 0.5 * large.held_out_nearest_mean);
+  EXPECT_GT(large.ddpm_nearest_median, 0.5 * large.held_out_nearest_median);
   EXPECT_GT(small.ddpm_copy_fraction - small.held_out_copy_fraction,
-            2 * (large.ddpm_copy_fraction - large.held_out_copy_fraction) + 0.25);
+            2 * (large.ddpm_copy_fraction - large.held_out_copy_fraction) + 0.5);
 }
 
 TEST(Memorisation, BadOptionsAreRefused) {
