@@ -14,14 +14,16 @@ namespace {
 
 // A tiny, fast recipe (the same budget and seed for every N).
 MemorisationOptions TinyStudy() {
+  // Small enough for the sanitizer build (about 10 s there, 0.5 s in a release build).
   MemorisationOptions o;
-  o.sizes = {8, 2000};
-  o.training = ShippedTrainingRecipe(3000, 64, 100);
+  o.sizes = {8, 1000};
+  o.training = ShippedTrainingRecipe(1000, 32, 100);
+  o.training.learning_rate = 3e-3;
   o.training.warmup_steps = 100;
   o.training.ema_decay = 0.99;
   o.model.embedding_size = 64;
   o.model.hidden_layers = 2;
-  o.num_samples = 300;
+  o.num_samples = 200;
   o.copy_radius = 0.05;
   o.seed = 3;
   return o;
@@ -40,7 +42,7 @@ TEST(Memorisation, NearestDistancesAreExact) {
 
 TEST(Memorisation, SmallTrainingSetsAreCopiedLargeOnesAreNot) {
   const MemorisationOptions options = TinyStudy();
-  const Batch train = GenerateDataset("moons", 2000, 1);
+  const Batch train = GenerateDataset("moons", 1000, 1);
   const Batch held_out = GenerateDataset("moons", 500, 2);
   long long last = 0, total = 0;
   const MemorisationReport r =
@@ -59,23 +61,23 @@ TEST(Memorisation, SmallTrainingSetsAreCopiedLargeOnesAreNot) {
                 row.size, row.ddpm_nearest_mean, row.ddpm_nearest_median, row.ddpm_copy_fraction,
                 row.empirical_nearest_mean, row.empirical_nearest_median, row.empirical_copy_fraction,
                 row.held_out_nearest_mean, row.held_out_nearest_median, row.held_out_copy_fraction, row.final_loss);
-  // Measured (moons, 3000 updates of 64, radius 0.05; sampling seeds 0, 1, 3, 4, 5, 6 with training seeds 7 ..):
-  // N = 8: DDPM median nearest 0.008, copies 0.83 .. 0.92; empirical median 0, copies 0.977 .. 0.997; held-out
-  // median 0.49, copies 0.03. N = 2000: DDPM median 0.0135 .. 0.0147, copies 0.87 .. 0.93; held-out median 0.0131,
-  // copies 0.98. Medians, not means: one seed of six threw a few samples far out (mean 0.36, median 0.008).
+  // Measured (moons, 1000 updates of 32, radius 0.05; sampling seeds 0, 1, 3, 5, 6 with training seeds 1, 7 ..):
+  // N = 8: DDPM median nearest 0.031 .. 0.033, copies 0.62 .. 0.70; empirical median 0, copies 0.975 .. 0.995;
+  // held-out median 0.49, copies 0.03. N = 1000: DDPM median 0.037 .. 0.060, copies 0.43 .. 0.61; held-out median
+  // 0.019, copies 0.97. Medians, not means: one seed threw a few samples far out (mean 1.5, median 0.031).
   // The empirical denoiser memorises: with N = 8 its samples are training points. Not quite every one: its last step
   // returns E[x_0 | x_1] at sigma_1 = 0.042 (cosine, T = 50), which blends two close training points.
   EXPECT_LT(small.empirical_nearest_median, 1e-4);
   EXPECT_GE(small.empirical_copy_fraction, 0.95);
-  // The held-out points are far from 8 training points, close to 2000 of them.
+  // The held-out points are far from 8 training points, close to 1000 of them.
   EXPECT_GT(small.held_out_nearest_median, 10 * large.held_out_nearest_median);
   // N = 8: the DDPM's samples sit on its training points, far closer than fresh data are (memorisation) ...
   EXPECT_LT(small.ddpm_nearest_median, 0.1 * small.held_out_nearest_median);
-  EXPECT_GT(small.ddpm_copy_fraction, small.held_out_copy_fraction + 0.5);
-  // ... N = 2000: about as far as fresh data (generalisation), and copies no more often than chance.
+  EXPECT_GT(small.ddpm_copy_fraction, small.held_out_copy_fraction + 0.4);
+  // ... N = 1000: at least half as far as fresh data (generalisation), and copies no more often than chance.
   EXPECT_GT(large.ddpm_nearest_median, 0.5 * large.held_out_nearest_median);
   EXPECT_GT(small.ddpm_copy_fraction - small.held_out_copy_fraction,
-            2 * (large.ddpm_copy_fraction - large.held_out_copy_fraction) + 0.5);
+            2 * (large.ddpm_copy_fraction - large.held_out_copy_fraction) + 0.4);
 }
 
 TEST(Memorisation, BadOptionsAreRefused) {
