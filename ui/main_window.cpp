@@ -3,6 +3,7 @@
 #include "core/data/image_io.h"
 #include "ui/export_dialog.h"
 #include "ui/image_workspace.h"
+#include "ui/memorisation_dialog.h"
 #include "ui/points_workspace.h"
 #include "ui/resources_dir.h"
 #include "ui/schedule_panel.h"
@@ -286,6 +287,11 @@ void MainWindow::createActions() {
   playback->addAction(run);
   playback->addAction(cancel);
   playback->addAction(train);
+  playback->addAction(tr("&Memorisation Study..."), this, [this] {  // issue 10: when the 2D DDPM stops copying
+    auto* study = new MemorisationDialog(this);
+    study->setAttribute(Qt::WA_DeleteOnClose);
+    study->show();
+  });
 
   // Help.
   QMenu* help = menuBar()->addMenu(tr("&Help"));

@@ -93,6 +93,8 @@ int Main(int argc, char** argv) {
   add(AddStripCommand);
   add(AddSamplerErrorCommand);
   add(AddCompareFlowCommand);
+  add(AddLikelihoodCommand);
+  add(AddMemorisationCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

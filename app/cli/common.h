@@ -57,5 +57,7 @@ Runner AddDenoiseCommand(CLI::App& app);
 Runner AddStripCommand(CLI::App& app);
 Runner AddSamplerErrorCommand(CLI::App& app);
 Runner AddCompareFlowCommand(CLI::App& app);
+Runner AddLikelihoodCommand(CLI::App& app);
+Runner AddMemorisationCommand(CLI::App& app);
 
 }  // namespace diffuscope::cli

@@ -35,14 +35,14 @@ Eigen::MatrixXd MixtureNoisePrediction(const GaussianMixture& m, const Eigen::Ma
   return sigma * eps;
 }
 
-ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, const Eigen::MatrixXd& x_start,
-                                             double alpha_bar_start, double tolerance, const StopFn& stop) {
-  if (std::string problem = mixture.Check(); !problem.empty()) throw Error("Gaussian mixture: " + problem);
-  Require(x_start.rows() >= 1 && x_start.allFinite(), "the probability-flow solve needs finite start points");
-  Require(std::isfinite(alpha_bar_start) && alpha_bar_start > 0.0 && alpha_bar_start < 1.0,
-          "the probability-flow solve starts at an alpha_bar in (0, 1)");
-  Require(std::isfinite(tolerance) && tolerance >= 1e-14 && tolerance <= 1e-2,
-          "the probability-flow solve's tolerance must be in [1e-14, 1e-2]");
+DormandPrinceSolution IntegrateDormandPrince(const OdeRightHandSide& f, Eigen::MatrixXd y, double time_start,
+                                             double time_end, double tolerance, double first_step, const StopFn& stop,
+                                             long long max_attempts, const std::function<void(double)>& on_step) {
+  Require(std::isfinite(time_start) && std::isfinite(time_end) && time_start != time_end,
+          "the Dormand-Prince solve needs two distinct finite end times");
+  Require(std::isfinite(tolerance) && tolerance > 0.0, "the Dormand-Prince solve needs a positive tolerance");
+  Require(y.size() >= 1 && y.allFinite(), "the Dormand-Prince solve needs a finite start state");
+  Require(max_attempts >= 1, "the Dormand-Prince solve needs max_attempts >= 1");
   // Dormand and Prince (1980) 5(4), first same as last; the 5th-order solution is kept (local extrapolation).
   static constexpr double c[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
   static constexpr double a[7][6] = {{},
@@ -55,27 +55,30 @@ ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, con
   // 5th minus 4th order weights: the local error estimate.
   static constexpr double e[7] = {71.0 / 57600,      0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200,
                                   22.0 / 525, -1.0 / 40};
-  ProbabilityFlowSolution out;
-  auto f = [&](const Eigen::MatrixXd& y, double sigma) {
+  DormandPrinceSolution out;
+  auto rhs = [&](const Eigen::MatrixXd& state, double time) {
     ++out.evaluations;
-    return MixtureNoisePrediction(mixture, y, sigma);
+    Eigen::MatrixXd d = f(state, time);
+    Require(d.rows() == state.rows() && d.cols() == state.cols(), "the ODE's right-hand side has the wrong shape");
+    return d;
   };
-  double sigma = std::sqrt((1.0 - alpha_bar_start) / alpha_bar_start);
-  Eigen::MatrixXd y = x_start / std::sqrt(alpha_bar_start);
-  double h = -0.01 * sigma;  // sigma decreases to 0; the controller finds its own size at once
+  const double span = time_end - time_start, direction = span > 0.0 ? 1.0 : -1.0;
+  double time = time_start;
+  double h = first_step != 0.0 && std::isfinite(first_step) ? direction * std::abs(first_step) : 0.01 * span;
   std::vector<Eigen::MatrixXd> k(7);
-  k[0] = f(y, sigma);
+  k[0] = rhs(y, time);
   Eigen::MatrixXd y_new;
-  while (sigma > 0.0) {
+  while (time != time_end) {
     if (stop && stop()) throw Cancelled();
-    Require(out.steps + out.rejected < 1'000'000, "the probability-flow solve did not finish in 10^6 steps");
-    const bool final_step = sigma + 1.01 * h <= 0.0;
-    if (final_step) h = -sigma;  // land on sigma = 0 exactly
+    Require(out.steps + out.rejected < max_attempts,
+            "the Dormand-Prince solve did not finish in " + std::to_string(max_attempts) + " steps");
+    const bool final_step = direction * (time + 1.01 * h - time_end) >= 0.0;
+    if (final_step) h = time_end - time;  // land on time_end exactly
     for (int s = 1; s < 7; ++s) {
       Eigen::MatrixXd stage = y;
       for (int j = 0; j < s; ++j)
         if (a[s][j] != 0.0) stage += (h * a[s][j]) * k[j];
-      k[s] = f(stage, final_step && s == 6 ? 0.0 : sigma + c[s] * h);
+      k[s] = rhs(stage, final_step && s == 6 ? time_end : time + c[s] * h);
       if (s == 6) y_new.swap(stage);
     }
     Eigen::MatrixXd error = Eigen::MatrixXd::Zero(y.rows(), y.cols());
@@ -83,18 +86,40 @@ ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, con
       if (e[j] != 0.0) error += (h * e[j]) * k[j];
     const Eigen::ArrayXXd scale = tolerance * (1.0 + y.array().abs().max(y_new.array().abs()));
     const double ratio = (error.array().abs() / scale).maxCoeff();
-    Require(std::isfinite(ratio), "the probability-flow solve met NaN or infinite values");
+    Require(std::isfinite(ratio), "the Dormand-Prince solve met NaN or infinite values");
     if (ratio <= 1.0) {
       y.swap(y_new);
-      sigma = final_step ? 0.0 : sigma + h;
+      time = final_step ? time_end : time + h;
       k[0].swap(k[6]);  // first same as last
       ++out.steps;
+      if (on_step) on_step(time);
     } else {
       ++out.rejected;
     }
     h *= ratio == 0.0 ? 5.0 : std::clamp(0.9 * std::pow(ratio, -0.2), 0.2, 5.0);
   }
-  out.x0 = std::move(y);
+  out.state = std::move(y);
+  return out;
+}
+
+ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, const Eigen::MatrixXd& x_start,
+                                             double alpha_bar_start, double tolerance, const StopFn& stop) {
+  if (std::string problem = mixture.Check(); !problem.empty()) throw Error("Gaussian mixture: " + problem);
+  Require(x_start.rows() >= 1 && x_start.allFinite(), "the probability-flow solve needs finite start points");
+  Require(std::isfinite(alpha_bar_start) && alpha_bar_start > 0.0 && alpha_bar_start < 1.0,
+          "the probability-flow solve starts at an alpha_bar in (0, 1)");
+  Require(std::isfinite(tolerance) && tolerance >= 1e-14 && tolerance <= 1e-2,
+          "the probability-flow solve's tolerance must be in [1e-14, 1e-2]");
+  // dy/dsigma = eps(y, sigma) from sigma_start down to 0.
+  const double sigma = std::sqrt((1.0 - alpha_bar_start) / alpha_bar_start);
+  DormandPrinceSolution solution = IntegrateDormandPrince(
+      [&](const Eigen::MatrixXd& y, double s) { return MixtureNoisePrediction(mixture, y, s); },
+      x_start / std::sqrt(alpha_bar_start), sigma, 0.0, tolerance, 0.0, stop);
+  ProbabilityFlowSolution out;
+  out.x0 = std::move(solution.state);
+  out.steps = solution.steps;
+  out.rejected = solution.rejected;
+  out.evaluations = solution.evaluations;
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "core/schedule/schedule.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,26 @@ namespace diffuscope {
 /// eps = sigma sum_k r_k(y) (S_k + sigma^2 I)^{-1} (y - mu_k), with r_k the posterior component probabilities. Written
 /// without the cancellation of (y - E[x_0 | y]) / sigma, so it is exact down to sigma = 0 (where it is 0).
 Eigen::MatrixXd MixtureNoisePrediction(const GaussianMixture& mixture, const Eigen::MatrixXd& y, double sigma);
+
+/// The right-hand side of an ODE d state / d time = f(state, time), state one row per trajectory (any columns).
+using OdeRightHandSide = std::function<Eigen::MatrixXd(const Eigen::MatrixXd& state, double time)>;
+
+struct DormandPrinceSolution {
+  Eigen::MatrixXd state;        // at time_end
+  int steps = 0;                // accepted steps
+  int rejected = 0;             // rejected step attempts
+  long long evaluations = 0;    // calls of the right-hand side (each batched over all rows)
+};
+
+/// Integrates d state / d time = f(state, time) from time_start to time_end (either direction; lands on time_end
+/// exactly) with adaptive Dormand-Prince 5(4) steps shared by all rows, in double: a step is accepted when every
+/// element's local error is <= tolerance (1 + |state|). first_step: the size of the first attempt (0 = 1% of the
+/// interval). on_step(time) after every accepted step. Throws Error after max_attempts step attempts or on NaN,
+/// Cancelled when stop() says so (asked every attempt). The probability-flow solves (sampling and likelihood) use it.
+DormandPrinceSolution IntegrateDormandPrince(const OdeRightHandSide& f, Eigen::MatrixXd state, double time_start,
+                                             double time_end, double tolerance, double first_step = 0.0,
+                                             const StopFn& stop = {}, long long max_attempts = 1'000'000,
+                                             const std::function<void(double time)>& on_step = {});
 
 struct ProbabilityFlowSolution {
   Eigen::MatrixXd x0;           // the endpoint at sigma = 0 (alpha_bar = 1), one row per start row
