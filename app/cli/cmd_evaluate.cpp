@@ -37,7 +37,7 @@ Runner AddEvaluateCommand(CLI::App& app) {
   cmd->add_option("--n", a->n, "samples (and fresh data points)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
   AddSamplerOptions(cmd, &a->sampler);
-  return [a, max_side] {
+  return [a, cmd, max_side] {
     OpenedModel opened = OpenModel(a->model, {});
     const ModelFile file = LoadModelFile(opened.file);
     std::printf("model: %s (%s, %lld updates)\n", opened.description.c_str(), file.model_type.c_str(),
@@ -66,7 +66,10 @@ Runner AddEvaluateCommand(CLI::App& app) {
                     e.reverse_steps, e.psnr_reverse, e.psnr_reverse_noisy, e.psnr_reverse - e.psnr_reverse_noisy);
       } else {
         auto& model = dynamic_cast<Sr3PhotoModel&>(*opened.denoiser);
-        SamplerOptions sampler = Sr3PhotoDefaultSampler();
+        // The model's own sampler unless the command line names one (as `sr` does).
+        SamplerOptions sampler = cmd->count("--sampler") || cmd->count("--sampling-steps")
+                                     ? a->sampler.ToOptions(a->seed)
+                                     : Sr3PhotoDefaultSampler();
         sampler.seed = a->seed;
         const PhotoSrEvaluation e = EvaluatePhotoSr(model, photos, 128, 4, sampler, a->seed, progress);
         std::printf("%d crops %dx%d from their %dx%d area-downscaled views\n", e.crops, e.side, e.side,
