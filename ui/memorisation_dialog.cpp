@@ -2,6 +2,7 @@
 
 #include "core/data/points2d.h"
 #include "ui/jobs.h"
+#include "ui/study_widgets.h"
 
 #include <QChart>
 #include <QChartView>
@@ -59,35 +60,16 @@ MemorisationDialog::MemorisationDialog(QWidget* parent) : QDialog(parent), task_
   form->addRow(tr("Updates per size"), iterations_);
   layout->addLayout(form);
 
-  auto* buttons = new QHBoxLayout;
-  measure_ = new QPushButton(tr("Measure"), this);
-  cancel_ = new QPushButton(tr("Cancel"), this);
-  cancel_->setEnabled(false);
-  progress_ = new QProgressBar(this);
-  progress_->setRange(0, 1);
-  progress_->setValue(0);
-  buttons->addWidget(measure_);
-  buttons->addWidget(cancel_);
-  buttons->addWidget(progress_, 1);
-  layout->addLayout(buttons);
-
-  chart_ = new QChart;
-  chart_->setTitle(tr("Distance to the nearest training point against the training-set size"));
-  chart_->legend()->setAlignment(Qt::AlignBottom);
-  auto* view = new QChartView(chart_, this);
-  view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumSize(640, 380);
-  layout->addWidget(view, 1);
-  status_ = new QLabel(tr("Press Measure."), this);
-  status_->setWordWrap(true);
-  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  layout->addWidget(status_);
-  table_ = new QTableWidget(0, 7, this);
-  // Distances: the median over samples of the distance to the nearest training point.
-  table_->setHorizontalHeaderLabels({tr("N"), tr("DDPM median"), tr("DDPM copies"), tr("Empirical median"),
-                                     tr("Empirical copies"), tr("Held-out median"), tr("Held-out copies")});
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  table_->verticalHeader()->setVisible(false);
+  // Distances in the table: the median over samples of the distance to the nearest training point.
+  const StudyWidgets w = AddStudyWidgets(this, layout, tr("Distance to the nearest training point against the training-set size"), Qt::AlignBottom,
+                                         {tr("N"), tr("DDPM median"), tr("DDPM copies"), tr("Empirical median"), tr("Empirical copies"),
+                                          tr("Held-out median"), tr("Held-out copies")});
+  measure_ = w.measure;
+  cancel_ = w.cancel;
+  progress_ = w.progress;
+  chart_ = w.chart;
+  status_ = w.status;
+  table_ = w.table;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setMinimumHeight(160);
   layout->addWidget(table_);

@@ -1,6 +1,7 @@
 #include "ui/sampler_accuracy_dialog.h"
 
 #include "ui/jobs.h"
+#include "ui/study_widgets.h"
 
 #include <QChart>
 #include <QChartView>
@@ -95,34 +96,14 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   form->addRow(tr("Show"), quantity_);
   layout->addLayout(form);
 
-  auto* buttons = new QHBoxLayout;
-  measure_ = new QPushButton(tr("Measure"), this);
-  cancel_ = new QPushButton(tr("Cancel"), this);
-  cancel_->setEnabled(false);
-  progress_ = new QProgressBar(this);
-  progress_->setRange(0, 1);
-  progress_->setValue(0);
-  buttons->addWidget(measure_);
-  buttons->addWidget(cancel_);
-  buttons->addWidget(progress_, 1);
-  layout->addLayout(buttons);
-
-  chart_ = new QChart;
-  chart_->setTitle(tr("Error against network evaluations"));
-  chart_->legend()->setAlignment(Qt::AlignRight);
-  auto* view = new QChartView(chart_, this);
-  view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumSize(640, 380);
-  layout->addWidget(view, 1);
-  status_ = new QLabel(tr("Press Measure."), this);
-  status_->setWordWrap(true);
-  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  layout->addWidget(status_);
-  table_ = new QTableWidget(0, 5, this);
-  table_->setHorizontalHeaderLabels(
-      {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error"), tr("Energy distance")});
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  table_->verticalHeader()->setVisible(false);
+  const StudyWidgets w = AddStudyWidgets(this, layout, tr("Error against network evaluations"), Qt::AlignRight,
+                                         {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error"), tr("Energy distance")});
+  measure_ = w.measure;
+  cancel_ = w.cancel;
+  progress_ = w.progress;
+  chart_ = w.chart;
+  status_ = w.status;
+  table_ = w.table;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setMinimumHeight(140);
   layout->addWidget(table_);
