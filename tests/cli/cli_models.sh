@@ -17,6 +17,8 @@ check "train from a user csv" 'expect_rc 0 "$cli" dataset spiral --n 500 --seed 
 check "train sohl-dickstein" 'expect_rc 0 "$cli" train --model sohl-dickstein-2d --iterations 100 --seed 1 -o "$dir/sd.dfm"'
 check "train ddpm-digits" 'expect_rc 0 "$cli" train --model ddpm-digits --iterations 20 --batch 16 --seed 1 -o "$dir/dg.dfm"'
 check "train ddpm-digits-mlp" 'expect_rc 0 "$cli" train --model ddpm-digits-mlp --iterations 20 --batch 16 --seed 1 -o "$dir/dgm.dfm"'
+check "train --prediction eps: the file says eps" 'expect_rc 0 "$cli" train --model ddpm-digits --iterations 4 --batch 4 --seed 1 --prediction eps -o "$dir/dg-eps.dfm" && head -c 4000 "$dir/dg-eps.dfm" | grep -aq "\"prediction\": 0.0" && head -c 4000 "$dir/dg.dfm" | grep -aq "\"prediction\": 2.0"'
+check "train --prediction: refused for other models and on resume" 'expect_rc 1 "$cli" train --model ddpm-2d --iterations 4 --seed 1 --prediction eps -o "$dir/x.dfm" && grep -q "U-Net DDPMs" "$dir/err" && expect_rc 2 "$cli" train --model ddpm-digits --iterations 4 --seed 1 --prediction noise -o "$dir/x.dfm"'
 check "evaluate the digits U-Net" '"$cli" evaluate --model "$dir/dg.dfm" --n 12 --sampler ddim --sampling-steps 4 --clip --seed 1 | grep -q "recognised (7 of 10 nearest agree)"'
 check "train sr3" 'expect_rc 0 "$cli" train --model sr3-digits --low-side 5 --iterations 20 --batch 16 --seed 1 -o "$dir/sr.dfm"'
 check "sample2d with a model" 'expect_rc 0 "$cli" sample2d --model "$dir/m2.dfm" --data moons --n 300 --seed 3 -o "$dir/s.csv" && [ "$(wc -l < "$dir/s.csv")" -eq 301 ]'
