@@ -291,7 +291,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     // Below T, or when the run says so, the run starts from the input noised to `from` (SDEdit).
     RunSpec run = spec;
     run.start_t = from < T || spec.start_t > 0 ? from : 0;
-    Sampler sampler = StartReverse(run, schedule, *model.denoiser, input, normalization, condition_or_null);
+    ReverseRun sampler = StartReverseRun(run, schedule, *model.denoiser, input, normalization, condition_or_null);
     const Batch x_start = sampler.x();
     std::vector<int> visited = sampler.timesteps();
     visited.push_back(0);

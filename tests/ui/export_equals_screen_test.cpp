@@ -25,6 +25,7 @@
 #include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -168,6 +169,8 @@ class ExportEqualsScreenTest : public QObject {
     // region at the photo's own resolution.
     QTest::newRow("sr3 photo, simulated low resolution") << QStringLiteral("sr3") << false << true << 24 << QSize(24, 16);
     QTest::newRow("sr3 photo of a region") << QStringLiteral("sr3 region") << false << true << 24 << QSize(24, 24);
+    // The mean of two SR3 chains: chain 0's x_t on screen and in the export, the mean as the result.
+    QTest::newRow("sr3 photo, mean of 2 samples") << QStringLiteral("sr3 mean") << false << true << 24 << QSize(24, 16);
   }
 
   void images() {
@@ -177,6 +180,7 @@ class ExportEqualsScreenTest : public QObject {
     QFETCH(int, working_side);
     QFETCH(QSize, size);
     const bool simulate = model != QLatin1String("sr3 region");
+    const int sr_samples = model == QLatin1String("sr3 mean") ? 2 : 1;
     if (model.isEmpty()) model = photo_model_path_;
     if (model.startsWith(QLatin1String("sr3"))) model = sr3_model_path_;
     Document document;
@@ -197,10 +201,12 @@ class ExportEqualsScreenTest : public QObject {
     choice.from_current_t = from_t0;
     choice.working_side = working_side;
     choice.simulate_low_resolution = simulate;
+    choice.sr_samples = sr_samples;
     document.setModel(choice);
     if (model == sr3_model_path_) {
       const RunSpec run = document.run(0);
       QCOMPARE(run.super_resolution, 4);
+      QCOMPARE(run.sr_samples, sr_samples);
       QCOMPARE(run.simulate_low_resolution, simulate);
       QCOMPARE(run.region_width, simulate ? 0 : 6);
     }
@@ -230,6 +236,7 @@ class ExportEqualsScreenTest : public QObject {
     if (!errors.isEmpty()) QFAIL(qPrintable(errors.at(0).at(1).toString()));
     const ImageReverseRun* run = images.reverseRun();
     QVERIFY(run != nullptr);
+    QCOMPARE(run->description.contains(QStringLiteral("the mean of 2 samples")), sr_samples == 2);
     QCOMPARE(run->start_t, from_t0 ? 17 : 40);
     const AnimationFrames exported = ExportFrames(document, Direction::kReverse);
     QCOMPARE(exported.t.front(), run->start_t);
@@ -276,6 +283,20 @@ class ExportEqualsScreenTest : public QObject {
     choice.working_side = 24;
     document.setModel(choice);
     QCOMPARE(images.workingSize(), QSize(24, 16));
+    // "Samples averaged": an undoable model choice, the run's sr_samples, and K runs in the expected time.
+    auto* samples_box = images.findChild<QSpinBox*>(QStringLiteral("srSamples"));
+    QVERIFY(samples_box != nullptr && samples_box->isVisibleTo(&images));
+    const double one_run = images.expectedSeconds();
+    const int undo_samples = document.undoStack()->count();
+    samples_box->setValue(3);
+    QCOMPARE(document.model().sr_samples, 3);
+    QCOMPARE(document.run(0).sr_samples, 3);
+    QCOMPARE(document.undoStack()->count(), undo_samples + 1);
+    QCOMPARE(images.expectedSeconds(), 3 * one_run);
+    QVERIFY(images.estimateText().contains(QStringLiteral("3 runs")));
+    document.undoStack()->undo();
+    QCOMPARE(document.model().sr_samples, 1);
+    QCOMPARE(samples_box->value(), 1);
     for (const bool simulate : {true, false}) {
       choice.simulate_low_resolution = simulate;
       document.setModel(choice);

@@ -51,6 +51,7 @@ class SessionTest : public QObject {
     model.num_particles = 777;
     model.working_side = 512;
     model.simulate_low_resolution = false;
+    model.sr_samples = 6;
     original.setModel(model);
     original.setSeed(0xFFFFFFFFFFFFFFF1ULL);  // all 64 bits survive
     original.setForwardPath(ForwardPath::kMarkov);

@@ -1,5 +1,6 @@
 #include "ui/state/document.h"
 
+#include "core/models/photo_eval.h"
 #include "core/models/registry.h"
 #include "ui/state/image_input.h"
 
@@ -173,6 +174,7 @@ RunSpec Document::run(int workspace) const {
       // at the photo's own resolution, a quarter of the working size a side (centred), is the input.
       run.super_resolution = kSr3PhotoFactor;
       run.simulate_low_resolution = model_.simulate_low_resolution;
+      run.sr_samples = std::clamp(model_.sr_samples, 1, kMaxSrSamples);
       run.start_t = 0;
       if (run.simulate_low_resolution) {
         if (working > 0) run.max_image_side = std::min(run.max_image_side, working);

@@ -74,6 +74,9 @@ struct ModelChoice {
   // The photo SR3 model: downscale the photo x4 first and compare the result with it (PSNR, SSIM), or
   // super-resolve the photo itself (a region of it at the working size).
   bool simulate_low_resolution = true;
+  // The photo SR3 model: the mean of this many chains (RunSpec::sr_samples): the posterior mean, higher PSNR and
+  // less invented detail, at this many times the cost.
+  int sr_samples = 1;
   bool operator==(const ModelChoice&) const = default;
 };
 

@@ -1,5 +1,6 @@
 #include "ui/state/session.h"
 
+#include "core/models/photo_eval.h"
 #include "core/run/run_spec.h"
 #include "ui/state/image_input.h"
 
@@ -14,8 +15,6 @@
 namespace diffuscope::ui {
 
 namespace {
-
-QString Str(std::string_view text) { return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size())); }
 
 QString PathName(ForwardPath path) {
   switch (path) {
@@ -139,6 +138,11 @@ QJsonObject SessionToJson(const Session& s) {
                               {"digit_samples", s.model.digit_samples},
                               {"working_side", s.model.working_side},
                               {"simulate_low_resolution", s.model.simulate_low_resolution}};
+  if (s.model.sr_samples > 1) {  // written only when used, so other sessions keep their text
+    QJsonObject model = json["model"].toObject();
+    model["sr_samples"] = s.model.sr_samples;
+    json["model"] = model;
+  }
   if (s.model.label >= 0) {  // written only for guided runs, so other sessions keep their text
     QJsonObject model = json["model"].toObject();
     model["label"] = s.model.label;
@@ -209,6 +213,7 @@ Session SessionFromJson(const QJsonObject& json) {
     // Sessions from before the working size ran at the image's own size.
     s.model.working_side = static_cast<int>(m.Has("working_side") ? m.Integer("working_side", 0, 4096) : 0);
     s.model.simulate_low_resolution = m.Bool("simulate_low_resolution", true);
+    s.model.sr_samples = static_cast<int>(m.Has("sr_samples") ? m.Integer("sr_samples", 1, kMaxSrSamples) : 1);
     s.model.label = static_cast<int>(m.Has("label") ? m.Integer("label", -1, 63) : -1);
     s.model.guidance = m.Number("guidance", 0.0);
     if (s.model.guidance < 0.0 || s.model.guidance > 10.0) m.Fail("guidance", "must be a weight in [0, 10]");
