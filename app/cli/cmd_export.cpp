@@ -28,6 +28,7 @@ Runner AddExportCommand(CLI::App& app) {
     bool no_dither = false;
     bool simulate = false;
     std::vector<int> region;
+    bool no_data_set = false;
   };
   auto a = std::make_shared<Args>();
   AnimationSpec& s = a->spec;
@@ -84,6 +85,8 @@ Runner AddExportCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "score", "drift"}));
   cmd->add_flag("--contours", s.contours, "2D: density iso-lines of the particles (10 .. 90 % of the peak)");
+  cmd->add_flag("--no-data-set", a->no_data_set,
+                "2D: leave out the data set drawn faint behind the particles (the app's 'Data set (faint)' off)");
   cmd->add_option("--view", a->view,
                   "2D: half the side of the square shown, in spreads of the data around its centre (the app: 3.5)")
       ->capture_default_str();
@@ -132,6 +135,7 @@ Runner AddExportCommand(CLI::App& app) {
       Require(layout.has_value(), "--layout: unknown layout '" + a->layout + "'");
       spec.render.layout = !spec.data.empty() && cmd->count("--layout") == 0 ? Layout::kScatter : *layout;
       spec.field.kind = *ParseFieldKind(a->field);
+      spec.draw_data = !a->no_data_set;
       Require(a->view > 0 && a->view <= 1000, "--view must be in (0, 1000]");
       spec.render.scatter.x_min = spec.render.scatter.y_min = -a->view;
       spec.render.scatter.x_max = spec.render.scatter.y_max = a->view;

@@ -29,6 +29,10 @@ check "grid" 'expect_rc 0 "$cli" export --image "$img" "${small[@]}" --layout gr
 check "2d reverse" 'expect_rc 0 "$cli" export --data moons --points 300 --data-points 600 --direction reverse --frames 6 --seed 2 -o "$dir/moons.gif"'
 check "2d overlays as the app draws them" 'expect_rc 0 "$cli" export --data 8gaussians --model mixture --points 300 --data-points 600 --direction reverse --frames 4 --seed 2 --field score --contours --trajectories 12 --view 3.5 -o "$dir/over.gif" && grep -q "\"field\": \"score\"" "$dir/over.gif.json" && grep -q "\"contours\": true" "$dir/over.gif.json" && grep -q "\"x_min\": -3.5" "$dir/over.gif.json" && ! cmp -s "$dir/over.gif" "$dir/moons.gif"'
 check "overlays remake bit for bit" 'expect_rc 0 "$cli" export --from "$dir/over.gif.json" -o "$dir/over2.gif" && cmp -s "$dir/over.gif" "$dir/over2.gif"'
+# The faint data set behind the particles: on by default, --no-data-set leaves it out (the same run otherwise).
+check "2d without the data set" 'expect_rc 0 "$cli" export --data moons --points 300 --data-points 600 --direction reverse --frames 6 --seed 2 --no-data-set -o "$dir/bare.gif" && grep -q "\"data\": false" "$dir/bare.gif.json" && grep -q "\"data\": true" "$dir/moons.gif.json" && [ -s "$dir/bare.gif" ] && ! cmp -s "$dir/bare.gif" "$dir/moons.gif"'
+check "without the data set remakes bit for bit" 'expect_rc 0 "$cli" export --from "$dir/bare.gif.json" -o "$dir/bare2.gif" && cmp -s "$dir/bare.gif" "$dir/bare2.gif"'
+check "no data set on images is refused" 'expect_rc 1 "$cli" export --image "$img" "${small[@]}" --no-data-set -o "$dir/z.gif" && grep -q "2D data" "$dir/err"'
 check "unknown field is usage" 'expect_rc 2 "$cli" export --data moons --field curl --seed 1 -o "$dir/z.gif"'
 check "overlays on images are refused" 'expect_rc 1 "$cli" export --image "$img" "${small[@]}" --contours -o "$dir/z.gif" && grep -q "2D data" "$dir/err"'
 check "bundle remakes bit for bit" 'expect_rc 0 "$cli" export --from "$dir/a.gif.json" -o "$dir/b.gif" && cmp -s "$dir/a.gif" "$dir/b.gif" && grep -q "bit for bit" "$dir/err"'

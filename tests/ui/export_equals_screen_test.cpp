@@ -83,9 +83,10 @@ Frame ViewFrame(const Document& document, const PointsWorkspace& workspace) {
   options.y_min = box.y_min;
   options.y_max = box.y_max;
   const ScatterOverlays overlays = workspace.shownOverlays();
+  const Batch background = workspace.view()->background();  // the data set as the view draws it (or none)
   ScatterContent content;
   content.points = &workspace.shownParticles();
-  content.background = &document.points().points;
+  content.background = background.rows() > 0 ? &background : nullptr;
   content.overlays = &overlays;
   return RenderScatter(content, options);
 }
@@ -517,6 +518,63 @@ class ExportEqualsScreenTest : public QObject {
       QVERIFY2(exported.overlays[k] == shown, qPrintable(QStringLiteral("reverse overlays at t = %1").arg(t)));
     }
     BundleRemakes(document, Direction::kReverse);
+    BundleRemakes(document, Direction::kForward);
+  }
+
+  // The faint data set behind the particles is the document's choice: switched off in the view, the export leaves
+  // it out too, and its frame is the view's; with it on the frames differ (only) by the data set.
+  void pointsWithoutTheDataSet() {
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    PointsWorkspace workspace(&document, &timeline);
+    document.setWorkspace(1);
+    ScheduleOptions schedule;
+    schedule.kind = ScheduleKind::kCosine;
+    schedule.num_steps = 30;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    document.setSeed(5);
+    document.setPoints(LoadPoints(QStringLiteral("moons"), 400, 1));
+    QVERIFY(document.pointsOverlays().data);
+    QVERIFY(Same(workspace.view()->background(), document.points().points));
+    for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
+      document.setForwardPath(path);
+      for (int t : {0, 7}) {
+        workspace.setDataSetShown(true);
+        document.setT(t);
+        workspace.refresh();
+        QVERIFY(workspace.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        QCOMPARE(workspace.shownT(), t);
+        const AnimationFrames with_data = ExportFrames(document, Direction::kForward, {t});
+        QVERIFY(SpecFromDocument(document, Direction::kForward).draw_data);
+        QVERIFY2(with_data.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+
+        const int undo_steps = document.undoStack()->count();
+        workspace.setDataSetShown(false);  // the view's "Data set (faint)" box
+        QCoreApplication::processEvents();
+        QVERIFY(!document.pointsOverlays().data);
+        QCOMPARE(document.undoStack()->count(), undo_steps + 1);
+        QCOMPARE(workspace.view()->background().rows(), Eigen::Index{0});
+        QVERIFY(workspace.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        const AnimationSpec spec = SpecFromDocument(document, Direction::kForward);
+        QVERIFY(!spec.draw_data);
+        const AnimationFrames without = ExportFrames(document, Direction::kForward, {t});
+        QVERIFY(Same(without.x_t.front(), workspace.shownParticles()));
+        QVERIFY(Same(without.x_t.front(), with_data.x_t.front()));
+        QVERIFY2(without.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+        QVERIFY2(!(without.frames.front() == with_data.frames.front()), qPrintable(QStringLiteral("t = %1").arg(t)));
+
+        // Undo brings the data set back, on screen and in the export.
+        document.undoStack()->undo();
+        QVERIFY(document.pointsOverlays().data);
+        QVERIFY(Same(workspace.view()->background(), document.points().points));
+        QVERIFY(SpecFromDocument(document, Direction::kForward).draw_data);
+        document.undoStack()->redo();
+        QVERIFY(!document.pointsOverlays().data);
+      }
+    }
     BundleRemakes(document, Direction::kForward);
   }
 

@@ -16,6 +16,8 @@ namespace diffuscope::ui {
 
 namespace {
 
+QString Str(std::string_view text) { return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size())); }
+
 QString PathName(ForwardPath path) {
   switch (path) {
     case ForwardPath::kClosed: return QStringLiteral("closed");
@@ -106,6 +108,7 @@ Session CaptureSession(const Document& document, const QString& direction) {
   s.seed = document.seed();
   s.t = document.t();
   s.forward_path = document.forwardPath();
+  s.overlays = document.pointsOverlays();
   return s;
 }
 
@@ -153,6 +156,12 @@ QJsonObject SessionToJson(const Session& s) {
   json["seed"] = QString::number(s.seed);
   json["t"] = s.t;
   json["forward_path"] = PathName(s.forward_path);
+  if (s.overlays) {
+    json["overlays"] = QJsonObject{{"field", Str(FieldKindName(s.overlays->field))},
+                                   {"contours", s.overlays->contours},
+                                   {"trajectories", s.overlays->trajectories},
+                                   {"data", s.overlays->data}};
+  }
   return json;
 }
 
@@ -232,6 +241,18 @@ Session SessionFromJson(const QJsonObject& json) {
   else if (path == QLatin1String("markov")) s.forward_path = ForwardPath::kMarkov;
   else if (path == QLatin1String("fresh-noise")) s.forward_path = ForwardPath::kFreshNoise;
   else r.Fail("forward_path", "must be \"closed\", \"markov\" or \"fresh-noise\"");
+  if (r.Has("overlays")) {
+    const QJsonObject overlays = r.Object("overlays");
+    const Reader o(overlays, "overlays");
+    PointsOverlays shown;
+    const std::optional<FieldKind> field = ParseFieldKind(o.String("field", QStringLiteral("none")).toStdString());
+    if (!field) o.Fail("field", "must be \"none\", \"score\" or \"drift\"");
+    shown.field = *field;
+    shown.contours = o.Bool("contours", false);
+    shown.trajectories = o.Bool("trajectories", false);
+    shown.data = o.Bool("data", true);
+    s.overlays = shown;
+  }
   return s;
 }
 
@@ -283,6 +304,7 @@ void ApplySession(const Session& session, Document* document) {
   document->setModel(session.model);
   document->setSeed(session.seed);
   document->setForwardPath(session.forward_path);
+  if (session.overlays) document->setPointsOverlays(*session.overlays);
   stack->endMacro();
   if (!image.empty()) document->setImage(std::move(image));
   if (!session.points.empty()) document->setPoints(session.points);

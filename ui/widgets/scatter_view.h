@@ -36,6 +36,8 @@ class ScatterView : public QWidget {
   explicit ScatterView(QWidget* parent = nullptr);
 
   void setBackground(const Batch& points);
+  /// The data set drawn faint behind the particles now (n x 2, data units; 0 rows when none is drawn).
+  Batch background() const;
   void setParticles(const Batch& points);
   /// Polylines of a few particles, in data units.
   void setTrajectories(std::vector<std::vector<QPointF>> paths);
