@@ -131,6 +131,9 @@ struct Options {
       "N");
   const QCommandLineOption no_simulate = Flag(
       "no-simulate", QStringLiteral("sr3-photo: super-resolve the photo itself instead of its 4x downscaled view."));
+  const QCommandLineOption sr_samples = Value(
+      "sr-samples", QStringLiteral("sr3-photo: the mean of K chains from independent noise (1..16; K times the time)."),
+      "K");
   const QCommandLineOption panels = Flag("panels", QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
   const QCommandLineOption field = Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
   const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
@@ -166,7 +169,7 @@ void Describe(QCommandLineParser& parser, const Options& o) {
         o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
         o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.no_data_set, o.train, o.train_model,
         o.label, o.guidance, o.sample, o.play,
-        o.print_run, o.predictions, o.working_size, o.no_simulate, o.dataset, o.from_t}) {
+        o.print_run, o.predictions, o.working_size, o.no_simulate, o.sr_samples, o.dataset, o.from_t}) {
     parser.addOption(option);
   }
 }
@@ -290,8 +293,13 @@ int main(int argc, char** argv) {
   } else if (parser.isSet(o.model_option)) {
     window.imageWorkspace()->chooseModel(parser.value(o.model_option));
   }
-  if (parser.isSet(o.working_size) || parser.isSet(o.no_simulate)) {
+  if (parser.isSet(o.working_size) || parser.isSet(o.no_simulate) || parser.isSet(o.sr_samples)) {
     auto model = document->model();
+    if (parser.isSet(o.sr_samples)) {
+      int k = 0;
+      if (!number(o.sr_samples, &k) || k < 1 || k > 16) return fail(QStringLiteral("--sr-samples must be in 1..16"));
+      model.sr_samples = k;
+    }
     if (parser.isSet(o.working_size)) model.working_side = std::max(0, parser.value(o.working_size).toInt());
     if (parser.isSet(o.no_simulate)) model.simulate_low_resolution = false;
     document->setModel(model);
