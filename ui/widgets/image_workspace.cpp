@@ -797,13 +797,13 @@ void ImageWorkspace::updateEstimate() {
   const int chains = ImageModelKindOf(document_->model().image_model) == ImageModelKind::kSr3Photo
                          ? std::max(1, document_->model().sr_samples)
                          : 1;
-  estimate_label_->setText(
-      (chains > 1 ? tr("%1 x %2: %5 runs of %3 steps take about %4") : tr("%1 x %2: a run of %3 steps takes about %4"))
-          .arg(size.width())
-          .arg(size.height())
-          .arg(reverseSteps())
-          .arg(DurationText(expectedSeconds()))
-          .arg(chains));
+  const QString runs = chains > 1 ? tr("%1 runs of %2 steps take").arg(chains).arg(reverseSteps())
+                                  : tr("a run of %1 steps takes").arg(reverseSteps());
+  estimate_label_->setText(tr("%1 x %2: %3 about %4")
+                               .arg(size.width())
+                               .arg(size.height())
+                               .arg(runs)
+                               .arg(DurationText(expectedSeconds())));
 }
 
 QString ImageWorkspace::estimateText() const { return estimate_label_->text(); }
