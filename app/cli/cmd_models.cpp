@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <iostream>
 #include <unistd.h>
 
@@ -71,7 +72,16 @@ std::vector<Image> LoadPhotos(const std::string& folder) {
 // The models other than the 2D DDPM: their own default budgets, the same progress line and flags.
 int TrainOther(const std::string& kind, std::string data_name, long long iterations, int batch, int steps, double lr,
                uint64_t seed, int low_side, const std::string& resume, bool checkpoint, const std::string& output,
-               const std::string& prediction) {
+               const std::string& prediction, const std::string& schedule) {
+  // --schedule for the U-Net DDPMs: the training noise levels (t uniform on this schedule) and the schedule the
+  // file names for sampling; the network sees the noise level, so it serves any schedule either way.
+  std::optional<ScheduleKind> schedule_kind;
+  if (!schedule.empty()) {
+    Require(kind == "ddpm-digits", "--schedule: of the other models, only ddpm-2d and ddpm-digits take a schedule kind");
+    schedule_kind = ParseScheduleKind(schedule);
+    Require(schedule_kind.has_value(), "--schedule: unknown kind '" + schedule + "'");
+    Require(resume.empty(), "--schedule: a resumed run keeps the schedule it was trained on");
+  }
   Require(prediction.empty() || resume.empty(), "--prediction: a resumed run keeps the target it was trained on");
   // eps, x0 or v (what the network predicts: the equal-budget comparison of resources/models/README.md).
   const PredictionKind target = prediction == "eps" ? PredictionKind::kEps
@@ -118,6 +128,7 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
     model.Save(output, checkpoint);
   } else if (kind == "ddpm-digits") {
     DigitsUNetOptions options;
+    if (schedule_kind) options.schedule.kind = *schedule_kind;
     if (steps > 0) options.schedule.num_steps = steps;
     if (!prediction.empty()) options.prediction = target;
     DigitsUNetModel model = resume.empty() ? DigitsUNetModel(options) : DigitsUNetModel::Load(resume);
@@ -246,7 +257,7 @@ Runner AddTrainCommand(CLI::App& app) {
                                       *label_dropout, a->resume, *checkpoint, a->output);
     if (a->model != "ddpm-2d") return TrainOther(a->model, a->data, a->iterations, a->batch, a->steps,
                                                  a->learning_rate, a->seed, *low_side, a->resume, *checkpoint,
-                                                 a->output, *prediction);
+                                                 a->output, *prediction, a->schedule);
     TrainOptions train;
     train.seed = a->seed;
     if (a->iterations > 0) train.iterations = a->iterations;
@@ -285,7 +296,12 @@ Runner AddDenoiseCommand(CLI::App& app) {
     int t0 = 300;
     uint64_t seed = 0;
     ScheduleArgs schedule;
-    SamplerArgs sampler{.sampler = "ddim", .sampling_steps = 50};
+    SamplerArgs sampler = [] {
+      SamplerArgs s;
+      s.sampler = "ddim";
+      s.sampling_steps = 50;
+      return s;
+    }();
     int max_side = 512;
   };
   auto a = std::make_shared<Args>();
