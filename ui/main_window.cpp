@@ -1,8 +1,10 @@
 #include "ui/main_window.h"
 
 #include "core/data/image_io.h"
+#include "ui/compare_dialog.h"
 #include "ui/export_dialog.h"
 #include "ui/image_workspace.h"
+#include "ui/likelihood_dialog.h"
 #include "ui/memorisation_dialog.h"
 #include "ui/points_workspace.h"
 #include "ui/resources_dir.h"
@@ -291,6 +293,17 @@ void MainWindow::createActions() {
     auto* study = new MemorisationDialog(this);
     study->setAttribute(Qt::WA_DeleteOnClose);
     study->show();
+  });
+  // Issue 10: the 2D workspace's model measured (Compare: ODE against SDE, flow matching against a DDPM; Likelihood).
+  playback->addAction(tr("C&ompare..."), this, [this] {
+    auto* compare = new CompareDialog(points_workspace_->currentModel(), this);
+    compare->setAttribute(Qt::WA_DeleteOnClose);
+    compare->show();
+  });
+  playback->addAction(tr("&Likelihood..."), this, [this] {
+    auto* likelihood = new LikelihoodDialog(points_workspace_->currentModel(), this);
+    likelihood->setAttribute(Qt::WA_DeleteOnClose);
+    likelihood->show();
   });
 
   // Help.

@@ -93,7 +93,8 @@ OdeSdeComparison CompareOdeAndSde(const NoiseSchedule& schedule, Denoiser& model
     const Batch ode_x = keep(out.ode, ode_meter, a.x_prev, a.t_prev);
     const Step& b = sde_run.Next();
     out.gap.push_back(RmsGap(ode_x, keep(out.sde, sde_meter, b.x_prev, b.t_prev)));
-    if (progress) progress(++done, total, "step " + std::to_string(done) + " of both runs");
+    ++done;
+    if (progress) progress(done, total, "step " + std::to_string(done) + " of both runs");
   }
   for (auto [run, sampler, meter] : {std::tuple{&out.ode, &ode_run, &ode_meter}, {&out.sde, &sde_run, &sde_meter}}) {
     run->sampler = sampler == &ode_run ? ode.kind : sde.kind;
@@ -167,7 +168,7 @@ FlowDdpmStudy RunFlowDdpmStudy(const FlowDdpmStudyOptions& options, Flow2dModel&
     before += train.iterations;
   }
   const Batch held_out = GenerateDataset(options.data, options.comparison.particles, seed + 1000, own_units);
-  study.held_out = static_cast<int>(held_out.rows());
+  study.reference = held_out;
   auto compared = [&](long long done, long long, const std::string& what) {
     if (progress) progress(before + done, total, what);
   };

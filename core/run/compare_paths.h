@@ -105,7 +105,7 @@ struct FlowDdpmStudy {
   std::vector<FlowComparisonRow> rows;  // flow euler, flow heun, ddpm ddim per step count; then the exact rows
   double gaussian_baseline = 0;         // a Gaussian fitted to the held-out points against them
   TrainReport flow_training, ddpm_training;  // zero when not trained here
-  int held_out = 0;                     // points the samples were compared with
+  Batch reference;                      // the held-out points the samples were compared with (data units)
 };
 
 /// The training recipe of the study (ShippedTrainingRecipe with a tenth of warm-up for short runs, seed).

@@ -145,7 +145,7 @@ TEST(FlowDdpmStudy, IsTheComparisonOfModelsTrainedTheStudysWay) {
   EXPECT_EQ(total, 2 * 150 + 2 * 3 * 2);  // both trainings, then 3 runs per step count, learned and exact
   EXPECT_EQ(flow.trained_steps(), 150);
   EXPECT_EQ(ddpm.trained_steps(), 150);
-  EXPECT_EQ(study.held_out, 200);
+  EXPECT_EQ(study.reference.rows(), 200);
   // The same figures from the parts: models trained with the study's recipe and CompareFlowAndDdpm.
   Dataset2DOptions own_units;
   own_units.standardize = false;
