@@ -25,10 +25,19 @@ Runner AddEvaluateCommand(CLI::App& app) {
     std::string model, data;
     int n = 2000;
     uint64_t seed = 0;
+    int sr_samples = 1;
+    std::vector<int> times = {40, 100};
     SamplerArgs sampler;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model, "a model file or a shipped model name")->required();
+  cmd->add_option("--samples", a->sr_samples,
+                  "sr3-photo: score the mean of K super-resolution chains (the posterior mean: fidelity over detail)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxSrSamples));
+  cmd->add_option("--times", a->times, "ddpm-photo: the timesteps t whose one-step x0_hat is scored")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--data", a->data,
                   "2D: the data set to compare with (default: the one the model was trained on); photo models: a "
                   "folder of held-out photographs");
@@ -55,7 +64,7 @@ Runner AddEvaluateCommand(CLI::App& app) {
       auto progress = TerminalProgress("evaluating");
       if (file.model_type == kPhotoDdpmModelType) {
         auto& model = dynamic_cast<PhotoDdpmModel&>(*opened.denoiser);
-        const PhotoDenoiseEvaluation e = EvaluatePhotoDenoising(model, photos, {40, 100}, 100, 50, a->seed, progress);
+        const PhotoDenoiseEvaluation e = EvaluatePhotoDenoising(model, photos, a->times, 100, 50, a->seed, progress);
         std::printf("%d held-out photographs; PSNR in dB (noisy = x_t / sqrt(alpha_bar_t) = x_0 + sigma eps)\n",
                     e.images);
         std::printf("  t   sigma(8-bit)  noisy   x0_hat   NLM(best h)  blur(best)  x0_hat - best baseline\n");
@@ -71,9 +80,12 @@ Runner AddEvaluateCommand(CLI::App& app) {
                                      ? a->sampler.ToOptions(a->seed)
                                      : Sr3PhotoDefaultSampler();
         sampler.seed = a->seed;
-        const PhotoSrEvaluation e = EvaluatePhotoSr(model, photos, 128, 4, sampler, a->seed, progress);
-        std::printf("%d crops %dx%d from their %dx%d area-downscaled views\n", e.crops, e.side, e.side,
+        const PhotoSrEvaluation e =
+            EvaluatePhotoSr(model, photos, 128, 4, sampler, a->seed, progress, {}, a->sr_samples);
+        std::printf("%d crops %dx%d from their %dx%d area-downscaled views", e.crops, e.side, e.side,
                     e.side / e.factor, e.side / e.factor);
+        if (a->sr_samples > 1) std::printf("; SR3 is the mean of %d samples", a->sr_samples);
+        std::printf("\n");
         std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
                     e.gradient_energy_truth);
         std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", e.psnr_sr3, e.ssim_sr3, e.consistency_sr3,

@@ -99,9 +99,15 @@ Runner AddSrCommand(CLI::App& app) {
     std::string model = "sr3-digits", input, output;
     uint64_t seed = 0;
     bool simulate = false;
+    int samples = 1;
     SamplerArgs sampler;
   };
   auto a = std::make_shared<Args>();
+  cmd->add_option("--samples", a->samples,
+                  "sr3-photo: the mean of K chains from independent noise (the posterior mean: higher PSNR, less "
+                  "invented detail; K times the time)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxSrSamples));
   cmd->add_option("LOW_RES_IMAGE", a->input, "the low-resolution image (grey; resized by area to the model's input)")
       ->required();
   cmd->add_option("--model", a->model,
@@ -130,27 +136,36 @@ Runner AddSrCommand(CLI::App& app) {
       }
       auto progress = TerminalProgress("super-resolving");
       int step = 0;
-      const Batch high = SuperResolvePhoto(*photo, input, sampler, a->seed, [&](const Step&) {
-        if (progress) progress(++step, sampler.num_steps, "");
-      }).cwiseMax(-1.0f).cwiseMin(1.0f);
+      const int total = (sampler.num_steps > 0 ? sampler.num_steps : photo->schedule().num_steps()) * a->samples;
+      const Batch high = SuperResolvePhoto(
+                             *photo, input, sampler, a->seed,
+                             [&](const Step&) {
+                               if (progress) progress(++step, total, "");
+                             },
+                             {}, a->samples)
+                             .cwiseMax(-1.0f)
+                             .cwiseMin(1.0f);
       SaveImage(a->output, ImageFromRow(high, 0, input.channels, input.height * f, input.width * f));
       std::cerr << input.width << " x " << input.height << " -> " << input.width * f << " x " << input.height * f
-                << " with " << opened.description << " -> " << a->output << "\n";
+                << " with " << opened.description;
+      if (a->samples > 1) std::cerr << ", the mean of " << a->samples << " samples";
+      std::cerr << " -> " << a->output << "\n";
       if (a->simulate) {
         const Batch bicubic = photo->Condition(input.pixels, input.channels, input.height, input.width)
                                   .cwiseMax(-1.0f).cwiseMin(1.0f);
-        const SuperResolutionFigures f =
+        const SuperResolutionFigures figures =
             CompareSuperResolution(truth.pixels, input.pixels, bicubic, high, input.channels, truth.height, truth.width);
         std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
-                    f.gradient_energy_truth);
-        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", f.psnr_sr, f.ssim_sr, f.consistency_sr,
-                    f.gradient_energy_sr);
-        std::printf("bicubic     %8.2f  %6.4f  %8.2f          %.5f\n", f.psnr_bicubic, f.ssim_bicubic,
-                    f.consistency_bicubic, f.gradient_energy_bicubic);
+                    figures.gradient_energy_truth);
+        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", figures.psnr_sr, figures.ssim_sr, figures.consistency_sr,
+                    figures.gradient_energy_sr);
+        std::printf("bicubic     %8.2f  %6.4f  %8.2f          %.5f\n", figures.psnr_bicubic, figures.ssim_bicubic,
+                    figures.consistency_bicubic, figures.gradient_energy_bicubic);
       }
       return 0;
     }
     Require(!a->simulate, "--simulate is for the photo model (sr3-photo)");
+    Require(a->samples == 1, "--samples is for the photo model (sr3-photo)");
     auto* sr3 = dynamic_cast<Sr3Model*>(opened.denoiser.get());
     Require(sr3 != nullptr, "'" + a->model + "' is not an SR3 model");
     Image low = LoadImage(a->input);

@@ -70,7 +70,13 @@ std::vector<Image> LoadPhotos(const std::string& folder) {
 
 // The models other than the 2D DDPM: their own default budgets, the same progress line and flags.
 int TrainOther(const std::string& kind, std::string data_name, long long iterations, int batch, int steps, double lr,
-               uint64_t seed, int low_side, const std::string& resume, bool checkpoint, const std::string& output) {
+               uint64_t seed, int low_side, const std::string& resume, bool checkpoint, const std::string& output,
+               const std::string& prediction) {
+  Require(prediction.empty() || resume.empty(), "--prediction: a resumed run keeps the target it was trained on");
+  // eps, x0 or v (what the network predicts: the equal-budget comparison of resources/models/README.md).
+  const PredictionKind target = prediction == "eps" ? PredictionKind::kEps
+                                : prediction == "x0" ? PredictionKind::kX0
+                                                     : PredictionKind::kV;
   auto apply = [&](TrainOptions o) {
     o.seed = seed;
     if (iterations > 0) o.iterations = iterations;
@@ -96,6 +102,7 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
   } else if (kind == "ddpm-photo") {
     PhotoDdpmOptions options;
     if (steps > 0) options.schedule.num_steps = steps;
+    if (!prediction.empty()) options.prediction = target;
     PhotoDdpmModel model = resume.empty() ? PhotoDdpmModel(options) : PhotoDdpmModel::Load(resume);
     const std::vector<Image> photos = LoadPhotos(data_name);
     model.info()["data"] = std::filesystem::path(data_name).filename().string();
@@ -112,6 +119,7 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
   } else if (kind == "ddpm-digits") {
     DigitsUNetOptions options;
     if (steps > 0) options.schedule.num_steps = steps;
+    if (!prediction.empty()) options.prediction = target;
     DigitsUNetModel model = resume.empty() ? DigitsUNetModel(options) : DigitsUNetModel::Load(resume);
     const DigitsSplit split = SplitDigits(LoadDigits());  // the held-out tenth never trains
     report = TrainDigitsUNet(model, split.train, apply(DigitsUNetDefaultTraining()), TrainLine(), {}, checkpoint_path);
@@ -222,17 +230,23 @@ Runner AddTrainCommand(CLI::App& app) {
   auto checkpoint = std::make_shared<bool>(false);
   cmd->add_flag("--checkpoint", *checkpoint, "keep the training state in the output so a later run can --resume it");
   cmd->add_option("-o,--output", a->output, "the model file to write")->required();
+  auto prediction = std::make_shared<std::string>();
+  cmd->add_option("--prediction", *prediction,
+                  "ddpm-photo, ddpm-digits: what the U-Net predicts, eps|x0|v (default v: bounded at every noise level)")
+      ->check(CLI::IsMember({"eps", "x0", "v"}));
   auto label_dropout = std::make_shared<double>(ConditionalDdpm2dOptions{}.label_dropout);
   cmd->add_option("--label-dropout", *label_dropout,
                   "ddpm-2d-conditional: probability a training label becomes the null label")
       ->capture_default_str();
-  return [a, checkpoint, low_side, label_dropout] {
+  return [a, checkpoint, low_side, label_dropout, prediction] {
+    Require(prediction->empty() || a->model == "ddpm-photo" || a->model == "ddpm-digits",
+            "--prediction is for the U-Net DDPMs (ddpm-photo, ddpm-digits)");
     if (a->model == "flow-2d" || a->model == "ddpm-2d-conditional")
       return Train2dFlowOrConditional(a->model, a->data, a->iterations, a->batch, a->steps, a->learning_rate, a->seed,
                                       *label_dropout, a->resume, *checkpoint, a->output);
     if (a->model != "ddpm-2d") return TrainOther(a->model, a->data, a->iterations, a->batch, a->steps,
                                                  a->learning_rate, a->seed, *low_side, a->resume, *checkpoint,
-                                                 a->output);
+                                                 a->output, *prediction);
     TrainOptions train;
     train.seed = a->seed;
     if (a->iterations > 0) train.iterations = a->iterations;

@@ -7,10 +7,10 @@
 #include "app/common/run_args.h"
 #include "core/run/run_spec.h"
 #include "core/schedule/schedule.h"
-#include "ui/image_workspace.h"
-#include "ui/main_window.h"
-#include "ui/points_workspace.h"
-#include "ui/training_panel.h"
+#include "ui/widgets/image_workspace.h"
+#include "ui/widgets/main_window.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QApplication>
 #include <QPalette>

@@ -141,20 +141,41 @@ PhotoDenoiseEvaluation EvaluatePhotoDenoising(PhotoDdpmModel& model, const std::
   return e;
 }
 
+uint64_t SrChainSeed(uint64_t seed, int chain) {
+  // An odd multiplier (the golden ratio's 64-bit fraction) keeps the chains' seeds apart from seed + 1, seed + 2,
+  // which callers use for the next image.
+  return seed + static_cast<uint64_t>(chain) * 0x9E3779B97F4A7C15ULL;
+}
+
 Batch SuperResolvePhoto(Sr3PhotoModel& model, const Image& low, const SamplerOptions& sampler, uint64_t seed,
-                        const std::function<void(const Step&)>& observer, const StopFn& stop) {
+                        const std::function<void(const Step&)>& observer, const StopFn& stop, int samples) {
   const int f = model.factor();
   Require(low.channels == 1 || low.channels == 3, "super-resolution takes grey or RGB images");
+  Require(samples >= 1 && samples <= kMaxSrSamples,
+          "super-resolution: the samples averaged must be 1.." + std::to_string(kMaxSrSamples));
   Require(static_cast<long long>(low.height) * low.width * f * f <= 4096LL * 4096,
           "super-resolution: the output would exceed 4096 x 4096 pixels; crop the input first");
   model.SetImageSize(low.channels, low.height * f, low.width * f);
   const Batch condition = model.Condition(low.pixels, low.channels, low.height, low.width);
-  return Sample(model.schedule(), model, sampler, InitialNoise(1, model.dimension(), seed), observer, stop, &condition);
+  // The chains run one after another: each is the single run's computation, so chain 0 is that run bit for bit,
+  // and memory stays one image's whatever the count.
+  const Batch x_T = InitialNoise(samples, model.dimension(), seed);
+  Batch sum;
+  for (int k = 0; k < samples; ++k) {
+    SamplerOptions chain = sampler;
+    chain.seed = SrChainSeed(sampler.seed, k);
+    Batch out = Sample(model.schedule(), model, chain, x_T.row(k), observer, stop, &condition);
+    if (samples == 1) return out;
+    // Each chain is clamped as it is shown and saved, so the mean is the mean of the pictures.
+    out = out.cwiseMax(-1.0f).cwiseMin(1.0f);
+    if (k == 0) sum = out; else sum += out;
+  }
+  return sum / static_cast<float>(samples);
 }
 
 PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>& photos, int side, int per_photo,
                                   const SamplerOptions& sampler, uint64_t seed, const ProgressFn& progress,
-                                  const StopFn& stop) {
+                                  const StopFn& stop, int samples) {
   const int f = model.factor();
   Require(side >= f && side % f == 0, "evaluation: the crop side must be a multiple of the factor");
   Require(per_photo >= 1, "evaluation: at least one crop per photo");
@@ -182,7 +203,7 @@ PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>
       low.width = side / f;
       low.pixels = AreaDownscale(truth, C, side, side, f);
       const Batch bicubic = model.Condition(low.pixels, C, low.height, low.width);
-      const Batch sr = SuperResolvePhoto(model, low, sampler, seed + e.crops, {}, stop);
+      const Batch sr = SuperResolvePhoto(model, low, sampler, seed + e.crops, {}, stop, samples);
       const SuperResolutionFigures c = CompareSuperResolution(truth, low.pixels, bicubic, sr, C, side, side);
       e.psnr_sr3 += c.psnr_sr;
       e.psnr_bicubic += c.psnr_bicubic;

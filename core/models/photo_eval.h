@@ -49,17 +49,28 @@ struct PhotoSrEvaluation {
 };
 
 /// SR3 x factor on `per_photo` side x side crops of each photo (evenly placed), from their area-downscaled
-/// views, with sampler (seeded by seed).
+/// views, with sampler (seeded by seed); samples > 1 scores the mean of that many chains (SuperResolvePhoto).
 PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>& photos, int side, int per_photo,
                                   const SamplerOptions& sampler, uint64_t seed, const ProgressFn& progress = {},
-                                  const StopFn& stop = {});
+                                  const StopFn& stop = {}, int samples = 1);
 
 /// SR3's sampler for photos: DDPM, 100 trailing steps, x_0 clipped.
 SamplerOptions Sr3PhotoDefaultSampler();
 
+/// Most chains SuperResolvePhoto averages.
+inline constexpr int kMaxSrSamples = 64;
+
 /// Super-resolves one low-resolution image (channels x height x width planes) by the model's factor; the
-/// observer sees every step (x_t, x0_hat: the watched refinement).
+/// observer sees every step of every chain (x_t, x0_hat: the watched refinement; chain k's steps come k-th).
+/// samples > 1 returns the mean of that many chains from independent x_T and step noise: the posterior mean,
+/// which trades SR3's plausible but invented detail for fidelity. One sample's expected squared error is the
+/// posterior mean's plus the posterior variance, so the mean of K keeps 1/K of that excess (PSNR rises towards
+/// the posterior mean's). Chain 0 is the one-sample run, bit for bit; chain k starts from row k of
+/// InitialNoise(samples, ..., seed) and draws its step noise from SrChainSeed(sampler.seed, k).
 Batch SuperResolvePhoto(Sr3PhotoModel& model, const Image& low, const SamplerOptions& sampler, uint64_t seed,
-                        const std::function<void(const Step&)>& observer = {}, const StopFn& stop = {});
+                        const std::function<void(const Step&)>& observer = {}, const StopFn& stop = {},
+                        int samples = 1);
+/// The step-noise seed of chain k of a mean of samples (k = 0: the seed itself).
+uint64_t SrChainSeed(uint64_t seed, int chain);
 
 }  // namespace diffuscope

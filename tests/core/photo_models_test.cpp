@@ -233,6 +233,48 @@ TEST(PhotoModels, Sr3ResidualFormStartsAtBicubicAndOldFilesStayEps) {
   EXPECT_THROW(Sr3PhotoModel{options}, Error);
 }
 
+TEST(PhotoModels, Sr3MeanOfSamplesAveragesIndependentChainsAndChainZeroIsTheSingleRun) {
+  Sr3PhotoOptions options;
+  options.network = TinySpec(true);
+  options.crops.side = 16;
+  Sr3PhotoModel model(options);
+  // A few updates, so the network's output depends on x_t and the chains differ.
+  const std::vector<Image> photos = {SmoothPhoto(40, 48, 1), SmoothPhoto(32, 32, 2)};
+  TrainOptions train = PhotoDefaultTraining(3);
+  train.warmup_steps = 0;
+  train.learning_rate = 1e-2;
+  TrainSr3Photo(model, photos, train);
+  const Image low = SmoothPhoto(6, 5, 4);
+  SamplerOptions sampler = Sr3PhotoDefaultSampler();  // DDPM: every step draws noise, so the step seeds matter
+  sampler.num_steps = 3;
+  sampler.seed = 11;
+  int steps = 0;
+  const Batch mean = SuperResolvePhoto(model, low, sampler, 5, [&](const Step&) { ++steps; }, {}, 3);
+  EXPECT_EQ(steps, 9);  // every step of every chain is observed
+  ASSERT_EQ(mean.cols(), 3 * 24 * 20);
+  // Each chain by hand: row k of the initial noise, step noise from SrChainSeed(seed, k).
+  const Batch condition = model.Condition(low.pixels, 3, 6, 5);
+  const Batch x_T = InitialNoise(3, 3 * 24 * 20, 5);
+  Batch expected = Batch::Zero(1, mean.cols());
+  std::vector<Batch> chains;
+  for (int k = 0; k < 3; ++k) {
+    SamplerOptions chain = sampler;
+    chain.seed = SrChainSeed(sampler.seed, k);
+    chains.push_back(Sample(model.schedule(), model, chain, x_T.row(k), {}, {}, &condition));
+    expected += chains.back().cwiseMax(-1.0f).cwiseMin(1.0f);
+  }
+  expected /= 3.0f;
+  EXPECT_LT((mean - expected).cwiseAbs().maxCoeff(), 1e-6f);
+  EXPECT_EQ(SrChainSeed(11, 0), 11u);
+  // Chain 0 is the one-sample run, bit for bit; the chains are not copies of each other.
+  const Batch single = SuperResolvePhoto(model, low, sampler, 5);
+  EXPECT_EQ((single - chains[0]).cwiseAbs().maxCoeff(), 0.0f);
+  EXPECT_GT((chains[1] - chains[0]).cwiseAbs().maxCoeff(), 1e-3f);
+  EXPECT_GT((mean - single.cwiseMax(-1.0f).cwiseMin(1.0f)).cwiseAbs().maxCoeff(), 1e-4f);
+  EXPECT_THROW(SuperResolvePhoto(model, low, sampler, 5, {}, {}, 0), Error);
+  EXPECT_THROW(SuperResolvePhoto(model, low, sampler, 5, {}, {}, kMaxSrSamples + 1), Error);
+}
+
 TEST(PhotoModels, TheRegistryOpensAPhotoModelAtTheInputsSize) {
   const std::filesystem::path path = std::filesystem::temp_directory_path() / "diffuscope_photo_test.dfm";
   PhotoDdpmModel(TinyDdpmOptions()).Save(path);

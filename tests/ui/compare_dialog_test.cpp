@@ -4,9 +4,9 @@
 // Cancel. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot() saves the ODE / SDE view of the 8gaussians mixture.
 #include "core/models/exact.h"
 #include "core/models/registry.h"
-#include "ui/compare_dialog.h"
-#include "ui/document.h"
-#include "ui/scatter_view.h"
+#include "ui/state/document.h"
+#include "ui/widgets/compare_dialog.h"
+#include "ui/widgets/scatter_view.h"
 
 #include <QChart>
 #include <QComboBox>

@@ -3,10 +3,10 @@
 #include "core/data/points2d.h"
 #include "core/random/random.h"
 #include "core/render/density.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/scatter_view.h"
-#include "ui/settings.h"
+#include "ui/state/document.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/scatter_view.h"
+#include "ui/state/settings.h"
 
 #include <QSettings>
 #include <QTest>

@@ -1,10 +1,10 @@
 // The digits models in the images workspace: SR3 super-resolves a held-out digit (or the open image) in the
 // background and shows low-res | bicubic | SR3 | truth with PSNR / SSIM; the digits DDPM samples a grid from pure
 // noise; both runs are scrubbable and can be cancelled.
-#include "ui/document.h"
-#include "ui/frame_view.h"
-#include "ui/image_workspace.h"
-#include "ui/main_window.h"
+#include "ui/state/document.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/widgets/image_workspace.h"
+#include "ui/widgets/main_window.h"
 
 #include "core/data/digits.h"
 #include "core/metrics/image_quality.h"

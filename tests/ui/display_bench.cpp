@@ -2,10 +2,10 @@
 // the view (FrameView::setImage), through the worker thread and back, for a 1024 x 1024 RGB image. The target is
 // 16 ms (60 frames per second). Run: build/tests/ui/ui_display_bench (headless: QT_QPA_PLATFORM=offscreen).
 #include "core/data/image_io.h"
-#include "ui/document.h"
-#include "ui/frame_view.h"
-#include "ui/image_workspace.h"
-#include "ui/timeline.h"
+#include "ui/state/document.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/widgets/image_workspace.h"
+#include "ui/widgets/timeline.h"
 
 #include <QApplication>
 #include <QEventLoop>

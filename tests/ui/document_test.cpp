@@ -1,5 +1,5 @@
 // The document: undoable parameters, merging during a drag, invalid values refused with a reason.
-#include "ui/document.h"
+#include "ui/state/document.h"
 
 #include <QSignalSpy>
 #include <QTest>

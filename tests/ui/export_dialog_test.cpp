@@ -6,10 +6,10 @@
 // and capture the screen with ImageMagick's `import -window root`, cropped to the dialog.
 #include "core/export/animation.h"
 #include "core/models/registry.h"
-#include "ui/document.h"
-#include "ui/export_dialog.h"
-#include "ui/frame_view.h"
-#include "ui/jobs.h"
+#include "ui/state/document.h"
+#include "ui/widgets/export_dialog.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/state/jobs.h"
 
 #include <QCheckBox>
 #include <QComboBox>

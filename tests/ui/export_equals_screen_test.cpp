@@ -13,13 +13,13 @@
 #include "core/run/run.h"
 #include "core/models/registry.h"
 #include "core/render/plots.h"
-#include "ui/document.h"
-#include "ui/export_dialog.h"
-#include "ui/frame_view.h"
-#include "ui/image_workspace.h"
-#include "ui/jobs.h"
-#include "ui/points_workspace.h"
-#include "ui/training_panel.h"
+#include "ui/state/document.h"
+#include "ui/widgets/export_dialog.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/widgets/image_workspace.h"
+#include "ui/state/jobs.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QDir>
 #include <QFile>

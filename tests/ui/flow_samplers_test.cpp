@@ -3,10 +3,10 @@
 // core's Sampler's; sessions keep the kind.
 #include "core/models/exact.h"
 #include "core/run/run.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/sampler_controls.h"
-#include "ui/session.h"
+#include "ui/state/document.h"
+#include "ui/state/session.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/sampler_controls.h"
 
 #include <QComboBox>
 #include <QLabel>

@@ -4,10 +4,10 @@
 // flow matching on the same points.
 #include "core/models/conditional_ddpm2d.h"
 #include "core/models/flow2d.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/session.h"
-#include "ui/training_panel.h"
+#include "ui/state/document.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/state/session.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QComboBox>
 #include <QSettings>

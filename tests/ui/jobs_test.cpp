@@ -2,7 +2,7 @@
 // reports progress, and Cancel stops it with no result; errors come back as messages.
 #include "core/models/exact.h"
 #include "core/sampling/sampler.h"
-#include "ui/jobs.h"
+#include "ui/state/jobs.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>

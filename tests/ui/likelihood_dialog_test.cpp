@@ -2,8 +2,8 @@
 // beside the exact density and a fitted Gaussian, on a worker thread; its figures are MeasureModelLikelihood's (the
 // call of diffuscope-cli likelihood) on the same points; models without a density are refused; Cancel stops it.
 #include "core/models/exact.h"
-#include "ui/document.h"
-#include "ui/likelihood_dialog.h"
+#include "ui/state/document.h"
+#include "ui/widgets/likelihood_dialog.h"
 
 #include <QChart>
 #include <QLabel>

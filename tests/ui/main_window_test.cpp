@@ -1,12 +1,12 @@
 // The application window as users drive it: it opens on the bundled photograph, scrubbing shows the newest
 // frame, bad files are errors (no crash, the current image stays), a reverse run can be cancelled and a
 // finished one is scrubbable, and a session saved from the window opens to the same picture.
-#include "ui/document.h"
-#include "ui/frame_view.h"
-#include "ui/image_workspace.h"
-#include "ui/main_window.h"
-#include "ui/points_workspace.h"
-#include "ui/scatter_view.h"
+#include "ui/state/document.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/widgets/image_workspace.h"
+#include "ui/widgets/main_window.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/scatter_view.h"
 
 #include "core/data/image_io.h"
 #include "core/models/registry.h"

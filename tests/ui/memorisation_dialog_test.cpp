@@ -1,7 +1,7 @@
 // The memorisation dialog trains and samples on a worker thread (the GUI stays live), fills its table and its
 // log-log chart, refuses bad input, and cancels. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot() runs the full
 // default study and saves the dialog there (for the README; skipped otherwise).
-#include "ui/memorisation_dialog.h"
+#include "ui/widgets/memorisation_dialog.h"
 
 #include <QChart>
 #include <QComboBox>

@@ -5,11 +5,11 @@
 // saves the workspace after a guided run on painted data.
 #include "core/data/points2d.h"
 #include "core/models/conditional_ddpm2d.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/scatter_view.h"
-#include "ui/session.h"
-#include "ui/training_panel.h"
+#include "ui/state/document.h"
+#include "ui/state/session.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/scatter_view.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QApplication>
 #include <QComboBox>

@@ -2,9 +2,9 @@
 // largest, cells that hold exactly the image and its title, hidden panels giving their place to the others; and
 // the learned photo model is the document's default for photographs.
 #include "core/models/registry.h"
-#include "ui/document.h"
-#include "ui/frame_view.h"
-#include "ui/panel_grid.h"
+#include "ui/state/document.h"
+#include "ui/widgets/frame_view.h"
+#include "ui/widgets/panel_grid.h"
 
 #include <QTest>
 

@@ -1,8 +1,8 @@
 // The sampler combo offers every sampler and shows the run's NFE; the sampler-accuracy dialog measures on a worker
 // thread (the GUI stays live), fills its table and log-log chart, refuses bad input, and cancels.
-#include "ui/document.h"
-#include "ui/sampler_accuracy_dialog.h"
-#include "ui/sampler_controls.h"
+#include "ui/state/document.h"
+#include "ui/widgets/sampler_accuracy_dialog.h"
+#include "ui/widgets/sampler_controls.h"
 
 #include <QChart>
 #include <QComboBox>

@@ -1,7 +1,7 @@
 // Sessions: save and open give back the same state; malformed files are errors that say what is wrong.
-#include "ui/document.h"
-#include "ui/image_workspace.h"
-#include "ui/session.h"
+#include "ui/state/document.h"
+#include "ui/state/image_input.h"
+#include "ui/state/session.h"
 
 #include <QFile>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 // ui/settings: the typed settings the workspaces remember, read back as written, defaults when unset, and bad
 // stored values (a hand-edited or older file) replaced by the default instead of being used.
-#include "ui/settings.h"
+#include "ui/state/settings.h"
 
 #include <QCoreApplication>
 #include <QSettings>

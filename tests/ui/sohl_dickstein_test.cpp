@@ -2,9 +2,9 @@
 // (T = 40), DDPM steps of one and the swiss roll; its reverse drift mu - x_t is drawn, and it samples the roll
 // better than a Gaussian fitted to it.
 #include "core/models/registry.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/scatter_view.h"
+#include "ui/state/document.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/scatter_view.h"
 
 #include <QSettings>
 #include <QSignalSpy>

@@ -1,6 +1,6 @@
 // The timeline's logic: stepping, clamping, playback with a fake clock, loop, direction, speed, and the
 // keyboard actions of the scrubber bar.
-#include "ui/timeline.h"
+#include "ui/widgets/timeline.h"
 
 #include <QSignalSpy>
 #include <QSlider>

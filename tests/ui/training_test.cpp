@@ -1,9 +1,9 @@
 // The training panel: a short training of the core's DDPM 2D on the dino fills the live loss curve and hands
 // over a model; Cancel stops a long one; the learned model then samples in the 2D workspace.
 #include "core/models/ddpm2d.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/training_panel.h"
+#include "ui/state/document.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QElapsedTimer>
 #include <QSettings>

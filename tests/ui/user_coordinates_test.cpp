@@ -3,9 +3,9 @@
 // in its units, and a model trained in the app stores the data's shift and scale.
 #include "core/data/points2d.h"
 #include "core/models/ddpm2d.h"
-#include "ui/document.h"
-#include "ui/points_workspace.h"
-#include "ui/training_panel.h"
+#include "ui/state/document.h"
+#include "ui/widgets/points_workspace.h"
+#include "ui/widgets/training_panel.h"
 
 #include <QSettings>
 #include <QSignalSpy>
