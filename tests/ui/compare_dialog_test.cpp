@@ -163,7 +163,8 @@ class CompareDialogTest : public QObject {
   void screenshot() {
     const QString path = qEnvironmentVariable("DIFFUSCOPE_SCREENSHOT");
     if (path.isEmpty()) QSKIP("set DIFFUSCOPE_SCREENSHOT=FILE.png to save the ODE / SDE comparison");
-    CompareDialog dialog(Mixture(1000));
+    CompareDialog dialog(Mixture(1000));  // linear T = 1000, 200 steps of each run
+    dialog.steps()->setValue(200);
     dialog.show();
     dialog.measure();
     QTRY_VERIFY_WITH_TIMEOUT(dialog.odeSde().has_value(), 600000);

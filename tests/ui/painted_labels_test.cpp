@@ -4,7 +4,9 @@
 // sessions keep the labels and read files without them. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot()
 // saves the workspace after a guided run on painted data.
 #include "core/data/points2d.h"
+#include "core/metrics/distance2d.h"
 #include "core/models/conditional_ddpm2d.h"
+#include "core/models/ddpm2d.h"
 #include "ui/state/document.h"
 #include "ui/state/session.h"
 #include "ui/widgets/points_workspace.h"
@@ -66,10 +68,9 @@ class PaintedLabelsTest : public QObject {
 
   void strokesBecomeClassesThatTrainAndGuide() {
     Document document;
-    ScheduleOptions schedule;
-    schedule.kind = ScheduleKind::kCosine;
-    schedule.num_steps = 50;
-    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    // The 2D DDPM's schedule (cosine T = 50, betas clipped at 0.9: no 32x amplified first step, which guidance
+    // would amplify again).
+    QVERIFY(document.setScheduleOptions(Ddpm2dDefaultSchedule()).isEmpty());
     TimelineModel timeline;
     timeline.setClockEnabled(false);
     PointsWorkspace points(&document, &timeline);
@@ -125,6 +126,14 @@ class PaintedLabelsTest : public QObject {
       points.startReverse();
       QTRY_VERIFY_WITH_TIMEOUT(done.count() > before && !points.reverseTask()->running(), 60000);
       mean_y[label] = points.reverseRun()->sample.col(1).cast<double>().mean();
+      // The run measures itself against its class's points (the core's EnergyDistance): near 0, the painted stroke.
+      const PointsData& d = document.points();
+      std::vector<Eigen::Index> rows;
+      for (size_t i = 0; i < d.labels.size(); ++i)
+        if (d.labels[i] == label) rows.push_back(static_cast<Eigen::Index>(i));
+      const Batch class_points = d.points(rows, Eigen::all);
+      QCOMPARE(points.reverseRun()->energy_distance, EnergyDistance(points.reverseRun()->sample, class_points));
+      QVERIFY2(points.reverseRun()->energy_distance < 0.05, qPrintable(QString::number(points.reverseRun()->energy_distance)));
     }
     QVERIFY2(mean_y[0] > 0.5 && mean_y[2] < -0.5,
              qPrintable(QStringLiteral("mean y: red %1, green %2").arg(mean_y[0]).arg(mean_y[2])));
@@ -176,10 +185,9 @@ class PaintedLabelsTest : public QObject {
     const QString path = qEnvironmentVariable("DIFFUSCOPE_SCREENSHOT");
     if (path.isEmpty()) QSKIP("set DIFFUSCOPE_SCREENSHOT=FILE.png to save the workspace with painted classes");
     Document document;
-    ScheduleOptions schedule;
-    schedule.kind = ScheduleKind::kCosine;
-    schedule.num_steps = 50;
-    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    // The 2D DDPM's schedule (cosine T = 50, betas clipped at 0.9: no 32x amplified first step, which guidance
+    // would amplify again).
+    QVERIFY(document.setScheduleOptions(Ddpm2dDefaultSchedule()).isEmpty());
     TimelineModel timeline;
     timeline.setClockEnabled(false);
     PointsWorkspace points(&document, &timeline);

@@ -212,6 +212,11 @@ void CompareDialog::cancel() { task_->cancel(); }
 
 void CompareDialog::onModeChanged() {
   settings_->setCurrentIndex(mode_->currentIndex());
+  // The stack takes the height of the page shown, not of its tallest page.
+  for (int i = 0; i < settings_->count(); ++i)
+    settings_->widget(i)->setSizePolicy(QSizePolicy::Preferred,
+                                        i == settings_->currentIndex() ? QSizePolicy::Maximum : QSizePolicy::Ignored);
+  settings_->adjustSize();
   clearChart();
   table_->setRowCount(0);
   left_->setTrajectories({});

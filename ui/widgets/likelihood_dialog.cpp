@@ -5,6 +5,7 @@
 
 #include <QChart>
 #include <QFormLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineSeries>
 #include <QProgressBar>
@@ -81,6 +82,8 @@ LikelihoodDialog::LikelihoodDialog(WorkspaceModel model, QWidget* parent)
   table_ = w.table;
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setMinimumHeight(130);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);  // the method's name
   layout->addWidget(table_);
 
   connect(measure_, &QPushButton::clicked, this, &LikelihoodDialog::measure);
@@ -176,12 +179,14 @@ void LikelihoodDialog::showResult() {
   chart_->addAxis(x_axis, Qt::AlignBottom);
   chart_->addAxis(y_axis, Qt::AlignLeft);
   double lo = INFINITY, hi = -INFINITY;
-  auto add = [&](const Eigen::VectorXd& v, const QString& name, const QColor& colour, qreal width) {
+  auto add = [&](const Eigen::VectorXd& v, const QString& name, const QColor& colour, qreal width,
+                 Qt::PenStyle style) {
     if (v.size() == 0) return;
     auto* line = new QLineSeries;
     line->setName(name);
     QPen pen(colour);
     pen.setWidthF(width);
+    pen.setStyle(style);
     line->setPen(pen);
     for (size_t k = 0; k < order.size(); ++k) {
       line->append(static_cast<double>(k), v(order[k]));
@@ -191,11 +196,15 @@ void LikelihoodDialog::showResult() {
     line->attachAxis(x_axis);
     line->attachAxis(y_axis);
   };
-  add(r.gaussian_log_p, tr("fitted Gaussian"), QColor("#7f7f7f"), 1.5);
-  if (r.ode) add(r.ode->log_likelihood, tr("probability-flow ODE"), QColor("#1f77b4"), 2.5);
-  add(r.exact_log_p, tr("exact density"), QColor("#d62728"), 1.5);
+  // The exact density dashed over the ODE's: where they agree both show.
+  add(r.gaussian_log_p, tr("fitted Gaussian"), QColor("#7f7f7f"), 1.5, Qt::SolidLine);
+  if (r.ode) add(r.ode->log_likelihood, tr("probability-flow ODE"), QColor("#1f77b4"), 3.0, Qt::SolidLine);
+  add(r.exact_log_p, tr("exact density"), QColor("#d62728"), 1.5, Qt::DashLine);
   x_axis->setRange(0, std::max<double>(1, order.size() - 1));
-  if (hi > lo) y_axis->setRange(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
+  if (hi > lo) {
+    y_axis->setRange(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
+    y_axis->applyNiceNumbers();
+  }
   QString text = tr("%1 held-out points%2.").arg(order.size()).arg(fresh_ ? QString() : tr(" (the workspace's own "
                                                                                            "points: no fresh draws)"));
   if (r.ode)

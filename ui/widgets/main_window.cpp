@@ -301,7 +301,7 @@ void MainWindow::createActions() {
     compare->setAttribute(Qt::WA_DeleteOnClose);
     compare->show();
   });
-  playback->addAction(tr("&Likelihood..."), this, [this] {
+  playback->addAction(tr("Li&kelihood..."), this, [this] {
     auto* likelihood = new LikelihoodDialog(points_workspace_->currentModel(), this);
     likelihood->setAttribute(Qt::WA_DeleteOnClose);
     likelihood->show();
