@@ -5,7 +5,10 @@
 #include "core/export/animation.h"
 #include "core/export/figures.h"
 #include "core/render/plots.h"
+#include "core/models/photo_eval.h"
+#include "core/models/photo_models.h"
 #include "core/models/registry.h"
+#include "core/train/model_file.h"
 
 #include <filesystem>
 #include <iostream>
@@ -23,6 +26,9 @@ Runner AddExportCommand(CLI::App& app) {
     ScheduleArgs schedule;
     SamplerArgs sampler;
     bool no_dither = false;
+    bool simulate = false;
+    std::vector<int> region;
+    bool no_data_set = false;
   };
   auto a = std::make_shared<Args>();
   AnimationSpec& s = a->spec;
@@ -61,6 +67,16 @@ Runner AddExportCommand(CLI::App& app) {
                   "images: shrink the input to at most this many pixels a side (smaller images keep their size)")
       ->capture_default_str();
   cmd->add_option("--samples", s.samples, "images: samples in the batch (the grid layout shows them)")->capture_default_str();
+  cmd->add_option("--region", a->region,
+                  "images: X,Y,W,H, a region cut at the image's own resolution (before --max-side)")
+      ->delimiter(',')
+      ->expected(4);
+  cmd->add_flag("--simulate", a->simulate,
+                "sr3-photo: the image is the truth; SR3 refines its area-downscaled view (frames at the truth's size)");
+  cmd->add_option("--sr-samples", s.sr_samples,
+                  "sr3-photo: the mean of K chains from independent noise (the posterior mean; K times the time)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxSrSamples));
   cmd->add_option("--points", s.points, "2D: particles")->capture_default_str();
   cmd->add_option("--trajectories", s.render.scatter.max_trajectories,
                   "2D: particles whose paths are drawn (the app draws " + std::to_string(kDefaultTrajectories) + ")")
@@ -69,6 +85,8 @@ Runner AddExportCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "score", "drift"}));
   cmd->add_flag("--contours", s.contours, "2D: density iso-lines of the particles (10 .. 90 % of the peak)");
+  cmd->add_flag("--no-data-set", a->no_data_set,
+                "2D: leave out the data set drawn faint behind the particles (the app's 'Data set (faint)' off)");
   cmd->add_option("--view", a->view,
                   "2D: half the side of the square shown, in spreads of the data around its centre (the app: 3.5)")
       ->capture_default_str();
@@ -117,6 +135,7 @@ Runner AddExportCommand(CLI::App& app) {
       Require(layout.has_value(), "--layout: unknown layout '" + a->layout + "'");
       spec.render.layout = !spec.data.empty() && cmd->count("--layout") == 0 ? Layout::kScatter : *layout;
       spec.field.kind = *ParseFieldKind(a->field);
+      spec.draw_data = !a->no_data_set;
       Require(a->view > 0 && a->view <= 1000, "--view must be in (0, 1000]");
       spec.render.scatter.x_min = spec.render.scatter.y_min = -a->view;
       spec.render.scatter.x_max = spec.render.scatter.y_max = a->view;
@@ -134,6 +153,30 @@ Runner AddExportCommand(CLI::App& app) {
       spec.schedule = a->schedule.ToOptions();
       spec.sampler = a->sampler.ToOptions(spec.seed);
       if (spec.render.layout == Layout::kGrid && cmd->count("--samples") == 0) spec.samples = 16;
+      if (a->region.size() == 4) {
+        spec.region_x = a->region[0];
+        spec.region_y = a->region[1];
+        spec.region_width = a->region[2];
+        spec.region_height = a->region[3];
+      }
+      // An SR3 photo model makes a super-resolution run, at its factor, with SR3's sampler unless flags name one.
+      std::optional<std::filesystem::path> model_file = ShippedModelPath(spec.model);
+      std::error_code ec;
+      if (!model_file && std::filesystem::is_regular_file(spec.model, ec)) model_file = spec.model;
+      const bool photo_sr =
+          !spec.image.empty() && model_file && LoadModelFile(*model_file).model_type == kSr3PhotoModelType;
+      if (photo_sr) {
+        spec.super_resolution = Sr3PhotoModel::Load(*model_file).factor();
+        spec.simulate_low_resolution = a->simulate;
+        spec.start_t = 0;
+        if (cmd->count("--sampler") == 0 && cmd->count("--sampling-steps") == 0) {
+          spec.sampler = Sr3PhotoDefaultSampler();
+          spec.sampler.seed = spec.seed;
+        }
+      } else {
+        Require(!a->simulate && spec.sr_samples == 1,
+                "--simulate and --sr-samples are for a super-resolution model of photos (sr3-photo)");
+      }
       if (std::string problem = spec.Check(); !problem.empty()) throw Error(problem);
     }
     const ExportResult result = ExportAnimationJob(spec, output, TerminalProgress("export"));

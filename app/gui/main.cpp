@@ -135,6 +135,8 @@ struct Options {
   const QCommandLineOption field = Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
   const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
   const QCommandLineOption contours = Flag("contours", QStringLiteral("2D: show density contours of the particles."));
+  const QCommandLineOption no_data_set = Flag(
+      "no-data-set", QStringLiteral("2D: leave out the data set drawn faint behind the particles."));
   const QCommandLineOption train = Value("train", QStringLiteral("2D: train a DDPM on the points for N updates at start."), "N");
   const QCommandLineOption train_model = Value(
       "train-model", QStringLiteral("2D: what --train trains: ddpm, flow or conditional (class labels, guidance)."),
@@ -162,7 +164,7 @@ void Describe(QCommandLineParser& parser, const Options& o) {
   for (const auto& option :
        {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
         o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
-        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.train, o.train_model,
+        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.no_data_set, o.train, o.train_model,
         o.label, o.guidance, o.sample, o.play,
         o.print_run, o.predictions, o.working_size, o.no_simulate, o.dataset, o.from_t}) {
     parser.addOption(option);
@@ -281,6 +283,7 @@ int main(int argc, char** argv) {
   }
   if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
   if (parser.isSet(o.contours)) window.pointsWorkspace()->setContours(true);
+  if (parser.isSet(o.no_data_set)) window.pointsWorkspace()->setDataSetShown(false);
   // The model before the sampler: a model's own sampler (sr3-photo's) is then refined by the sampler flags.
   if (parser.isSet(o.model_option) && document->workspace() == 1) {
     window.pointsWorkspace()->setModelName(parser.value(o.model_option));

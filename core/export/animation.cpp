@@ -46,6 +46,7 @@ std::string AnimationSpec::Check() const {
   if (std::string p = field.Check(); !p.empty()) return "field: " + p;
   if (!is_points() && (field.kind != FieldKind::kNone || contours))
     return "the field and the density contours are drawn over 2D data, not images";
+  if (!is_points() && !draw_data) return "hiding the data set applies to 2D data, not images (they have none drawn)";
   return {};
 }
 
@@ -96,7 +97,7 @@ json SpecJson(const AnimationSpec& s) {
           {"max_trajectories", r.scatter.max_trajectories}}}}},
       {"overlays",
        {{"field", FieldKindName(s.field.kind)}, {"field_grid", s.field.grid},
-        {"field_half_width", s.field.half_width}, {"contours", s.contours}}},
+        {"field_half_width", s.field.half_width}, {"contours", s.contours}, {"data", s.draw_data}}},
       {"output",
        {{"fps", s.output.fps}, {"final_hold_s", s.output.final_hold_s}, {"loop", s.output.loop},
         {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
@@ -155,6 +156,7 @@ AnimationSpec SpecFromJson(const json& j) {
     s.field.grid = o.value("field_grid", s.field.grid);
     s.field.half_width = o.value("field_half_width", s.field.half_width);
     s.contours = o.value("contours", false);
+    s.draw_data = o.value("data", true);  // bundles written before the choice drew the data set
   }
   const json& out = j.at("output");
   s.output.fps = out.at("fps").get<double>();
@@ -252,7 +254,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     frame.caption = CaptionText(s.t, schedule.alpha_bar(s.t), s.t == 0 ? INFINITY : schedule.snr(s.t));
     ScatterOverlays overlays;
     if (points) {
-      frame.data = &data;
+      frame.data = spec.draw_data ? &data : nullptr;
       // What the app's view draws over the particles at this t, from the same core calls.
       if (spec.field.kind != FieldKind::kNone)
         overlays.fields = RunFields(spec, *model.denoiser, model.normalization, schedule, s.t, spec.field);
@@ -291,7 +293,7 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
     // Below T, or when the run says so, the run starts from the input noised to `from` (SDEdit).
     RunSpec run = spec;
     run.start_t = from < T || spec.start_t > 0 ? from : 0;
-    Sampler sampler = StartReverse(run, schedule, *model.denoiser, input, normalization, condition_or_null);
+    ReverseRun sampler = StartReverseRun(run, schedule, *model.denoiser, input, normalization, condition_or_null);
     const Batch x_start = sampler.x();
     std::vector<int> visited = sampler.timesteps();
     visited.push_back(0);

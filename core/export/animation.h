@@ -48,9 +48,11 @@ struct AnimationSpec : RunSpec {
   // render.scatter.max_trajectories: the paths of that many particles are drawn, as the app's view draws them
   // (forward: the path sampled at 200 t up to the frame's; reverse: every step of the run so far).
   RenderOptions render = DefaultAnimationRender();
-  // 2D overlays, as the app's view draws them: the model's field at each frame's t, density iso-lines.
+  // 2D overlays, as the app's view draws them: the model's field at each frame's t, density iso-lines, and the
+  // data set drawn faint behind the particles (the view's "Data set (faint)"; bundles without it draw it).
   FieldOptions field;
   bool contours = false;
+  bool draw_data = true;
   ExportOptions output;  // fps, final hold, GIF palette, codec
 
   /// Empty when valid, else what is wrong, naming the option.

@@ -8,6 +8,7 @@
 #include "core/data/image_io.h"
 #include "core/data/digits.h"
 #include "core/data/points2d.h"
+#include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
 #include "core/models/sr3.h"
 
@@ -257,6 +258,54 @@ Sampler StartReverse(const RunSpec& run, const NoiseSchedule& schedule, Denoiser
       ReverseStartOf(run, schedule, input.points ? space.ToModel(input.x0) : input.x0, ReverseRows(run, input));
   return Sampler(schedule, model, RunSamplerOptions(run, schedule.num_steps()), std::move(start.x), condition,
                  start.start_t);
+}
+
+ReverseRun::ReverseRun(std::vector<Sampler> chains) : chains_(std::move(chains)) {
+  Require(!chains_.empty(), "a reverse run needs at least one chain");
+}
+
+const Step& ReverseRun::Next() {
+  if (chains_.size() == 1) return chains_.front().Next();
+  step_ = chains_.front().Next();
+  const float k = static_cast<float>(chains_.size());
+  Batch x0_sum = step_.x0_hat;
+  for (size_t c = 1; c < chains_.size(); ++c) x0_sum += chains_[c].Next().x0_hat;
+  step_.x0_hat = x0_sum / k;
+  if (done()) {
+    mean_x_ = chains_.front().x().cwiseMax(-1.0f).cwiseMin(1.0f);
+    for (size_t c = 1; c < chains_.size(); ++c) mean_x_ += chains_[c].x().cwiseMax(-1.0f).cwiseMin(1.0f);
+    mean_x_ /= k;
+    step_.x_prev = mean_x_;
+  }
+  return step_;
+}
+
+long long ReverseRun::nfe() const {
+  long long n = 0;
+  for (const Sampler& c : chains_) n += c.nfe();
+  return n;
+}
+
+ReverseRun StartReverseRun(const RunSpec& run, const NoiseSchedule& schedule, Denoiser& model, const RunInput& input,
+                           const PointNormalization& space, const Batch* condition) {
+  std::vector<Sampler> chains;
+  const int K = std::max(1, run.sr_samples);
+  if (K == 1) {
+    chains.push_back(StartReverse(run, schedule, model, input, space, condition));
+    return ReverseRun(std::move(chains));
+  }
+  Require(!input.points && input.x0.rows() == 1, "a mean of samples is for a super-resolution run of one image");
+  const Batch& x0 = input.x0;
+  // Pure noise: row k of K rows (row 0 is the one-chain run's x_T); from t0 > 0 every chain starts at the same x_t.
+  const ReverseStart start = ReverseStartOf(run, schedule, x0, run.start_t <= 0 ? K : 1);
+  chains.reserve(K);
+  for (int k = 0; k < K; ++k) {
+    SamplerOptions options = RunSamplerOptions(run, schedule.num_steps());
+    options.seed = SrChainSeed(run.sampler.seed, k);
+    chains.emplace_back(schedule, model, options, run.start_t <= 0 ? Batch(start.x.row(k)) : start.x, condition,
+                        start.start_t);
+  }
+  return ReverseRun(std::move(chains));
 }
 
 void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,

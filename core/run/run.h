@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace diffuscope {
 
@@ -98,6 +99,35 @@ int ReverseRows(const RunSpec& run, const RunInput& input);
 /// schedule must outlive it. Throws Error on bad options.
 Sampler StartReverse(const RunSpec& run, const NoiseSchedule& schedule, Denoiser& model, const RunInput& input,
                      const PointNormalization& space = {}, const Batch* condition = nullptr);
+
+/// The reverse trajectory of a run, as the screen and the export step through it. One chain is StartReverse's
+/// sampler. A super-resolution run with sr_samples = K > 1 steps K chains together (their posterior mean,
+/// SuperResolvePhoto's): chain 0 is the run watched (each step's x_t and eps_hat are its), each step's x0_hat is the
+/// mean over the chains, and the last step's x_prev, x(), is the mean of the chains' results, each clamped to
+/// [-1, 1] as shown. Chain k starts from row k of K pure-noise rows (run.seed) and draws its step noise from
+/// SrChainSeed(run.sampler.seed, k), so chain 0 is the one-chain run and the result is SuperResolvePhoto's.
+class ReverseRun {
+ public:
+  explicit ReverseRun(std::vector<Sampler> chains);
+  bool done() const { return chains_.front().done(); }
+  /// Steps every chain once; the step of chain 0, with the means above.
+  const Step& Next();
+  const Batch& x() const { return chains_.size() > 1 && done() ? mean_x_ : chains_.front().x(); }
+  int steps_total() const { return chains_.front().steps_total(); }
+  int steps_done() const { return chains_.front().steps_done(); }
+  std::vector<int> timesteps() const { return chains_.front().timesteps(); }
+  int chains() const { return static_cast<int>(chains_.size()); }
+  /// Network evaluations of all chains together.
+  long long nfe() const;
+
+ private:
+  std::vector<Sampler> chains_;
+  Step step_;
+  Batch mean_x_;
+};
+/// StartReverse for every chain of the run (see ReverseRun).
+ReverseRun StartReverseRun(const RunSpec& run, const NoiseSchedule& schedule, Denoiser& model, const RunInput& input,
+                           const PointNormalization& space = {}, const Batch* condition = nullptr);
 
 /// x0_hat and eps_hat of a model at t for x_t (t >= 1).
 void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,

@@ -1,5 +1,7 @@
 #include "core/run/run_spec.h"
 
+#include "core/models/photo_eval.h"
+
 #include "core/run/run_json.h"
 
 #include <cmath>
@@ -42,6 +44,9 @@ std::string RunSpec::Check() const {
   if (super_resolution != 0 && (super_resolution < 2 || super_resolution > 8))
     return "super_resolution must be a factor in 2..8 (0: not a super-resolution run)";
   if (super_resolution != 0 && (has_data || digits)) return "super_resolution is for image runs";
+  if (sr_samples < 1 || sr_samples > kMaxSrSamples) return "sr_samples must be in 1.." + std::to_string(kMaxSrSamples);
+  if (sr_samples > 1 && super_resolution == 0) return "sr_samples (a mean of chains) is for super-resolution runs";
+  if (sr_samples > 1 && samples != 1) return "sr_samples needs samples = 1 (one image, K chains)";
   if (region_x < 0 || region_y < 0 || region_width < 0 || region_height < 0)
     return "region_x, region_y, region_width and region_height must not be negative";
   if ((region_width == 0) != (region_height == 0)) return "region_width and region_height are both 0 or both set";
@@ -193,6 +198,7 @@ json RunToJson(const RunSpec& r) {
   if (r.super_resolution != 0) {
     j["super_resolution"] = r.super_resolution;
     j["simulate_low_resolution"] = r.simulate_low_resolution;
+    if (r.sr_samples > 1) j["sr_samples"] = r.sr_samples;
   }
   if (r.label >= 0) {
     j["label"] = r.label;
@@ -234,6 +240,7 @@ RunSpec RunFromJson(const json& j, const std::string& where) {
   r.digit = f.Get<int>("digit", 0);
   r.super_resolution = f.Get<int>("super_resolution", 0);
   r.simulate_low_resolution = f.Get<bool>("simulate_low_resolution", false);
+  r.sr_samples = f.Get<int>("sr_samples", 1);
   if (f.Has("region")) {
     const Fields region(f.Object("region"), f.Name("region"));
     r.region_x = region.Get<int>("x", 0);

@@ -57,6 +57,9 @@ struct RunSpec {
   // frames are at the truth's size (PSNR and SSIM against it).
   int super_resolution = 0;
   bool simulate_low_resolution = false;
+  // Super-resolution: the mean of this many chains from independent noise (the posterior mean: fidelity over
+  // invented detail; ReverseRun). 1 = one sample.
+  int sr_samples = 1;
   // A region of the image at its own resolution, cut before max_image_side applies (x, y, width, height in
   // pixels; width 0: the whole image).
   int region_x = 0, region_y = 0, region_width = 0, region_height = 0;

@@ -239,6 +239,47 @@ TEST(Overlays, TheBundleKeepsThemAndRemakesTheFramesBitForBit) {
   const Bundle older = ParseBundle(text);
   EXPECT_EQ(older.spec.field.kind, FieldKind::kNone);
   EXPECT_FALSE(older.spec.contours);
+  EXPECT_TRUE(older.spec.draw_data);  // the data set was always drawn
+}
+
+TEST(Overlays, TheDataSetCanBeLeftOutAndTheBundleKeepsThatChoice) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "overlays_data";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  AnimationSpec spec = MixtureSpec(Direction::kForward);
+  spec.field.kind = FieldKind::kNone;
+  spec.contours = false;
+  spec.render.scatter.max_trajectories = 0;
+  const AnimationFrames with_data = RenderAnimation(spec);
+  spec.draw_data = false;
+  ExportAnimationJob(spec, dir / "run.gif");
+  const Bundle bundle = ReadBundle(dir / "run.gif.json");
+  EXPECT_FALSE(bundle.spec.draw_data);
+  const std::string text = BundleToJson(bundle);
+  EXPECT_NE(text.find("\"data\": false"), std::string::npos);
+  const AnimationFrames without = RenderAnimation(bundle.spec);
+  ASSERT_EQ(without.frames.size(), bundle.frame_sha256.size());
+  ASSERT_EQ(without.frames.size(), with_data.frames.size());
+  for (size_t k = 0; k < without.frames.size(); ++k) {
+    EXPECT_EQ(Sha256Hex(without.frames[k].rgb.data(), without.frames[k].rgb.size()), bundle.frame_sha256[k]);
+    EXPECT_EQ(without.x_t[k], with_data.x_t[k]);  // the same particles, without the data behind them
+    EXPECT_NE(without.frames[k], with_data.frames[k]) << k;
+  }
+  // Exactly the particles drawn on the scatter renderer's empty plot: no faint point anywhere.
+  const RunInput input = LoadRunInput(spec);
+  ScatterContent content;
+  content.points = &without.x_t.back();
+  ScatterOptions options = spec.render.scatter;
+  EXPECT_EQ(without.frames.back(), RenderScatter(content, options));
+  content.background = &input.data;
+  EXPECT_EQ(with_data.frames.back(), RenderScatter(content, options));
+  // A bundle written before the choice (an "overlays" without "data") draws the data set.
+  std::string older = text;
+  const size_t line = older.find("\"data\": false,");  // its own line, between "contours" and "field"
+  ASSERT_NE(line, std::string::npos);
+  older.erase(line, older.find('\n', line) + 1 - line);
+  ASSERT_EQ(older.find("\"data\": false"), std::string::npos);
+  EXPECT_TRUE(ParseBundle(older).spec.draw_data);
 }
 
 TEST(Overlays, ImagesHaveNone) {
@@ -251,6 +292,8 @@ TEST(Overlays, ImagesHaveNone) {
   EXPECT_NE(spec.Check().find("2D data"), std::string::npos);
   spec.field.kind = FieldKind::kNone;
   EXPECT_EQ(spec.Check(), "");
+  spec.draw_data = false;  // images have no data set behind them to leave out
+  EXPECT_NE(spec.Check().find("2D data"), std::string::npos);
 }
 
 TEST(Density, TheGridIsAHistogramSmoothedAndTheLinesCloseInTheBox) {

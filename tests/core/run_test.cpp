@@ -6,6 +6,7 @@
 #include "core/export/animation.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
+#include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
 #include "core/run/run.h"
 #include "core/train/model_file.h"
@@ -330,6 +331,81 @@ TEST(Run, SuperResolutionInputIsTheTruthAndItsView) {
   Image big = Gradient(1100, 1100);
   huge.max_image_side = 4096;
   EXPECT_THROW(ImageRunInputOf(huge, big, huge.image), Error);
+}
+
+TEST(RunSpec, SrSamplesRoundTripAndCheck) {
+  RunSpec run;
+  run.image = "photo.png";
+  run.super_resolution = 4;
+  EXPECT_EQ(RunSpecToJson(run).find("sr_samples"), std::string::npos);  // one sample: not written
+  run.sr_samples = 8;
+  EXPECT_EQ(ParseRunSpec(RunSpecToJson(run)).sr_samples, 8);
+  // A file written before sr_samples (the text of a one-sample run has no such field) reads one sample.
+  RunSpec one = run;
+  one.sr_samples = 1;
+  const std::string old_text = RunSpecToJson(one);
+  ASSERT_EQ(old_text.find("sr_samples"), std::string::npos);
+  EXPECT_EQ(ParseRunSpec(old_text).sr_samples, 1);
+  RunSpec bad = run;
+  bad.sr_samples = 0;
+  EXPECT_NE(bad.Check().find("sr_samples"), std::string::npos);
+  bad.sr_samples = kMaxSrSamples + 1;
+  EXPECT_NE(bad.Check().find("sr_samples"), std::string::npos);
+  bad = run;
+  bad.super_resolution = 0;
+  EXPECT_NE(bad.Check().find("super-resolution runs"), std::string::npos);
+  EXPECT_EQ(run.Check(), "");
+}
+
+TEST(Run, MeanOfSrChainsIsSuperResolvePhotosAndChainZeroIsTheRunWatched) {
+  const Image image = Gradient(6, 5);
+  RunSpec run;
+  run.image = "gradient.png";
+  run.super_resolution = 4;
+  run.seed = 5;
+  run.sampler.kind = SamplerKind::kDdpm;  // every step draws noise: the chains' step seeds matter
+  run.sampler.num_steps = 3;
+  run.sampler.seed = 12;
+  const RunInput input = ImageRunInputOf(run, image, run.image);
+  Sr3PhotoOptions tiny;
+  tiny.network.channels = {8, 16};
+  tiny.network.groups = 4;
+  tiny.network.embedding_size = 16;
+  tiny.network.embedding_width = 16;
+  tiny.crops.side = 16;
+  Sr3PhotoModel model(tiny);
+  // A few updates, so the output depends on x_t and the chains differ.
+  TrainOptions train = PhotoDefaultTraining(3);
+  train.warmup_steps = 0;
+  train.learning_rate = 1e-2;
+  TrainSr3Photo(model, {Gradient(40, 48), Gradient(32, 32)}, train);
+  model.SetImageSize(3, input.shape.height, input.shape.width);
+  const Batch condition = RunCondition(model, input);
+  const NoiseSchedule schedule(model.schedule());
+
+  ReverseRun one = StartReverseRun(run, schedule, model, input, {}, &condition);
+  std::vector<Step> single;
+  while (!one.done()) single.push_back(one.Next());
+  run.sr_samples = 3;
+  ReverseRun three = StartReverseRun(run, schedule, model, input, {}, &condition);
+  ASSERT_EQ(three.chains(), 3);
+  ASSERT_EQ(three.steps_total(), 3);
+  for (size_t k = 0; !three.done(); ++k) {
+    const Step& step = three.Next();
+    // Chain 0 is the one-chain run; x0_hat is the mean over the chains, not chain 0's.
+    EXPECT_EQ((step.x_t - single[k].x_t).cwiseAbs().maxCoeff(), 0.0f);
+    EXPECT_GT((step.x0_hat - single[k].x0_hat).cwiseAbs().maxCoeff(), 1e-5f);
+  }
+  EXPECT_EQ(three.nfe(), 3 * one.nfe());
+  // The result is SuperResolvePhoto's mean of three from the same seeds (the command line's sr --samples 3).
+  Image low;
+  low.channels = 3;
+  low.height = input.low_shape.height;
+  low.width = input.low_shape.width;
+  low.pixels = input.low;
+  const Batch mean = SuperResolvePhoto(model, low, RunSamplerOptions(run, schedule.num_steps()), run.seed, {}, {}, 3);
+  EXPECT_LT((three.x() - mean).cwiseAbs().maxCoeff(), 1e-6f);
+  EXPECT_GT((three.x() - one.x().cwiseMax(-1.0f).cwiseMin(1.0f)).cwiseAbs().maxCoeff(), 1e-4f);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Playback > Compare (issue 10): the probability-flow ODE against the reverse SDE on the workspace's model, and flow
 // matching against a DDPM trained on the same data and budget; both on a worker thread, their figures those of the
 // core calls (CompareOdeAndSde; RunFlowDdpmStudy, which diffuscope-cli compare-flow prints), with refusals and
-// Cancel. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot() saves the ODE / SDE view of the 8gaussians mixture.
+// Cancel. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot() saves the ODE / SDE view of the 8gaussians mixture
+// (DIFFUSCOPE_SCREENSHOT_FLOW: screenshotFlow() the flow-against-DDPM view, 5,000 updates each).
 #include "core/models/exact.h"
 #include "core/models/registry.h"
 #include "ui/state/document.h"
@@ -168,6 +169,19 @@ class CompareDialogTest : public QObject {
     dialog.show();
     dialog.measure();
     QTRY_VERIFY_WITH_TIMEOUT(dialog.odeSde().has_value(), 600000);
+    QTest::qWait(300);
+    QVERIFY(dialog.grab().save(path));
+  }
+
+  void screenshotFlow() {
+    const QString path = qEnvironmentVariable("DIFFUSCOPE_SCREENSHOT_FLOW");
+    if (path.isEmpty()) QSKIP("set DIFFUSCOPE_SCREENSHOT_FLOW=FILE.png to save the flow-against-DDPM comparison");
+    CompareDialog dialog(Mixture());
+    dialog.setMode(CompareDialog::Mode::kFlowDdpm);
+    dialog.show();
+    dialog.measure();
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.flowStudy().has_value(), 600000);
+    dialog.pathSteps()->setCurrentIndex(dialog.pathSteps()->findText(QStringLiteral("8")));
     QTest::qWait(300);
     QVERIFY(dialog.grab().save(path));
   }

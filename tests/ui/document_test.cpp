@@ -69,6 +69,34 @@ class DocumentTest : public QObject {
     QCOMPARE(document.undoStack()->count(), 0);
   }
 
+  // What the 2D view draws (field, contours, trajectories, the faint data set) is undoable like the parameters.
+  void pointsOverlaysUndo() {
+    Document document;
+    QVERIFY(document.pointsOverlays().data);  // the data set is drawn unless the user turns it off
+    QSignalSpy changed(&document, &Document::pointsOverlaysChanged);
+    PointsOverlays overlays;
+    overlays.data = false;
+    document.setPointsOverlays(overlays);
+    overlays.contours = true;
+    document.setPointsOverlays(overlays);
+    document.setPointsOverlays(overlays);  // no change: no step
+    QCOMPARE(document.undoStack()->count(), 2);
+    QCOMPARE(changed.count(), 2);
+    document.undoStack()->undo();
+    QVERIFY(!document.pointsOverlays().contours && !document.pointsOverlays().data);
+    document.undoStack()->undo();
+    QVERIFY(document.pointsOverlays() == PointsOverlays{});
+    document.undoStack()->redo();
+    QVERIFY(!document.pointsOverlays().data);
+    QCOMPARE(changed.count(), 5);
+    // apply() sets them without an undo step (the view's remembered choice at start).
+    overlays = PointsOverlays{};
+    overlays.trajectories = true;
+    document.apply(Document::Param::kPointsOverlays, QVariant::fromValue(overlays));
+    QVERIFY(document.pointsOverlays().trajectories);
+    QCOMPARE(document.undoStack()->count(), 2);
+  }
+
   void tIsClampedAndNotUndoable() {
     Document document;
     document.setT(5000);

@@ -197,6 +197,7 @@ class ExportDialogTest : public QObject {
     QVERIFY2(points_spec.Check().empty(), points_spec.Check().c_str());
     QVERIFY(points_spec.field.kind == FieldKind::kNone && !points_spec.contours);
     QCOMPARE(points_spec.render.scatter.max_trajectories, 0);
+    QVERIFY(points_spec.draw_data);  // the view draws the data set faint unless told not to
     QCOMPARE(points_spec.render.scatter.x_max, kViewHalfWidth);  // the square the view shows
 
     // What the view draws over the particles, the export draws: the dialog starts with it and keeps it.
@@ -217,6 +218,25 @@ class ExportDialogTest : public QObject {
     QVERIFY(dialog.spec().field.kind == FieldKind::kScore && !dialog.spec().contours);
     QCOMPARE(dialog.spec().render.scatter.max_trajectories, 0);
     QVERIFY(Child<QComboBox>(&dialog, "model")->isEnabled());  // the field needs the model
+    QVERIFY(dialog.spec().draw_data);
+    QVERIFY(Child<QCheckBox>(&dialog, "data_set")->isChecked());
+
+    // The faint data set: the dialog starts from the document's choice, and its box decides the export's.
+    overlays.data = false;
+    document.setPointsOverlays(overlays);
+    const AnimationSpec bare = SpecFromDocument(document);
+    QVERIFY(!bare.draw_data);
+    ExportDialog bare_dialog(bare);
+    QCheckBox* data_set = Child<QCheckBox>(&bare_dialog, "data_set");
+    QVERIFY(!data_set->isChecked());
+    QVERIFY(data_set->isEnabled());
+    QVERIFY(!bare_dialog.spec().draw_data);
+    data_set->setChecked(true);
+    QVERIFY(bare_dialog.spec().draw_data);
+    // Images have no data set behind them: the box is off limits there.
+    ExportDialog image_dialog(SmallSpec());
+    QVERIFY(!Child<QCheckBox>(&image_dialog, "data_set")->isEnabled());
+    QVERIFY(image_dialog.spec().draw_data);
   }
 
   void exportWritesGifAndBundle() {

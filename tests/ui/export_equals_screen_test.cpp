@@ -25,6 +25,7 @@
 #include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -82,9 +83,10 @@ Frame ViewFrame(const Document& document, const PointsWorkspace& workspace) {
   options.y_min = box.y_min;
   options.y_max = box.y_max;
   const ScatterOverlays overlays = workspace.shownOverlays();
+  const Batch background = workspace.view()->background();  // the data set as the view draws it (or none)
   ScatterContent content;
   content.points = &workspace.shownParticles();
-  content.background = &document.points().points;
+  content.background = background.rows() > 0 ? &background : nullptr;
   content.overlays = &overlays;
   return RenderScatter(content, options);
 }
@@ -168,6 +170,8 @@ class ExportEqualsScreenTest : public QObject {
     // region at the photo's own resolution.
     QTest::newRow("sr3 photo, simulated low resolution") << QStringLiteral("sr3") << false << true << 24 << QSize(24, 16);
     QTest::newRow("sr3 photo of a region") << QStringLiteral("sr3 region") << false << true << 24 << QSize(24, 24);
+    // The mean of two SR3 chains: chain 0's x_t on screen and in the export, the mean as the result.
+    QTest::newRow("sr3 photo, mean of 2 samples") << QStringLiteral("sr3 mean") << false << true << 24 << QSize(24, 16);
   }
 
   void images() {
@@ -177,6 +181,7 @@ class ExportEqualsScreenTest : public QObject {
     QFETCH(int, working_side);
     QFETCH(QSize, size);
     const bool simulate = model != QLatin1String("sr3 region");
+    const int sr_samples = model == QLatin1String("sr3 mean") ? 2 : 1;
     if (model.isEmpty()) model = photo_model_path_;
     if (model.startsWith(QLatin1String("sr3"))) model = sr3_model_path_;
     Document document;
@@ -197,10 +202,12 @@ class ExportEqualsScreenTest : public QObject {
     choice.from_current_t = from_t0;
     choice.working_side = working_side;
     choice.simulate_low_resolution = simulate;
+    choice.sr_samples = sr_samples;
     document.setModel(choice);
     if (model == sr3_model_path_) {
       const RunSpec run = document.run(0);
       QCOMPARE(run.super_resolution, 4);
+      QCOMPARE(run.sr_samples, sr_samples);
       QCOMPARE(run.simulate_low_resolution, simulate);
       QCOMPARE(run.region_width, simulate ? 0 : 6);
     }
@@ -230,6 +237,7 @@ class ExportEqualsScreenTest : public QObject {
     if (!errors.isEmpty()) QFAIL(qPrintable(errors.at(0).at(1).toString()));
     const ImageReverseRun* run = images.reverseRun();
     QVERIFY(run != nullptr);
+    QCOMPARE(run->description.contains(QStringLiteral("the mean of 2 samples")), sr_samples == 2);
     QCOMPARE(run->start_t, from_t0 ? 17 : 40);
     const AnimationFrames exported = ExportFrames(document, Direction::kReverse);
     QCOMPARE(exported.t.front(), run->start_t);
@@ -276,6 +284,20 @@ class ExportEqualsScreenTest : public QObject {
     choice.working_side = 24;
     document.setModel(choice);
     QCOMPARE(images.workingSize(), QSize(24, 16));
+    // "Samples averaged": an undoable model choice, the run's sr_samples, and K runs in the expected time.
+    auto* samples_box = images.findChild<QSpinBox*>(QStringLiteral("srSamples"));
+    QVERIFY(samples_box != nullptr && samples_box->isVisibleTo(&images));
+    const double one_run = images.expectedSeconds();
+    const int undo_samples = document.undoStack()->count();
+    samples_box->setValue(3);
+    QCOMPARE(document.model().sr_samples, 3);
+    QCOMPARE(document.run(0).sr_samples, 3);
+    QCOMPARE(document.undoStack()->count(), undo_samples + 1);
+    QCOMPARE(images.expectedSeconds(), 3 * one_run);
+    QVERIFY(images.estimateText().contains(QStringLiteral("3 runs")));
+    document.undoStack()->undo();
+    QCOMPARE(document.model().sr_samples, 1);
+    QCOMPARE(samples_box->value(), 1);
     for (const bool simulate : {true, false}) {
       choice.simulate_low_resolution = simulate;
       document.setModel(choice);
@@ -496,6 +518,63 @@ class ExportEqualsScreenTest : public QObject {
       QVERIFY2(exported.overlays[k] == shown, qPrintable(QStringLiteral("reverse overlays at t = %1").arg(t)));
     }
     BundleRemakes(document, Direction::kReverse);
+    BundleRemakes(document, Direction::kForward);
+  }
+
+  // The faint data set behind the particles is the document's choice: switched off in the view, the export leaves
+  // it out too, and its frame is the view's; with it on the frames differ (only) by the data set.
+  void pointsWithoutTheDataSet() {
+    Document document;
+    TimelineModel timeline;
+    timeline.setClockEnabled(false);
+    PointsWorkspace workspace(&document, &timeline);
+    document.setWorkspace(1);
+    ScheduleOptions schedule;
+    schedule.kind = ScheduleKind::kCosine;
+    schedule.num_steps = 30;
+    QVERIFY(document.setScheduleOptions(schedule).isEmpty());
+    document.setSeed(5);
+    document.setPoints(LoadPoints(QStringLiteral("moons"), 400, 1));
+    QVERIFY(document.pointsOverlays().data);
+    QVERIFY(Same(workspace.view()->background(), document.points().points));
+    for (ForwardPath path : {ForwardPath::kClosed, ForwardPath::kMarkov}) {
+      document.setForwardPath(path);
+      for (int t : {0, 7}) {
+        workspace.setDataSetShown(true);
+        document.setT(t);
+        workspace.refresh();
+        QVERIFY(workspace.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        QCOMPARE(workspace.shownT(), t);
+        const AnimationFrames with_data = ExportFrames(document, Direction::kForward, {t});
+        QVERIFY(SpecFromDocument(document, Direction::kForward).draw_data);
+        QVERIFY2(with_data.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+
+        const int undo_steps = document.undoStack()->count();
+        workspace.setDataSetShown(false);  // the view's "Data set (faint)" box
+        QCoreApplication::processEvents();
+        QVERIFY(!document.pointsOverlays().data);
+        QCOMPARE(document.undoStack()->count(), undo_steps + 1);
+        QCOMPARE(workspace.view()->background().rows(), Eigen::Index{0});
+        QVERIFY(workspace.frameJobs()->waitIdle(30000));
+        QCoreApplication::processEvents();
+        const AnimationSpec spec = SpecFromDocument(document, Direction::kForward);
+        QVERIFY(!spec.draw_data);
+        const AnimationFrames without = ExportFrames(document, Direction::kForward, {t});
+        QVERIFY(Same(without.x_t.front(), workspace.shownParticles()));
+        QVERIFY(Same(without.x_t.front(), with_data.x_t.front()));
+        QVERIFY2(without.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+        QVERIFY2(!(without.frames.front() == with_data.frames.front()), qPrintable(QStringLiteral("t = %1").arg(t)));
+
+        // Undo brings the data set back, on screen and in the export.
+        document.undoStack()->undo();
+        QVERIFY(document.pointsOverlays().data);
+        QVERIFY(Same(workspace.view()->background(), document.points().points));
+        QVERIFY(SpecFromDocument(document, Direction::kForward).draw_data);
+        document.undoStack()->redo();
+        QVERIFY(!document.pointsOverlays().data);
+      }
+    }
     BundleRemakes(document, Direction::kForward);
   }
 

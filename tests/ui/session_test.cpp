@@ -51,6 +51,7 @@ class SessionTest : public QObject {
     model.num_particles = 777;
     model.working_side = 512;
     model.simulate_low_resolution = false;
+    model.sr_samples = 6;
     original.setModel(model);
     original.setSeed(0xFFFFFFFFFFFFFFF1ULL);  // all 64 bits survive
     original.setForwardPath(ForwardPath::kMarkov);
@@ -62,6 +63,12 @@ class SessionTest : public QObject {
     original.setPoints(points);
     original.setWorkspace(1);
     original.setT(123);
+    PointsOverlays overlays;  // what the 2D view draws, every member off its default
+    overlays.field = FieldKind::kDrift;
+    overlays.contours = true;
+    overlays.trajectories = true;
+    overlays.data = false;
+    original.setPointsOverlays(overlays);
 
     const QString path = dir.filePath(QStringLiteral("a.json"));
     SaveSession(path, CaptureSession(original, QStringLiteral("reverse")));
@@ -82,6 +89,7 @@ class SessionTest : public QObject {
     QVERIFY(copy.image().pixels == original.image().pixels);
     QCOMPARE(copy.points().source, QStringLiteral("drawn"));
     QVERIFY(copy.points().points == original.points().points);  // floats round-trip exactly
+    QVERIFY(copy.pointsOverlays() == overlays);
 
     // Saving the copy gives the same file.
     const QString again = dir.filePath(QStringLiteral("b.json"));
@@ -131,6 +139,10 @@ class SessionTest : public QObject {
                                  << "'sampler'";
     QTest::newRow("bad path") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"forward_path\":\"sideways\"")
                               << "'forward_path'";
+    QTest::newRow("bad field") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"overlays\":{\"field\":\"curl\"}")
+                               << "'overlays.field'";
+    QTest::newRow("data set not a bool") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"overlays\":{\"data\":1}")
+                                         << "'overlays.data' must be true or false";
   }
   void malformedFilesAreClearErrors() {
     QFETCH(QByteArray, content);
@@ -156,6 +168,34 @@ class SessionTest : public QObject {
     QCOMPARE(session.schedule.num_steps, 100);
     QCOMPARE(session.seed, uint64_t{3});
     QCOMPARE(session.t, 5);
+  }
+
+  // What the 2D view draws is one undo step with the rest; sessions from before it was kept leave it as it is.
+  void overlaysAreKeptAndOldSessionsLeaveThem() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("s.json"));
+    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3",)"
+                R"("t":5,"overlays":{"field":"score","data":false}})");
+    const Session session = LoadSession(path);
+    QVERIFY(session.overlays.has_value());
+    QVERIFY(session.overlays->field == FieldKind::kScore);
+    QVERIFY(!session.overlays->contours && !session.overlays->trajectories && !session.overlays->data);
+    Document document;
+    ApplySession(session, &document);
+    QVERIFY(!document.pointsOverlays().data);
+    QCOMPARE(document.undoStack()->count(), 1);
+    document.undoStack()->undo();
+    QVERIFY(document.pointsOverlays() == PointsOverlays{});
+
+    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
+    const Session old = LoadSession(path);
+    QVERIFY(!old.overlays.has_value());
+    PointsOverlays shown;
+    shown.data = false;
+    shown.contours = true;
+    document.setPointsOverlays(shown);
+    ApplySession(old, &document);
+    QVERIFY(document.pointsOverlays() == shown);
   }
 
   // Sessions from before the learned photo model was the default keep their model, and their runs at the image's

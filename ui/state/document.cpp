@@ -1,5 +1,6 @@
 #include "ui/state/document.h"
 
+#include "core/models/photo_eval.h"
 #include "core/models/registry.h"
 #include "ui/state/image_input.h"
 
@@ -15,6 +16,7 @@ QString ParamName(Document::Param param) {
     case Document::Param::kForwardPath: return QObject::tr("forward path");
     case Document::Param::kSampler: return QObject::tr("sampler");
     case Document::Param::kModel: return QObject::tr("model");
+    case Document::Param::kPointsOverlays: return QObject::tr("2D view");
   }
   return {};
 }
@@ -41,6 +43,7 @@ QVariant Document::value(Param param) const {
     case Param::kForwardPath: return QVariant::fromValue(forward_path_);
     case Param::kSampler: return QVariant::fromValue(sampler_options_);
     case Param::kModel: return QVariant::fromValue(model_);
+    case Param::kPointsOverlays: return QVariant::fromValue(points_overlays_);
   }
   return {};
 }
@@ -76,6 +79,13 @@ void Document::apply(Param param, const QVariant& value) {
       model_ = value.value<ModelChoice>();
       emit modelChanged();
       break;
+    case Param::kPointsOverlays: {
+      const auto overlays = value.value<PointsOverlays>();
+      if (overlays == points_overlays_) break;
+      points_overlays_ = overlays;
+      emit pointsOverlaysChanged();
+      break;
+    }
   }
 }
 
@@ -173,6 +183,7 @@ RunSpec Document::run(int workspace) const {
       // at the photo's own resolution, a quarter of the working size a side (centred), is the input.
       run.super_resolution = kSr3PhotoFactor;
       run.simulate_low_resolution = model_.simulate_low_resolution;
+      run.sr_samples = std::clamp(model_.sr_samples, 1, kMaxSrSamples);
       run.start_t = 0;
       if (run.simulate_low_resolution) {
         if (working > 0) run.max_image_side = std::min(run.max_image_side, working);
@@ -217,8 +228,7 @@ void Document::setPoints(PointsData points) {
 
 void Document::setPointsOverlays(const PointsOverlays& overlays) {
   if (overlays == points_overlays_) return;
-  points_overlays_ = overlays;
-  emit pointsOverlaysChanged();
+  push(Param::kPointsOverlays, QVariant::fromValue(overlays), false);
 }
 
 void Document::setWorkspace(int workspace) {

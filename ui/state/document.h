@@ -74,15 +74,19 @@ struct ModelChoice {
   // The photo SR3 model: downscale the photo x4 first and compare the result with it (PSNR, SSIM), or
   // super-resolve the photo itself (a region of it at the working size).
   bool simulate_low_resolution = true;
+  // The photo SR3 model: the mean of this many chains (RunSpec::sr_samples): the posterior mean, higher PSNR and
+  // less invented detail, at this many times the cost.
+  int sr_samples = 1;
   bool operator==(const ModelChoice&) const = default;
 };
 
-/// What the 2D view draws over the particles: view state (not undoable, not part of the run), which the export
-/// starts from so that it draws the same.
+/// What the 2D view draws with the particles: not part of the run, but a choice of the user's (undoable, kept in
+/// sessions), which the export starts from so that it draws the same.
 struct PointsOverlays {
   FieldKind field = FieldKind::kNone;  // the model's field at t
   bool contours = false;               // density iso-lines of the particles
   bool trajectories = false;           // paths of kDefaultTrajectories particles
+  bool data = true;                    // the data set, faint behind the particles
   bool operator==(const PointsOverlays&) const = default;
 };
 
@@ -91,7 +95,7 @@ class Document : public QObject {
 
  public:
   /// The undoable parameters.
-  enum class Param { kSchedule, kCompare, kSeed, kForwardPath, kSampler, kModel };
+  enum class Param { kSchedule, kCompare, kSeed, kForwardPath, kSampler, kModel, kPointsOverlays };
   Q_ENUM(Param)
 
   explicit Document(QObject* parent = nullptr);
@@ -131,7 +135,7 @@ class Document : public QObject {
   /// 0 = images, 1 = 2D.
   int workspace() const { return workspace_; }
   const PointsOverlays& pointsOverlays() const { return points_overlays_; }
-  /// Emits pointsOverlaysChanged() when they change.
+  /// Sets what the 2D view draws (undoable); emits pointsOverlaysChanged() when it changes.
   void setPointsOverlays(const PointsOverlays& overlays);
 
   /// Sets the schedule (undoable). Returns an empty string, or what is wrong with the options (then
@@ -217,3 +221,4 @@ Q_DECLARE_METATYPE(std::optional<diffuscope::ScheduleOptions>)
 Q_DECLARE_METATYPE(diffuscope::SamplerOptions)
 Q_DECLARE_METATYPE(diffuscope::ui::ModelChoice)
 Q_DECLARE_METATYPE(diffuscope::ForwardPath)
+Q_DECLARE_METATYPE(diffuscope::ui::PointsOverlays)

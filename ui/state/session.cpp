@@ -1,6 +1,7 @@
 #include "ui/state/session.h"
 
 #include "core/models/conditional_ddpm2d.h"
+#include "core/models/photo_eval.h"
 #include "core/run/run_spec.h"
 #include "ui/state/image_input.h"
 
@@ -108,6 +109,7 @@ Session CaptureSession(const Document& document, const QString& direction) {
   s.seed = document.seed();
   s.t = document.t();
   s.forward_path = document.forwardPath();
+  s.overlays = document.pointsOverlays();
   return s;
 }
 
@@ -147,6 +149,11 @@ QJsonObject SessionToJson(const Session& s) {
                               {"digit_samples", s.model.digit_samples},
                               {"working_side", s.model.working_side},
                               {"simulate_low_resolution", s.model.simulate_low_resolution}};
+  if (s.model.sr_samples > 1) {  // written only when used, so other sessions keep their text
+    QJsonObject model = json["model"].toObject();
+    model["sr_samples"] = s.model.sr_samples;
+    json["model"] = model;
+  }
   if (s.model.label >= 0) {  // written only for guided runs, so other sessions keep their text
     QJsonObject model = json["model"].toObject();
     model["label"] = s.model.label;
@@ -157,6 +164,12 @@ QJsonObject SessionToJson(const Session& s) {
   json["seed"] = QString::number(s.seed);
   json["t"] = s.t;
   json["forward_path"] = PathName(s.forward_path);
+  if (s.overlays) {
+    json["overlays"] = QJsonObject{{"field", Str(FieldKindName(s.overlays->field))},
+                                   {"contours", s.overlays->contours},
+                                   {"trajectories", s.overlays->trajectories},
+                                   {"data", s.overlays->data}};
+  }
   return json;
 }
 
@@ -230,6 +243,7 @@ Session SessionFromJson(const QJsonObject& json) {
     // Sessions from before the working size ran at the image's own size.
     s.model.working_side = static_cast<int>(m.Has("working_side") ? m.Integer("working_side", 0, 4096) : 0);
     s.model.simulate_low_resolution = m.Bool("simulate_low_resolution", true);
+    s.model.sr_samples = static_cast<int>(m.Has("sr_samples") ? m.Integer("sr_samples", 1, kMaxSrSamples) : 1);
     s.model.label = static_cast<int>(m.Has("label") ? m.Integer("label", -1, 63) : -1);
     s.model.guidance = m.Number("guidance", 0.0);
     if (s.model.guidance < 0.0 || s.model.guidance > 10.0) m.Fail("guidance", "must be a weight in [0, 10]");
@@ -248,6 +262,18 @@ Session SessionFromJson(const QJsonObject& json) {
   else if (path == QLatin1String("markov")) s.forward_path = ForwardPath::kMarkov;
   else if (path == QLatin1String("fresh-noise")) s.forward_path = ForwardPath::kFreshNoise;
   else r.Fail("forward_path", "must be \"closed\", \"markov\" or \"fresh-noise\"");
+  if (r.Has("overlays")) {
+    const QJsonObject overlays = r.Object("overlays");
+    const Reader o(overlays, "overlays");
+    PointsOverlays shown;
+    const std::optional<FieldKind> field = ParseFieldKind(o.String("field", QStringLiteral("none")).toStdString());
+    if (!field) o.Fail("field", "must be \"none\", \"score\" or \"drift\"");
+    shown.field = *field;
+    shown.contours = o.Bool("contours", false);
+    shown.trajectories = o.Bool("trajectories", false);
+    shown.data = o.Bool("data", true);
+    s.overlays = shown;
+  }
   return s;
 }
 
@@ -299,6 +325,7 @@ void ApplySession(const Session& session, Document* document) {
   document->setModel(session.model);
   document->setSeed(session.seed);
   document->setForwardPath(session.forward_path);
+  if (session.overlays) document->setPointsOverlays(*session.overlays);
   stack->endMacro();
   if (!image.empty()) document->setImage(std::move(image));
   if (!session.points.empty()) document->setPoints(session.points);

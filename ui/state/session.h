@@ -1,5 +1,6 @@
 // Sessions: everything needed to reopen the same picture (image path or the points themselves, schedule,
-// comparison schedule, sampler, model choice, seed, t, forward path, workspace, direction) as a JSON file.
+// comparison schedule, sampler, model choice, seed, t, forward path, workspace, direction, what the 2D view
+// draws) as a JSON file.
 //
 //   Session s = CaptureSession(document, "reverse");
 //   SaveSession("my.diffuscope.json", s);       // atomic (QSaveFile); throws Error
@@ -32,6 +33,7 @@ struct Session {
   uint64_t seed = 0;
   int t = 0;
   ForwardPath forward_path = ForwardPath::kClosed;
+  std::optional<PointsOverlays> overlays;  // none in sessions written before they were kept: left as they are
 };
 
 /// The document's state as a session (direction: the timeline's, "forward" or "reverse").

@@ -124,6 +124,7 @@ AnimationSpec SpecFromDocument(const Document& document, Direction direction) {
     spec.field.kind = overlays.field;
     spec.contours = overlays.contours;
     spec.render.scatter.max_trajectories = overlays.trajectories ? kDefaultTrajectories : 0;
+    spec.draw_data = overlays.data;
     // The DDPM trained in the app lives in memory: a file named by its SHA-256, so the bundle can name it,
     // check it, and `export --from` remakes the run.
     if (spec.model == "learned" && document.learnedModel()) {
@@ -380,6 +381,10 @@ void ExportDialog::buildWidgets() {
   trajectories_->setObjectName(QStringLiteral("trajectories"));
   trajectories_->setToolTip(tr("2D: the paths of a few particles up to each frame's t"));
   look_form->addRow(QString(), trajectories_);
+  data_set_ = new QCheckBox(tr("Data set (faint)"), look_box);
+  data_set_->setObjectName(QStringLiteral("data_set"));
+  data_set_->setToolTip(tr("2D: the data set drawn faint behind the particles, as the 2D view draws it"));
+  look_form->addRow(QString(), data_set_);
 
   // Preview.
   auto* preview_box = new QGroupBox(tr("Preview: first and last frame"), this);
@@ -472,6 +477,7 @@ void ExportDialog::buildWidgets() {
   field_->setCurrentIndex(std::max(0, field_->findData(static_cast<int>(initial_.field.kind))));
   contours_->setChecked(initial_.contours);
   trajectories_->setChecked(initial_.render.scatter.max_trajectories > 0);
+  data_set_->setChecked(initial_.draw_data);
 
   connect(output_, &QLineEdit::textChanged, this, &ExportDialog::outputEdited);
   connect(browse_, &QPushButton::clicked, this, &ExportDialog::browse);
@@ -482,7 +488,7 @@ void ExportDialog::buildWidgets() {
   for (QSpinBox* box : {from_t_, to_t_, frames_, size_, crf_})
     connect(box, &QSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
   for (QDoubleSpinBox* box : {fps_, hold_}) connect(box, &QDoubleSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
-  for (QCheckBox* box : {caption_, dither_, contours_, trajectories_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
+  for (QCheckBox* box : {caption_, dither_, contours_, trajectories_, data_set_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
   connect(export_, &QPushButton::clicked, this, &ExportDialog::startExport);
   connect(cancel_, &QPushButton::clicked, this, &ExportDialog::cancelExport);
   connect(buttons_, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
@@ -539,6 +545,7 @@ AnimationSpec ExportDialog::spec() const {
     spec.field.kind = static_cast<FieldKind>(field_->currentData().toInt());
     spec.contours = contours_->isChecked();
     spec.render.scatter.max_trajectories = trajectories_->isChecked() ? kDefaultTrajectories : 0;
+    spec.draw_data = data_set_->isChecked();
   } else {
     spec.render.scale = 0;  // auto: the smallest scale giving cells of at least min_cell pixels
     spec.render.min_cell = size_->value();
@@ -669,7 +676,7 @@ void ExportDialog::updateEnabled() {
   crf_->setMaximum(format() == ExportFormat::kMp4 ? 51 : 63);  // H.264's CRF stops at 51, VP9's at 63
   spacing_->setEnabled(s.frames > 2);
   const bool scatter = s.render.layout == Layout::kScatter;
-  for (QWidget* overlay : std::initializer_list<QWidget*>{field_, contours_, trajectories_}) overlay->setEnabled(scatter);
+  for (QWidget* overlay : std::initializer_list<QWidget*>{field_, contours_, trajectories_, data_set_}) overlay->setEnabled(scatter);
   size_->setToolTip(scatter ? tr("Width and height of the scatter plot in pixels")
                             : tr("Smallest image cell in pixels: each image pixel becomes an integer block, the "
                                  "smallest making a cell at least this large (sharp pixels, no smoothing)"));

@@ -141,6 +141,7 @@ class ExportDialog : public QDialog {
   QComboBox* field_;        // 2D overlays, as the view draws them
   QCheckBox* contours_;
   QCheckBox* trajectories_;
+  QCheckBox* data_set_;
   QCheckBox* dither_;
   QSpinBox* crf_;  // video quality; -1 = the codec's default
   QLabel* input_label_;

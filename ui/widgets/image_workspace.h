@@ -192,6 +192,7 @@ class ImageWorkspace : public QWidget {
   QGroupBox* digits_group_;
   QGroupBox* sr_group_;
   QCheckBox* simulate_box_;
+  QSpinBox* sr_samples_box_;
   QLabel* sr_note_;
   FrameView* low_view_;
   FrameView* bicubic_view_;

@@ -386,16 +386,16 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(draw_button_, &QPushButton::toggled, this, &PointsWorkspace::setDrawing);
   connect(paint_box_, &QComboBox::currentIndexChanged, this,
           [this] { view_->setPaintClass(paint_box_->currentData().toInt()); });
-  connect(show_data_, &QCheckBox::toggled, this, &PointsWorkspace::showData);
-  // What is shown is remembered; the document holds the overlays (the export starts from them).
+  // What is shown is remembered across launches (as the starting point, not an undo step); the document holds
+  // it (undoable, kept in sessions) and the export starts from it.
   {
     const Settings::PointsView shown = Settings::PointsViewOptions();
-    show_data_->setChecked(shown.show_data);
     PointsOverlays overlays;
     overlays.field = shown.field;
     overlays.contours = shown.contours;
     overlays.trajectories = shown.trajectories;
-    document_->setPointsOverlays(overlays);
+    overlays.data = shown.show_data;
+    document_->apply(Document::Param::kPointsOverlays, QVariant::fromValue(overlays));
     showOverlays();
   }
   auto overlays_edited = [this] {
@@ -403,12 +403,13 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
     overlays.field = static_cast<FieldKind>(field_box_->currentIndex());
     overlays.contours = show_contours_->isChecked();
     overlays.trajectories = show_trajectories_->isChecked();
+    overlays.data = show_data_->isChecked();
     document_->setPointsOverlays(overlays);
   };
+  connect(show_data_, &QCheckBox::toggled, this, overlays_edited);
   connect(show_contours_, &QCheckBox::toggled, this, overlays_edited);
   connect(show_trajectories_, &QCheckBox::toggled, this, overlays_edited);
   connect(field_box_, &QComboBox::currentIndexChanged, this, overlays_edited);
-  connect(show_data_, &QCheckBox::toggled, this, [this] { saveViewSettings(); });
   connect(document_, &Document::pointsOverlaysChanged, this, [this] {
     showOverlays();
     saveViewSettings();
@@ -513,23 +514,26 @@ void PointsWorkspace::setField(int field) { field_box_->setCurrentIndex(std::cla
 
 void PointsWorkspace::showOverlays() {
   const PointsOverlays& overlays = document_->pointsOverlays();
-  const QSignalBlocker b1(field_box_), b2(show_contours_), b3(show_trajectories_);
+  const QSignalBlocker b1(field_box_), b2(show_contours_), b3(show_trajectories_), b4(show_data_);
   field_box_->setCurrentIndex(static_cast<int>(overlays.field));
   show_contours_->setChecked(overlays.contours);
   show_trajectories_->setChecked(overlays.trajectories);
+  show_data_->setChecked(overlays.data);
   view_->setContours(overlays.contours);
+  showData();
 }
 
 void PointsWorkspace::saveViewSettings() const {
   const PointsOverlays& overlays = document_->pointsOverlays();
   Settings::PointsView shown;
-  shown.show_data = show_data_->isChecked();
+  shown.show_data = overlays.data;
   shown.field = overlays.field;
   shown.contours = overlays.contours;
   shown.trajectories = overlays.trajectories;
   Settings::SetPointsViewOptions(shown);
 }
 void PointsWorkspace::setTrajectories(bool on) { show_trajectories_->setChecked(on); }
+void PointsWorkspace::setDataSetShown(bool on) { show_data_->setChecked(on); }
 void PointsWorkspace::setContours(bool on) { show_contours_->setChecked(on); }
 
 void PointsWorkspace::openCsv() {
@@ -601,7 +605,7 @@ bool PointsWorkspace::PaintedClasses(const PointsData& data) {
 }
 
 void PointsWorkspace::showData() {
-  if (!show_data_->isChecked() || !snapshot_) {
+  if (!document_->pointsOverlays().data || !snapshot_) {
     view_->setBackground(Batch());
   } else if (PaintedClasses(*snapshot_)) {
     view_->setBackground(snapshot_->points, snapshot_->labels);  // painted: in their colours

@@ -108,6 +108,8 @@ class PointsWorkspace : public QWidget {
   /// Field shown: 0 none, 1 score direction, 2 reverse drift.
   void setField(int field);
   void setTrajectories(bool on);
+  /// The data set drawn faint behind the particles, on or off (the "Data set (faint)" box).
+  void setDataSetShown(bool on);
   /// Density contours of the particles on or off.
   void setContours(bool on);
   /// The class guided towards (-1: unconditional) and the guidance weight w in [0, 10] (the class selector and the

@@ -56,6 +56,15 @@ void ScatterView::setBackground(const Batch& points, const std::vector<int>& cla
 
 void ScatterView::setPaintClass(int k) { paint_class_ = std::clamp(k, 0, kPaintColours - 1); }
 
+Batch ScatterView::background() const {
+  Batch points(static_cast<Eigen::Index>(background_.size()), 2);
+  for (size_t i = 0; i < background_.size(); ++i) {  // float -> double -> float: the very values set
+    points(static_cast<Eigen::Index>(i), 0) = static_cast<float>(background_[i].x());
+    points(static_cast<Eigen::Index>(i), 1) = static_cast<float>(background_[i].y());
+  }
+  return points;
+}
+
 void ScatterView::setParticles(const Batch& points) {
   particles_ = ToPoints(points);
   if (contours_on_) particle_batch_ = points;

@@ -44,6 +44,8 @@ class ScatterView : public QWidget {
   void setBackground(const Batch& points);
   /// The data drawn with a paint colour per point (classes: one per row, 0 .. kPaintColours - 1), as painted.
   void setBackground(const Batch& points, const std::vector<int>& classes);
+  /// The data set drawn faint behind the particles now (n x 2, data units; 0 rows when none is drawn).
+  Batch background() const;
   void setParticles(const Batch& points);
   /// Polylines of a few particles, in data units.
   void setTrajectories(std::vector<std::vector<QPointF>> paths);
