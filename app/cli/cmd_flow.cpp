@@ -1,16 +1,17 @@
 // compare-flow: flow matching beside the DDPM (issue 10), trained on the same data with the same budget and sampled
 // from the same noise: energy distance to held-out data per number of steps, and the straightness of the paths.
 #include "app/cli/common.h"
+#include "core/common/atomic_file.h"
 #include "core/data/points2d.h"
 #include "core/models/ddpm2d.h"
 #include "core/models/exact.h"
 #include "core/models/flow2d.h"
 #include "core/models/flow_compare.h"
 #include "core/models/learned_model.h"
+#include "core/run/compare_paths.h"
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 namespace diffuscope::cli {
@@ -59,68 +60,49 @@ Runner AddCompareFlowCommand(CLI::App& app) {
   cmd->add_option("--save-flow", a->save_flow, "write the flow model trained here");
   cmd->add_option("--save-ddpm", a->save_ddpm, "write the DDPM trained here");
   return [a] {
-    FlowComparisonOptions options;
-    options.step_counts = ParseSteps(a->steps);
-    options.particles = a->n;
-    options.seed = a->seed;
+    FlowDdpmStudyOptions options;
+    options.data = a->data;
+    options.iterations = a->iterations;
+    options.batch = a->batch;
+    options.comparison.step_counts = ParseSteps(a->steps);
+    options.comparison.particles = a->n;
+    options.comparison.seed = a->seed;
+    options.train_flow = a->flow.empty();
+    options.train_ddpm = a->ddpm.empty();
     if (std::string problem = options.Check(); !problem.empty()) throw Error(problem);
-    // The recipe of the shipped models, the same for both (a short run keeps its shape: warm-up a tenth).
-    TrainOptions train = ShippedTrainingRecipe(a->iterations, a->batch, std::max<long long>(1, a->iterations / 10));
-    train.seed = a->seed;
-    if (train.warmup_steps > train.iterations / 5) train.warmup_steps = train.iterations / 10;
-    if (std::string problem = train.Check(); !problem.empty()) throw Error(problem);
-    const Batch data = GenerateDataset(a->data, 20000, a->seed, InDataUnits());
-    const PointNormalization space = DatasetNormalization(a->data);
-
+    if (std::string problem = FlowDdpmTrainOptions(options).Check(); !problem.empty()) throw Error(problem);
     Flow2dModel flow = a->flow.empty() ? Flow2dModel() : Flow2dModel::Load(a->flow);
     Ddpm2dModel ddpm = a->ddpm.empty() ? Ddpm2dModel() : Ddpm2dModel::Load(a->ddpm);
-    Require(a->flow.empty() || flow.normalization() == space, "--flow was trained in another space than --data's");
-    Require(a->ddpm.empty() || ddpm.normalization() == space, "--ddpm was trained in another space than --data's");
-    if (a->flow.empty()) {
-      std::fprintf(stderr, "training flow-2d on %s (%lld updates of %d)\n", a->data.c_str(), train.iterations,
-                   train.batch_size);
-      flow.set_normalization(space);
-      flow.info()["data"] = a->data;
-      const TrainReport r = TrainFlow2d(flow, data, train);
-      std::fprintf(stderr, "  %.1f s, final loss %.4f (MSE on v)\n", r.seconds, r.final_loss_ema);
+    std::fprintf(stderr, "%s on %s (%lld updates of %d each)\n",
+                 options.train_flow || options.train_ddpm ? "training" : "comparing", a->data.c_str(),
+                 options.iterations, options.batch);
+    // The same core call as the app's Compare dialog (core/run/compare_paths.h): training, held-out draws, rows.
+    const FlowDdpmStudy study = RunFlowDdpmStudy(options, flow, ddpm, TerminalProgress("compare-flow"));
+    if (options.train_flow) {
+      std::fprintf(stderr, "  flow-2d: %.1f s, final loss %.4f (MSE on v)\n", study.flow_training.seconds,
+                   study.flow_training.final_loss_ema);
       if (!a->save_flow.empty()) flow.Save(a->save_flow);
     }
-    if (a->ddpm.empty()) {
-      std::fprintf(stderr, "training ddpm-2d on %s (%lld updates of %d)\n", a->data.c_str(), train.iterations,
-                   train.batch_size);
-      ddpm.set_normalization(space);
-      ddpm.info()["data"] = a->data;
-      const TrainReport r = TrainDdpm2d(ddpm, data, train);
-      std::fprintf(stderr, "  %.1f s, final loss %.4f (MSE on eps)\n", r.seconds, r.final_loss_ema);
+    if (options.train_ddpm) {
+      std::fprintf(stderr, "  ddpm-2d: %.1f s, final loss %.4f (MSE on eps)\n", study.ddpm_training.seconds,
+                   study.ddpm_training.final_loss_ema);
       if (!a->save_ddpm.empty()) ddpm.Save(a->save_ddpm);
     }
-    const Batch held_out = GenerateDataset(a->data, a->n, a->seed + 1000, InDataUnits());
-    const FlowComparison result = CompareFlowAndDdpm(flow, ddpm, ddpm.schedule(), space, held_out, options,
-                                                     TerminalProgress("comparing"));
-    // On 8gaussians the exact field is known: the same samplers with it give the floor and the exact straightness.
-    std::vector<FlowComparisonRow> rows = result.rows;
-    if (CanonicalDatasetName(a->data) == "8gaussians") {
-      GaussianMixtureDenoiser exact(GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1));
-      for (FlowComparisonRow row : CompareFlowAndDdpm(exact, exact, ddpm.schedule(), space, held_out, options).rows) {
-        row.model = "exact";  // euler, heun: the exact flow; ddim: the exact VP ODE
-        rows.push_back(row);
-      }
-    }
+    const std::vector<FlowComparisonRow>& rows = study.rows;
     std::printf("%s: %d samples from the same noise vs %d held-out points; a fitted Gaussian scores %.5f\n",
-                a->data.c_str(), a->n, a->n, result.gaussian_baseline);
+                a->data.c_str(), a->n, a->n, study.gaussian_baseline);
     std::printf("%-6s %-6s %6s %5s %12s %13s\n", "model", "solver", "steps", "NFE", "energy", "straightness");
     for (const FlowComparisonRow& row : rows)
       std::printf("%-6s %-6s %6d %5d %12.5f %13.4f\n", row.model.c_str(), row.sampler.c_str(), row.steps,
                   row.evaluations, row.energy_distance, row.straightness);
     if (!a->csv.empty()) {
-      std::ofstream out(a->csv);
-      Require(out.good(), "cannot write '" + a->csv + "'");
-      out << "model,sampler,steps,nfe,energy_distance,straightness\n";
-      out.precision(9);
+      AtomicFile file(a->csv);  // temp + rename: no half-written table
+      file.stream() << "model,sampler,steps,nfe,energy_distance,straightness\n";
+      file.stream().precision(9);
       for (const FlowComparisonRow& row : rows)
-        out << row.model << ',' << row.sampler << ',' << row.steps << ',' << row.evaluations << ','
-            << row.energy_distance << ',' << row.straightness << '\n';
-      Require(out.good(), "writing '" + a->csv + "' failed");
+        file.stream() << row.model << ',' << row.sampler << ',' << row.steps << ',' << row.evaluations << ','
+                      << row.energy_distance << ',' << row.straightness << '\n';
+      file.Commit();
     }
     return 0;
   };

@@ -6,11 +6,14 @@
 #include "core/models/exact.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/run/likelihood.h"
+#include "core/run/model_likelihood.h"
 #include "core/run/memorisation.h"
 #include "core/train/model_file.h"
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <optional>
 
 namespace diffuscope::cli {
 
@@ -50,75 +53,57 @@ Runner AddLikelihoodCommand(CLI::App& app) {
       if (tolerance_given) check.tolerance = a->tolerance;
       if (std::string problem = check.Check(); !problem.empty()) throw Error(problem);
     }
-    // The law of the 8gaussians data set (as --denoiser mixture samples): centres at radius sqrt 2, sd 0.1.
-    const GaussianMixture eight = GaussianMixture::EightGaussians(std::sqrt(2.0), 0.1);
-    std::unique_ptr<Denoiser> model;
+    // The 8gaussians law (as --denoiser mixture samples), or a model file / shipped name.
     OpenedModel opened;
     std::string data = a->data;
-    std::string model_type;
+    std::unique_ptr<SohlDicksteinModel> bound_model;
+    ModelLikelihoodInput input;
     if (!a->model.empty()) {
       opened = OpenModel(a->model, {});
       Require(opened.denoiser->dimension() == 2, "--model: '" + a->model + "' is not a 2D model");
       if (data.empty()) data = ModelData(opened, a->model);
-      model_type = opened.file.empty() ? "" : LoadModelFile(opened.file).model_type;
+      input.model = opened.denoiser.get();
+      input.normalization = opened.normalization;
+    } else {
+      opened.denoiser = std::make_unique<GaussianMixtureDenoiser>(EightGaussiansDataLaw());
+      input.model = opened.denoiser.get();
     }
+    std::optional<NoiseSchedule> schedule;
+    if (opened.schedule) input.schedule = &schedule.emplace(*opened.schedule);
     if (data.empty()) data = "8gaussians";
-    const bool mixture_law = CanonicalDatasetName(data) == "8gaussians";
-    Require(!a->denoiser.empty() ? mixture_law : true, "--denoiser mixture: the held-out points must be 8gaussians");
-    // Held-out: fresh draws (seed + 1000, as evaluate), never the training draw.
-    const Batch points = GenerateDataset(data, a->n, a->seed + 1000, InDataUnits());
-    const Batch fit = GenerateDataset(data, 20000, a->seed + 2000, InDataUnits());
+    input.mixture_law = CanonicalDatasetName(data) == "8gaussians";
+    Require(!a->denoiser.empty() ? input.mixture_law : true,
+            "--denoiser mixture: the held-out points must be 8gaussians");
+    if (!a->bound_model.empty()) {
+      OpenedModel bound = OpenModel(a->bound_model, {});
+      Require(dynamic_cast<SohlDicksteinModel*>(bound.denoiser.get()) != nullptr,
+              "'" + a->bound_model + "' is not a Sohl-Dickstein model: it has no variational bound");
+      bound_model.reset(static_cast<SohlDicksteinModel*>(bound.denoiser.release()));
+      input.bound_model = bound_model.get();
+    }
+    // Held-out: fresh draws (seed + 1000, as evaluate), never the training draw (core/run/model_likelihood.h).
+    input.held_out = LikelihoodHeldOut(data, a->n, a->seed);
+    input.fit = LikelihoodFitPoints(data, a->seed);
+    ModelLikelihoodOptions options;
+    if (tolerance_given) options.tolerance = a->tolerance;
+    options.difference_step = a->difference_step;
+    options.seed = a->seed;
+    const ModelLikelihood r = MeasureModelLikelihood(input, options, TerminalProgress("likelihood"));
     std::printf("data: %s; %d held-out points; negative log-likelihood in nats per point (data units)\n", data.c_str(),
                 a->n);
     std::printf("%10s %8s %10s  %s\n", "NLL", "+-", "NFE/point", "method");
-    auto row = [](const std::string& what, double nll, double se, long long nfe) {
+    for (size_t i = 0; i < r.lines.size(); ++i) {
+      const LikelihoodLine& line = r.lines[i];
       char nfe_text[32] = "-", se_text[32] = "-";
-      if (nfe >= 0) std::snprintf(nfe_text, sizeof nfe_text, "%lld", nfe);
-      if (se >= 0) std::snprintf(se_text, sizeof se_text, "%.4f", se);
-      std::printf("%10.4f %8s %10s  %s\n", nll, se_text, nfe_text, what.c_str());
-    };
-    auto ode_note = [](const LikelihoodReport& r) {
-      std::printf("%32s(ODE: sigma 0 -> %.4g, %d Dormand-Prince steps, %d rejected; prior term %.4f, normalisation "
-                  "Jacobian %+.4f)\n",
-                  "", r.sigma_T, r.steps, r.rejected, r.prior_mean, r.log_det_normalization + 0.0);
-    };
-    auto progress = TerminalProgress("likelihood");
-    if (!a->denoiser.empty()) {
-      LikelihoodOptions options;
-      options.alpha_bar_T = 4e-5;  // linear T = 1000's end
-      if (tolerance_given) options.tolerance = a->tolerance;
-      const LikelihoodReport r = OdeLogLikelihood(eight, points, {}, options, progress);
-      row("probability-flow ODE, exact mixture (closed-form div)", r.mean_nll, r.standard_error, r.nfe);
-      ode_note(r);
-      options.tolerance = tolerance_given ? a->tolerance : 1e-5;
-      options.difference_step = a->difference_step;
-      GaussianMixtureDenoiser exact(eight);
-      const LikelihoodReport d = OdeLogLikelihood(exact, points, {}, options, progress);
-      row("probability-flow ODE, exact denoiser (differences)", d.mean_nll, d.standard_error, d.nfe);
-    } else if (model_type != kSohlDicksteinModelType) {
-      LikelihoodOptions options;
-      const NoiseSchedule schedule(*opened.schedule);
-      options.alpha_bar_T = schedule.alpha_bar(schedule.num_steps());
-      options.tolerance = tolerance_given ? a->tolerance : 1e-5;
-      options.difference_step = a->difference_step;
-      const LikelihoodReport r = OdeLogLikelihood(*opened.denoiser, points, opened.normalization, options, progress);
-      row("probability-flow ODE, " + opened.description, r.mean_nll, r.standard_error, r.nfe);
-      ode_note(r);
+      if (line.nfe >= 0) std::snprintf(nfe_text, sizeof nfe_text, "%lld", line.nfe);
+      if (line.standard_error >= 0) std::snprintf(se_text, sizeof se_text, "%.4f", line.standard_error);
+      std::printf("%10.4f %8s %10s  %s\n", line.nll, se_text, nfe_text, line.method.c_str());
+      if (i == 0 && r.ode)
+        std::printf("%32s(ODE: sigma 0 -> %.4g, %d Dormand-Prince steps, %d rejected; prior term %.4f, normalisation "
+                    "Jacobian %+.4f)\n",
+                    "", r.ode->sigma_T, r.ode->steps, r.ode->rejected, r.ode->prior_mean,
+                    r.ode->log_det_normalization + 0.0);
     }
-    for (const std::string& name : {model_type == kSohlDicksteinModelType ? a->model : std::string(), a->bound_model}) {
-      if (name.empty()) continue;
-      OpenedModel bound_model = name == a->model ? std::move(opened) : OpenModel(name, {});
-      auto* sd = dynamic_cast<SohlDicksteinModel*>(bound_model.denoiser.get());
-      Require(sd != nullptr, "'" + name + "' is not a Sohl-Dickstein model: it has no variational bound");
-      const SohlDicksteinBound b = EvaluateBound(*sd, points, a->seed, 4);
-      row("variational bound, " + bound_model.description, b.nll, b.standard_error, -1);
-    }
-    if (mixture_law) {
-      const Eigen::VectorXd exact = MixtureLogDensity(eight, points, {});
-      const double se = std::sqrt((exact.array() - exact.mean()).square().sum() / (exact.size() - 1) / exact.size());
-      row("exact log-density of the 8gaussians mixture", -exact.mean(), se, -1);
-    }
-    row("full-covariance Gaussian fitted to the data", GaussianNll(fit, points), -1, -1);
     return 0;
   };
 }

@@ -122,7 +122,8 @@ Runner AddSample2dCommand(CLI::App& app) {
         if (progress) progress(sampler.steps_done(), sampler.steps_total(), "t = " + std::to_string(step.t));
       }
       x0 = sampler.x();
-      steps = evaluations = sampler.steps_total();
+      steps = sampler.steps_total();
+      evaluations = static_cast<int>(sampler.nfe());  // Heun and flow-heun: 2 per step but the last
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Batch samples_all = normalization.ToData(x0);

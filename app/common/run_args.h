@@ -64,7 +64,8 @@ inline constexpr const char* kScheduleFile =
     "a custom schedule: one beta per line (or a first line 'alpha_bar' and alpha_bar values)";
 inline constexpr const char* kSampler =
     "ddpm (ancestral), ddim (the default when --eta is given), ode-euler (probability-flow ODE), sde-euler (reverse "
-    "SDE, Euler-Maruyama), heun-karras (Heun on Karras sigma steps) or dpm-solver++ (2M)";
+    "SDE, Euler-Maruyama), heun-karras (Heun on Karras sigma steps), dpm-solver++ (2M), flow-euler or flow-heun "
+    "(Euler / Heun in the flow time of the straight path, any model)";
 inline constexpr const char* kSamplingSteps = "number of reverse steps K (0 = every step)";
 inline constexpr const char* kEta = "DDIM stochasticity (0 = deterministic, 1 = DDPM-like)";
 inline constexpr const char* kSpacing = "which K of the T timesteps: leading|trailing|linspace";

@@ -391,15 +391,18 @@ Batch SampleDatasaurus(std::string_view name, int n, uint64_t seed, const Datase
 
 // ---- Generic -------------------------------------------------------------------------------------------
 
-Batch ResamplePoints(const Batch& points, int n, uint64_t seed, double noise, uint64_t stream_index) {
+Batch ResamplePoints(const Batch& points, int n, uint64_t seed, double noise, uint64_t stream_index,
+                     std::vector<int>* sources) {
   CheckCount(n);
   CheckNoise(noise);
   Require(points.rows() >= 1, "cannot draw points from an empty set");
   RandomStream stream(RandomKey{.seed = seed, .stream = Stream::kData, .index = stream_index});
   const uint64_t rows = static_cast<uint64_t>(points.rows());
   Batch out(n, points.cols());
+  if (sources) sources->assign(n, 0);
   for (int i = 0; i < n; ++i) {
     const auto k = static_cast<Eigen::Index>(stream.Below(rows));
+    if (sources) (*sources)[i] = static_cast<int>(k);
     for (Eigen::Index c = 0; c < points.cols(); ++c)
       out(i, c) = static_cast<float>(points(k, c) + noise * stream.Normal());
   }

@@ -141,8 +141,10 @@ Batch DatasaurusPoints(std::string_view name, const Dataset2DOptions& options = 
 Batch SampleDatasaurus(std::string_view name, int n, uint64_t seed, const Dataset2DOptions& options = {});
 
 /// n rows of points drawn uniformly with replacement, plus N(0, noise^2) jitter per coordinate, from the
-/// stream (seed, Stream::kData, stream_index). points must have at least one row.
-Batch ResamplePoints(const Batch& points, int n, uint64_t seed, double noise, uint64_t stream_index = 0);
+/// stream (seed, Stream::kData, stream_index). points must have at least one row. sources (when not null) receives
+/// the row of points each row was drawn from (so labels can follow their points); the draws are the same either way.
+Batch ResamplePoints(const Batch& points, int n, uint64_t seed, double noise, uint64_t stream_index = 0,
+                     std::vector<int>* sources = nullptr);
 /// (p - mean) / s with s = sqrt(mean of the per-column population variances) (1 if that is 0).
 Batch StandardizePoints(const Batch& points);
 

@@ -7,20 +7,6 @@
 
 namespace diffuscope {
 
-double FlowAlphaBar(double s) {
-  const double a = 1.0 - s;
-  return a * a / (a * a + s * s);
-}
-
-double FlowTimeOfAlphaBar(double alpha_bar) {
-  // (1 - s) / s = sqrt(SNR) = sqrt(ab / (1 - ab)); written so that both ends (ab = 0, 1) are exact.
-  const double ab = std::clamp(alpha_bar, 0.0, 1.0);
-  const double signal = std::sqrt(ab), noise = std::sqrt(1.0 - ab);
-  return noise / (signal + noise);
-}
-
-double FlowScale(double s) { return std::sqrt((1.0 - s) * (1.0 - s) + s * s); }
-
 ScheduleOptions FlowVpSchedule(int num_steps) {
   ScheduleOptions options;
   options.kind = ScheduleKind::kCustomAlphaBar;

@@ -17,6 +17,7 @@
 #include "core/common/types.h"
 #include "core/models/learned_model.h"
 #include "core/nn/network.h"
+#include "core/sampling/flow_sampler.h"
 #include "core/schedule/schedule.h"
 #include "core/train/trainer.h"
 
@@ -32,12 +33,8 @@ inline constexpr const char* kFlow2dModelType = "flow-2d";
 /// gets inputs of the same range.
 inline constexpr double kFlowTimeInput = 49.0;
 
-/// alpha_bar of the VP path equal to the straight path at flow time s in [0, 1]: (1 - s)^2 / ((1 - s)^2 + s^2).
-double FlowAlphaBar(double s);
-/// The flow time of a VP alpha_bar in [0, 1], the inverse of FlowAlphaBar: sqrt(1 - ab) / (sqrt(ab) + sqrt(1 - ab)).
-double FlowTimeOfAlphaBar(double alpha_bar);
-/// sqrt((1 - s)^2 + s^2): x_s = FlowScale(s) x_vp.
-double FlowScale(double s);
+// FlowAlphaBar, FlowTimeOfAlphaBar and FlowScale, the map between flow time and the VP path, live with the flow
+// sampler (core/sampling/flow_sampler.h), which the Sampler's flow kinds share.
 /// The VP image of T uniform flow steps: custom alpha_bar_t = FlowAlphaBar(t / T), t = 1..T (alpha_bar_T = 0).
 ScheduleOptions FlowVpSchedule(int num_steps = 50);
 

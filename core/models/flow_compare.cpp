@@ -14,6 +14,7 @@ std::string FlowComparisonOptions::Check() const {
   for (int k : step_counts)
     if (k < 1 || k > 10000) return "step counts must be 1..10000 (got " + std::to_string(k) + ")";
   if (particles < 2 || particles > 200000) return "particles must be 2..200000";
+  if (traced < 0 || traced > particles) return "traced must be 0..particles";
   return {};
 }
 
@@ -44,6 +45,12 @@ FlowComparison CompareFlowAndDdpm(Denoiser& flow, Denoiser& ddpm, const NoiseSch
     out.rows.push_back(row);
     if (progress) progress(++done, total, row.model + " " + row.sampler + " " + std::to_string(row.steps));
   };
+  auto traced_paths = [&](const std::vector<Batch>& states) {
+    std::vector<Batch> paths;
+    if (options.traced > 0)
+      for (const Batch& state : states) paths.push_back(space.ToData(state.topRows(options.traced)));
+    return paths;
+  };
   for (int K : options.step_counts) {
     for (FlowSolver solver : {FlowSolver::kEuler, FlowSolver::kHeun}) {
       std::vector<Batch> states{noise};
@@ -52,9 +59,10 @@ FlowComparison CompareFlowAndDdpm(Denoiser& flow, Denoiser& ddpm, const NoiseSch
         if (stop && stop()) throw Cancelled();
         states.push_back(sampler.Next().x_next);
       }
-      FlowComparisonRow row{"flow", std::string(FlowSolverName(solver)), K, sampler.evaluations(), 0.0, 0.0};
+      FlowComparisonRow row{"flow", std::string(FlowSolverName(solver)), K, sampler.evaluations(), 0.0, 0.0, {}};
       row.energy_distance = EnergyDistance(space.ToData(sampler.x()), reference, stop);
       row.straightness = MeanStraightness(states);
+      row.paths = traced_paths(states);
       report(row);
     }
     SamplerOptions ddim;
@@ -73,9 +81,10 @@ FlowComparison CompareFlowAndDdpm(Denoiser& flow, Denoiser& ddpm, const NoiseSch
       if (states.empty()) states.push_back(to_flow(step.x_t, step.alpha_bar));
       states.push_back(to_flow(step.x_prev, step.alpha_bar_prev));
     }
-    FlowComparisonRow row{"ddpm", "ddim", ddim.num_steps, sampler.steps_total(), 0.0, 0.0};
+    FlowComparisonRow row{"ddpm", "ddim", ddim.num_steps, sampler.steps_total(), 0.0, 0.0, {}};
     row.energy_distance = EnergyDistance(space.ToData(sampler.x()), reference, stop);
     row.straightness = MeanStraightness(states);
+    row.paths = traced_paths(states);
     report(row);
   }
   return out;

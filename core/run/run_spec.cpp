@@ -171,7 +171,7 @@ SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
   const Fields f(j, where);
   SamplerOptions o;
   o.kind = f.Enum<SamplerKind>("kind", ParseSamplerKind, o.kind,
-                               "sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++)");
+                               "sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++, flow-euler, flow-heun)");
   o.num_steps = f.Get<int>("steps", o.num_steps);
   o.spacing = f.Enum<Spacing>("spacing", ParseSpacing, o.spacing, "spacing (leading, trailing, linspace)");
   o.variance = f.Enum<VarianceChoice>("variance", ParseVarianceChoice, o.variance,

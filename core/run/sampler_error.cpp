@@ -174,6 +174,14 @@ SamplerErrorReport MeasureSamplerError(const GaussianMixture& mixture, const Sam
   auto rms = [&](const Eigen::MatrixXd& x) {
     return std::sqrt((x - reference.x0).rowwise().squaredNorm().mean());
   };
+  auto median_error = [&](const Eigen::MatrixXd& x) {
+    const Eigen::VectorXd distances = (x - reference.x0).rowwise().norm();
+    std::vector<double> d(distances.data(), distances.data() + distances.size());
+    const size_t half = d.size() / 2;
+    std::nth_element(d.begin(), d.begin() + half, d.end());
+    if (d.size() % 2 == 1) return d[half];
+    return 0.5 * (d[half] + *std::max_element(d.begin(), d.begin() + half));  // the mean of the middle two
+  };
   report.reference_check = rms(looser.x0);
   // The law's points come from its own stream (kData), x_T from kInitialNoise: no draw is shared.
   const Batch data = mixture.Sample(options.num_data, options.seed);
@@ -197,6 +205,7 @@ SamplerErrorReport MeasureSamplerError(const GaussianMixture& mixture, const Sam
       row.nfe = static_cast<int>(run.nfe());
       row.stochastic = SamplerIsStochastic(kind, sampler.eta);
       row.endpoint_rms = rms(run.x().cast<double>());
+      row.endpoint_median = median_error(run.x().cast<double>());
       row.energy_distance = EnergyDistance(run.x(), data, stop);
       report.rows.push_back(row);
       tick(std::string(SamplerKindName(kind)) + ", NFE " + std::to_string(row.nfe));

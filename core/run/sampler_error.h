@@ -80,6 +80,7 @@ struct SamplerErrorRow {
   int nfe = 0;                  // network evaluations of the run
   bool stochastic = false;      // its path depends on the noise: endpoint_rms is not a discretisation error
   double endpoint_rms = 0;      // sqrt(mean over particles of |x_0 - x_0 of the reference|^2)
+  double endpoint_median = 0;   // the median over particles of |x_0 - x_0 of the reference| (robust to a few far ones)
   double energy_distance = 0;   // of the samples to num_data points of the law
 };
 

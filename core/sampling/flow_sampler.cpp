@@ -2,18 +2,24 @@
 
 #include "core/sampling/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace diffuscope {
-namespace {
 
-double VpAlphaBar(double s) {
+double FlowAlphaBar(double s) {
   const double a = 1.0 - s;
   return a * a / (a * a + s * s);
 }
-double Scale(double s) { return std::sqrt((1.0 - s) * (1.0 - s) + s * s); }
 
-}  // namespace
+double FlowTimeOfAlphaBar(double alpha_bar) {
+  // (1 - s) / s = sqrt(SNR) = sqrt(ab / (1 - ab)); written so that both ends (ab = 0, 1) are exact.
+  const double ab = std::clamp(alpha_bar, 0.0, 1.0);
+  const double signal = std::sqrt(ab), noise = std::sqrt(1.0 - ab);
+  return noise / (signal + noise);
+}
+
+double FlowScale(double s) { return std::sqrt((1.0 - s) * (1.0 - s) + s * s); }
 
 std::string_view FlowSolverName(FlowSolver solver) { return solver == FlowSolver::kHeun ? "heun" : "euler"; }
 
@@ -36,7 +42,7 @@ ScheduleOptions FlowGridSchedule(const FlowSamplerOptions& o) {
   schedule.kind = ScheduleKind::kCustomAlphaBar;
   schedule.num_steps = o.num_steps;
   schedule.custom.resize(o.num_steps);
-  for (int k = 1; k <= o.num_steps; ++k) schedule.custom[k - 1] = VpAlphaBar(o.s_start * k / o.num_steps);
+  for (int k = 1; k <= o.num_steps; ++k) schedule.custom[k - 1] = FlowAlphaBar(o.s_start * k / o.num_steps);
   if (o.s_start == 1.0) schedule.custom.back() = 0.0;
   return schedule;
 }
@@ -44,7 +50,7 @@ ScheduleOptions FlowGridSchedule(const FlowSamplerOptions& o) {
 void FlowVelocity(Denoiser& model, const Batch& x_s, double s, int t, const NoiseSchedule& schedule, Batch* velocity,
                   Batch* x0_hat, const Batch* condition) {
   const double a = schedule.alpha_bar(t), a_prev = schedule.alpha_bar(t - 1);
-  const Batch x_vp = x_s / static_cast<float>(Scale(s));
+  const Batch x_vp = x_s / static_cast<float>(FlowScale(s));
   DenoiseQuery query{t, t - 1, a, &schedule, condition};
   const Prediction prediction = model.Predict(x_vp, query);
   Require(prediction.kind != PredictionKind::kEps || a > 0.0,

@@ -22,6 +22,13 @@
 
 namespace diffuscope {
 
+/// alpha_bar of the VP path equal to the straight path at flow time s in [0, 1]: (1 - s)^2 / ((1 - s)^2 + s^2).
+double FlowAlphaBar(double s);
+/// The flow time of a VP alpha_bar in [0, 1], the inverse of FlowAlphaBar: sqrt(1 - ab) / (sqrt(ab) + sqrt(1 - ab)).
+double FlowTimeOfAlphaBar(double alpha_bar);
+/// sqrt((1 - s)^2 + s^2): x_s = FlowScale(s) x_vp.
+double FlowScale(double s);
+
 enum class FlowSolver { kEuler, kHeun };
 /// "euler", "heun".
 std::string_view FlowSolverName(FlowSolver solver);

@@ -1,9 +1,11 @@
 #include "core/sampling/sampler.h"
 
 #include "core/random/random.h"
+#include "core/sampling/flow_sampler.h"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
@@ -15,12 +17,15 @@ struct Named {
   E value;
   std::string_view name;
 };
-constexpr std::array<Named<SamplerKind>, 6> kSamplerNames = {{{SamplerKind::kDdpm, "ddpm"},
+// New kinds are appended: run files and sessions name a sampler by these strings, so old names never change.
+constexpr std::array<Named<SamplerKind>, 8> kSamplerNames = {{{SamplerKind::kDdpm, "ddpm"},
                                                               {SamplerKind::kDdim, "ddim"},
                                                               {SamplerKind::kOdeEuler, "ode-euler"},
                                                               {SamplerKind::kSdeEuler, "sde-euler"},
                                                               {SamplerKind::kHeunKarras, "heun-karras"},
-                                                              {SamplerKind::kDpmSolverPP, "dpm-solver++"}}};
+                                                              {SamplerKind::kDpmSolverPP, "dpm-solver++"},
+                                                              {SamplerKind::kFlowEuler, "flow-euler"},
+                                                              {SamplerKind::kFlowHeun, "flow-heun"}}};
 constexpr std::array<Named<Spacing>, 3> kSpacingNames = {
     {{Spacing::kLeading, "leading"}, {Spacing::kTrailing, "trailing"}, {Spacing::kLinspace, "linspace"}}};
 constexpr std::array<Named<VarianceChoice>, 3> kVarianceNames = {{{VarianceChoice::kFixedSmall, "fixed-small"},
@@ -54,13 +59,27 @@ bool SamplerIsStochastic(SamplerKind kind, double eta) {
   return kind == SamplerKind::kDdpm || kind == SamplerKind::kSdeEuler || (kind == SamplerKind::kDdim && eta > 0.0);
 }
 
+namespace {
+bool TwoEvaluationsPerStep(SamplerKind kind) {
+  return kind == SamplerKind::kHeunKarras || kind == SamplerKind::kFlowHeun;
+}
+bool IsFlowKind(SamplerKind kind) { return kind == SamplerKind::kFlowEuler || kind == SamplerKind::kFlowHeun; }
+}  // namespace
+
 int SamplerNfe(SamplerKind kind, int steps) {
   if (steps <= 0) return 0;
-  return kind == SamplerKind::kHeunKarras ? 2 * steps - 1 : steps;
+  return TwoEvaluationsPerStep(kind) ? 2 * steps - 1 : steps;
 }
 
 int SamplerStepsForNfe(SamplerKind kind, int nfe) {
-  return std::max(1, kind == SamplerKind::kHeunKarras ? (nfe + 1) / 2 : nfe);
+  return std::max(1, TwoEvaluationsPerStep(kind) ? (nfe + 1) / 2 : nfe);
+}
+
+std::string DescribeSamplerRun(SamplerKind kind, int steps) {
+  std::string name(SamplerKindName(kind));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  return name + " " + std::to_string(steps) + (steps == 1 ? " step" : " steps") + " (NFE " +
+         std::to_string(SamplerNfe(kind, steps)) + ")";
 }
 
 std::string_view SpacingName(Spacing spacing) { return NameOf(kSpacingNames, spacing); }
@@ -233,26 +252,38 @@ Sampler::Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOp
     // smallest nonzero sigma is the schedule's sigma_1.
     const std::vector<double> sigmas =
         KarrasSigmas(K, SigmaOf(schedule.alpha_bar(1)), SigmaOf(schedule.alpha_bar(top)), options.rho);
-    for (int k = 0; k < K; ++k) alpha_bars_.push_back(1.0 / (1.0 + sigmas[k] * sigmas[k]));
-    alpha_bars_.front() = schedule.alpha_bar(top);  // x_start's level
-    if (K > 1) alpha_bars_.back() = schedule.alpha_bar(1);
-    for (int k = 0; k < K; ++k) {
-      int t = k == 0 ? top : std::min(NearestTimestep(schedule, top, alpha_bars_[k]), timesteps_.back() - 1);
-      timesteps_.push_back(std::max(t, K - k));  // leaves room for the remaining steps
-    }
-    ScheduleOptions levels;
-    levels.kind = ScheduleKind::kCustomAlphaBar;
-    levels.num_steps = K;
-    levels.custom.assign(alpha_bars_.rbegin(), alpha_bars_.rend());  // t = 1..K: ascending noise
-    level_schedule_ = std::make_shared<const NoiseSchedule>(levels);
-    // The levels as that schedule has them (it rebuilds alpha_bar from betas: last-digit differences), so that a
-    // model reading (t, schedule) and one reading alpha_bar see the very same number.
-    for (int k = 0; k < K; ++k) alpha_bars_[k] = level_schedule_->alpha_bar(K - k);
+    std::vector<double> levels;
+    for (int k = 0; k < K; ++k) levels.push_back(1.0 / (1.0 + sigmas[k] * sigmas[k]));
+    levels.front() = schedule.alpha_bar(top);  // x_start's level
+    if (K > 1) levels.back() = schedule.alpha_bar(1);
+    ScheduleOptions level_options;
+    level_options.kind = ScheduleKind::kCustomAlphaBar;
+    level_options.num_steps = K;
+    level_options.custom.assign(levels.rbegin(), levels.rend());  // t = 1..K: ascending noise
+    UseLevels(std::move(level_options), top);
+  } else if (IsFlowKind(kind)) {
+    // K uniform steps of flow time from x_start's s down to 0, on FlowSampler's grid (FlowGridSchedule).
+    const double s_top = FlowTimeOfAlphaBar(schedule.alpha_bar(top));
+    UseLevels(FlowGridSchedule({.num_steps = K, .s_start = s_top}), top);
+    for (int k = K; k >= 0; --k) flow_times_.push_back(s_top * k / K);  // FlowSampler::GridTime, to the bit
+    flow_x_ = static_cast<float>(FlowScale(s_top)) * x_;
   } else {
     for (int i : SpacedTimesteps(top, K, options.spacing)) timesteps_.push_back(i + 1);
     for (int t : timesteps_) alpha_bars_.push_back(schedule.alpha_bar(t));
   }
   alpha_bars_.push_back(1.0);
+}
+
+void Sampler::UseLevels(ScheduleOptions levels, int top) {
+  const int K = levels.num_steps;
+  level_schedule_ = std::make_shared<const NoiseSchedule>(std::move(levels));
+  // The levels as that schedule has them (it rebuilds alpha_bar from betas: last-digit differences), so that a
+  // model reading (t, schedule) and one reading alpha_bar see the very same number.
+  for (int k = 0; k < K; ++k) alpha_bars_.push_back(level_schedule_->alpha_bar(K - k));
+  for (int k = 0; k < K; ++k) {
+    const int t = k == 0 ? top : std::min(NearestTimestep(schedule_, top, alpha_bars_[k]), timesteps_.back() - 1);
+    timesteps_.push_back(std::max(t, K - k));  // leaves room for the remaining steps
+  }
 }
 
 std::vector<int> Sampler::timesteps() const { return timesteps_; }
@@ -407,6 +438,10 @@ const Step& Sampler::Next() {
       }
       break;
     }
+    case SamplerKind::kFlowEuler:
+    case SamplerKind::kFlowHeun:
+      StepFlow(s);
+      break;
     case SamplerKind::kDpmSolverPP: {
       // Lu et al. 2022, in alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log(alpha / sigma), h = lambda_prev -
       // lambda: x_prev = (sigma_prev / sigma) x - alpha_prev (e^-h - 1) D, with D = x0_hat on the first and the last
@@ -444,6 +479,24 @@ const Step& Sampler::Next() {
   x_ = s.x_prev;
   ++next_;
   return s;
+}
+
+void Sampler::StepFlow(Step& s) {
+  // FlowSampler::Next's arithmetic on flow_x_ (so that a run on a flow model's own schedule is its run, bit for
+  // bit), the model asked at the VP image of each flow state.
+  const double s_now = flow_times_[next_], s_next = flow_times_[next_ + 1];
+  const float ds = static_cast<float>(s_next - s_now);
+  Batch velocity = s.eps_hat - s.x0_hat;  // d/ds ((1 - s) x_0 + s eps)
+  if (options_.kind == SamplerKind::kFlowHeun && next_ + 1 < timesteps_.size()) {
+    // Heun: the trapezoid of the slopes at both ends (the end's from the Euler guess); the last step is Euler.
+    const Batch guess = flow_x_ + ds * velocity;
+    Batch x0_next, eps_next;
+    Evaluate(guess / static_cast<float>(FlowScale(s_next)), QueryAt(next_ + 1), 0.0, 0.0, &x0_next, &eps_next);
+    const Batch v_next = eps_next - x0_next;
+    velocity = 0.5f * (velocity + v_next);
+  }
+  flow_x_ = flow_x_ + ds * velocity;
+  s.mean = flow_x_ / static_cast<float>(FlowScale(s_next));  // FlowScale(0) = 1: the last step's x is flow_x_
 }
 
 Batch Sample(const NoiseSchedule& schedule, Denoiser& model, const SamplerOptions& options, Batch x_start,

@@ -30,7 +30,13 @@ enum class SamplerKind {
   kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
   kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
   kDpmSolverPP, // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
+  kFlowEuler,   // Euler in flow time s of the straight path x_s = (1 - s) x_0 + s eps (flow matching), uniform s
+  kFlowHeun,    // Heun in flow time (its last step, to s = 0, Euler): core/sampling/flow_sampler.h's solvers
 };
+// The flow kinds step x_s = FlowScale(s) x_t (flow_sampler.h) on K uniform steps of s from the start's flow time
+// FlowTimeOfAlphaBar(alpha_bar_top) to 0, with v = eps_hat - x0_hat: exact for any Denoiser, since a VP query at
+// alpha_bar is a query at flow time s. Their queries name the flow grid as a schedule of its own
+// (FlowGridSchedule), so on a flow model's own schedule (alpha_bar_T = 0, s = 1) a run is FlowSampler's, bit for bit.
 // Every sampler's last step, to the data, returns x0_hat: the ODE / SDE Euler samplers end with Song et al.'s
 // denoising step, Heun and DPM-Solver++ with their first-order step to sigma = 0, which is the same. Heun's model
 // queries name its Karras levels as a schedule of their own (DenoiseQuery::schedule, t = 1..K), so a learned model
@@ -39,15 +45,18 @@ enum class VarianceChoice { kFixedSmall, kFixedLarge, kLearned };
 enum class Spacing { kLeading, kTrailing, kLinspace };
 
 std::string_view SamplerKindName(SamplerKind kind);
-/// Parses "ddpm", "ddim", "ode-euler", "sde-euler", "heun-karras", "dpm-solver++"; nullopt if unknown.
+/// Parses "ddpm", "ddim", "ode-euler", "sde-euler", "heun-karras", "dpm-solver++", "flow-euler", "flow-heun";
+/// nullopt if unknown.
 std::optional<SamplerKind> ParseSamplerKind(std::string_view name);
 /// Every sampler kind, in the order of menus and tables.
 std::vector<SamplerKind> AllSamplerKinds();
 /// True when the sampler draws noise at its steps (ddpm, sde-euler; ddim with eta > 0): its path depends on the seed.
 bool SamplerIsStochastic(SamplerKind kind, double eta = 0.0);
-/// Network evaluations of a run of `steps` steps: Heun takes 2 per step except the last (an Euler step to
-/// sigma = 0, as in Karras et al.), the others 1.
+/// Network evaluations of a run of `steps` steps: Heun (heun-karras, flow-heun) takes 2 per step except the last
+/// (an Euler step to sigma = 0, as in Karras et al.), the others 1.
 int SamplerNfe(SamplerKind kind, int steps);
+/// What a run of `steps` steps is, for descriptions: "FLOW-HEUN 8 steps (NFE 15)".
+std::string DescribeSamplerRun(SamplerKind kind, int steps);
 /// The most steps whose SamplerNfe fits in nfe (at least 1).
 int SamplerStepsForNfe(SamplerKind kind, int nfe);
 std::string_view SpacingName(Spacing spacing);
@@ -88,10 +97,11 @@ ScheduleOptions KarrasScheduleOptions(int T, double sigma_min = 0.002, double si
 
 /// One reverse step from t to t_prev and everything computed on the way.
 ///
-/// Time: every sampler but heun-karras steps between timesteps of the schedule, so t is exact. Heun's Karras noise
-/// levels fall between timesteps: there t is the schedule timestep nearest in log-SNR (kept strictly descending, so
-/// every step has its own t on the timeline), and alpha_bar / alpha_bar_prev are the exact noise levels the model
-/// was asked at. For every sampler x_t = sqrt(alpha_bar) x0_hat + sqrt(1 - alpha_bar) eps_hat.
+/// Time: every sampler but heun-karras and the flow kinds steps between timesteps of the schedule, so t is exact.
+/// Heun's Karras noise levels and the flow kinds' uniform flow times fall between timesteps: there t is the schedule
+/// timestep nearest in log-SNR (kept strictly descending, so every step has its own t on the timeline), and
+/// alpha_bar / alpha_bar_prev are the exact noise levels the model was asked at. For every sampler x_t =
+/// sqrt(alpha_bar) x0_hat + sqrt(1 - alpha_bar) eps_hat, in VP coordinates (the flow kinds too).
 struct Step {
   int index = 0;         // 0 .. steps_total - 1
   int t = 0;             // paper timestep of x_t (nearest one for heun-karras, see above)
@@ -105,7 +115,7 @@ struct Step {
   double variance = 0;   // variance of the step's noise when it is the same for every element (0 for ODE solvers)
   Batch variance_field;  // per-element variance when learned (else empty)
   Batch x_prev;          // mean + sqrt(variance) z (no noise on the last step)
-  int nfe = 1;           // network evaluations this step took (Heun: 2, its last step 1)
+  int nfe = 1;           // network evaluations this step took (Heun, flow-heun: 2, the last step 1)
 };
 
 /// Standard normal x_T for n samples of dim columns, drawn from (seed, Stream::kInitialNoise).
@@ -147,6 +157,10 @@ class Sampler {
   Prediction Evaluate(const Batch& x, const DenoiseQuery& query, double coef1, double coef2, Batch* x0_hat,
                       Batch* eps_hat);
   DenoiseQuery QueryAt(size_t level) const;  // the query at alpha_bars_[level]
+  // Steps on noise levels of their own (heun-karras, flow kinds): level_schedule_ holds them as t = 1..K (ascending
+  // noise); alpha_bars_ is read back from it and each level gets the nearest schedule timestep below the last.
+  void UseLevels(ScheduleOptions levels, int top);
+  void StepFlow(Step& s);  // the flow kinds' step from flow_times_[next_] to flow_times_[next_ + 1]
 
   const NoiseSchedule& schedule_;
   Denoiser& model_;
@@ -154,9 +168,14 @@ class Sampler {
   const Batch* condition_;
   std::vector<int> timesteps_;       // paper t, descending
   std::vector<double> alpha_bars_;   // exact noise level of each step's x_t, then 1
-  // heun-karras: its noise levels as a schedule of their own (t = 1..N, ascending noise), the schedule its queries
-  // name: a model on its own schedule reads t, so an off-grid noise level must come with a schedule that has it.
+  // heun-karras, flow kinds: their noise levels as a schedule of their own (t = 1..N, ascending noise), the schedule
+  // their queries name: a model on its own schedule reads t, so an off-grid noise level must come with a schedule
+  // that has it.
   std::shared_ptr<const NoiseSchedule> level_schedule_;
+  // Flow kinds: the flow time of each level (then 0), and x in flow coordinates x_s = FlowScale(s) x_t, the state
+  // they step (x_ is its VP image, as the other samplers'; the rescaling would not round-trip bit for bit).
+  std::vector<double> flow_times_;
+  Batch flow_x_;
   size_t next_ = 0;
   long long nfe_ = 0;
   Batch x_;

@@ -114,6 +114,65 @@ TEST(Flow, DdimOnTheFlowsOwnScheduleIsEulerInFlowTime) {
   EXPECT_LT((m_ddim - m_euler).cwiseAbs().maxCoeff(), 1e-4);
 }
 
+TEST(Flow, TheSamplersFlowKindsAreTheFlowSampler) {
+  // flow-euler and flow-heun of the one Sampler, on the flow model's own schedule (alpha_bar_T = 0: s = 1), are
+  // FlowSampler's runs: the same model answers step for step and the samples are the same bits; NFE exact.
+  Flow2dOptions options;
+  options.embedding_size = 16;
+  options.hidden_size = 32;
+  options.hidden_layers = 1;
+  options.schedule_steps = 20;
+  Flow2dModel model(options);  // untrained weights from seed 0: any field will do
+  const Batch noise = InitialNoise(300, 2, 3);
+  for (FlowSolver solver : {FlowSolver::kEuler, FlowSolver::kHeun}) {
+    for (int K : {1, 3, 8, 20}) {
+      SamplerOptions o;
+      o.kind = solver == FlowSolver::kHeun ? SamplerKind::kFlowHeun : SamplerKind::kFlowEuler;
+      o.num_steps = K;
+      Sampler sampler(model.schedule(), model, o, noise);
+      FlowSampler flow(model, {.solver = solver, .num_steps = K}, noise);
+      ASSERT_EQ(sampler.steps_total(), K);
+      while (!flow.done()) {
+        const FlowStep& f = flow.Next();
+        const Step& step = sampler.Next();
+        EXPECT_EQ(step.nfe, f.evaluations);
+        EXPECT_EQ(step.x0_hat, f.x0_hat);
+        EXPECT_NEAR(step.alpha_bar, FlowAlphaBar(f.s), 1e-12);
+        // Steps report VP coordinates: x_prev = x_next / FlowScale(s_next).
+        EXPECT_LT((static_cast<float>(FlowScale(f.s_next)) * step.x_prev - f.x_next).cwiseAbs().maxCoeff(), 1e-5);
+      }
+      EXPECT_TRUE(sampler.done());
+      EXPECT_EQ(sampler.x(), flow.x()) << FlowSolverName(solver) << " K " << K;
+      EXPECT_EQ(sampler.nfe(), flow.evaluations());
+      EXPECT_EQ(sampler.nfe(), solver == FlowSolver::kHeun ? 2 * K - 1 : K);
+      EXPECT_EQ(sampler.nfe_total(), sampler.nfe());
+    }
+  }
+  // On a schedule that stops short of pure noise (linear T = 1000, alpha_bar_T = 4e-5) they start at x_T's flow
+  // time s_T < 1, as FlowSampler started there from FlowScale(s_T) x_T; an eps model can run them there.
+  GaussianMixtureDenoiser mixture(TwoGaussians());
+  const NoiseSchedule linear;
+  const double s_T = FlowTimeOfAlphaBar(linear.alpha_bar(1000));
+  EXPECT_LT(s_T, 1.0);
+  SamplerOptions heun;
+  heun.kind = SamplerKind::kFlowHeun;
+  heun.num_steps = 6;
+  const Batch by_sampler = Sample(linear, mixture, heun, noise);
+  const Batch by_flow = FlowSample(mixture, {.solver = FlowSolver::kHeun, .num_steps = 6, .s_start = s_T},
+                                   static_cast<float>(FlowScale(s_T)) * noise);
+  EXPECT_LT((by_sampler - by_flow).cwiseAbs().maxCoeff(), 1e-5);
+  // An eps model cannot be asked at s = 1 (alpha_bar = 0): refused with the reason.
+  Ddpm2dModel ddpm;
+  heun.num_steps = 4;
+  Sampler at_noise(model.schedule(), ddpm, heun, noise);
+  try {
+    at_noise.Next();
+    ADD_FAILURE() << "an eps model stepped from alpha_bar = 0";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("zero terminal SNR"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Flow, EulerAndHeunConvergeAtTheirOrdersWithTheExactVelocity) {
   // A broad mixture keeps the field smooth down to s = 0, so the asymptotic orders show at modest step counts.
   GaussianMixture broad = TwoGaussians();

@@ -274,6 +274,25 @@ TEST(Points2D, DatasaurusSamplesAreJitteredSourcePoints) {
     EXPECT_EQ((source.rowwise() - plain.row(i)).rowwise().squaredNorm().minCoeff(), 0.0f);
 }
 
+TEST(Points2D, ResampledRowsNameTheirSources) {
+  // Labels follow their points through ResamplePoints: each row is its source row plus the jitter, and asking for
+  // the sources changes no draw.
+  Batch points(4, 2);
+  points << 0, 0, 10, 0, 0, 10, 10, 10;
+  std::vector<int> sources;
+  const Batch with = ResamplePoints(points, 500, 7, 0.03, 0, &sources);
+  EXPECT_EQ(with, ResamplePoints(points, 500, 7, 0.03));
+  ASSERT_EQ(sources.size(), 500u);
+  std::set<int> seen;
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_GE(sources[i], 0);
+    ASSERT_LT(sources[i], 4);
+    seen.insert(sources[i]);
+    EXPECT_LT((with.row(i) - points.row(sources[i])).cwiseAbs().maxCoeff(), 0.3f) << i;
+  }
+  EXPECT_EQ(seen.size(), 4u);
+}
+
 TEST(Points2D, ResourcesFolderLookup) {
   Dataset2DOptions missing;
   missing.resources_dir = "/nonexistent/folder";

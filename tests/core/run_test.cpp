@@ -79,7 +79,7 @@ TEST(RunSpec, ErrorsNameTheField) {
     return text.replace(at, from.size(), to);
   };
   EXPECT_EQ(message(replaced("\"kind\": \"ddpm\"", "\"kind\": \"ddjm\"")),
-            "run.json: 'sampler.kind' is 'ddjm', not a known sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++)");
+            "run.json: 'sampler.kind' is 'ddjm', not a known sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++, flow-euler, flow-heun)");
   EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")), "run.json: 'schedule.steps' must be a whole number");
   EXPECT_EQ(message(replaced("\"seed\": 11", "\"seed\": -1")), "run.json: 'seed' must not be negative");
   EXPECT_EQ(message(replaced("\"forward_path\": \"closed\"", "\"forward_path\": \"wiggly\"")),

@@ -6,6 +6,7 @@
 #include <Eigen/Eigenvalues>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -83,7 +84,8 @@ SamplerErrorReport Measure(std::vector<SamplerKind> samplers, std::vector<int> n
 
 TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
   const SamplerErrorReport r = Measure(
-      {SamplerKind::kDdim, SamplerKind::kOdeEuler, SamplerKind::kHeunKarras, SamplerKind::kDpmSolverPP},
+      {SamplerKind::kDdim, SamplerKind::kOdeEuler, SamplerKind::kHeunKarras, SamplerKind::kDpmSolverPP,
+       SamplerKind::kFlowEuler, SamplerKind::kFlowHeun},
       {80, 160, 320, 640});
   EXPECT_LT(r.reference_check, 1e-6);
   std::map<SamplerKind, std::pair<std::vector<int>, std::vector<double>>> series;
@@ -95,7 +97,9 @@ TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
   const std::map<SamplerKind, double> nominal = {{SamplerKind::kDdim, 1.0},
                                                  {SamplerKind::kOdeEuler, 1.0},
                                                  {SamplerKind::kHeunKarras, 2.0},
-                                                 {SamplerKind::kDpmSolverPP, 2.0}};
+                                                 {SamplerKind::kDpmSolverPP, 2.0},
+                                                 {SamplerKind::kFlowEuler, 1.0},
+                                                 {SamplerKind::kFlowHeun, 2.0}};
   for (const auto& [kind, order] : nominal) {
     const auto& [nfe, error] = series.at(kind);
     for (size_t i = 1; i < error.size(); ++i) EXPECT_LT(error[i], error[i - 1]) << SamplerKindName(kind);
@@ -107,6 +111,7 @@ TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
   }
   // Heun's NFE: 2 per step but the last.
   EXPECT_EQ(series.at(SamplerKind::kHeunKarras).first, (std::vector<int>{79, 159, 319, 639}));
+  EXPECT_EQ(series.at(SamplerKind::kFlowHeun).first, (std::vector<int>{79, 159, 319, 639}));
   // At the same cost the second-order solvers are far closer than the first-order ones.
   EXPECT_LT(series.at(SamplerKind::kDpmSolverPP).second.back(), 0.2 * series.at(SamplerKind::kDdim).second.back());
 }
@@ -118,6 +123,38 @@ TEST(SamplerError, ConvergedSamplersReachTheEnergyDistanceFloor) {
   EXPECT_GT(r.rows[0].energy_distance, 10 * std::abs(r.reference_energy_distance));  // Heun at 5 NFE: far off
   EXPECT_TRUE(r.rows[2].stochastic);
   EXPECT_EQ(r.rows[3].nfe, 319);
+}
+
+TEST(SamplerError, MedianEndpointErrorIsTheMedianDistance) {
+  // Recomputed here from the same run and reference: odd and even particle counts (the mean of the middle two).
+  for (int n : {7, 8}) {
+    SamplerErrorOptions o;
+    o.samplers = {SamplerKind::kDdim};
+    o.nfe = {6};
+    o.num_samples = n;
+    o.num_data = 50;
+    o.seed = 4;
+    const GaussianMixture law = EightGaussiansLaw();
+    const SamplerErrorReport r = MeasureSamplerError(law, o);
+    ASSERT_EQ(r.rows.size(), 1u);
+    const NoiseSchedule schedule(o.schedule);
+    const Batch x_T = InitialNoise(n, 2, o.seed);
+    const ProbabilityFlowSolution reference =
+        SolveProbabilityFlow(law, x_T.cast<double>(), schedule.alpha_bar(schedule.num_steps()), o.reference_tolerance);
+    GaussianMixtureDenoiser exact(law);
+    SamplerOptions ddim;
+    ddim.kind = SamplerKind::kDdim;
+    ddim.num_steps = 6;
+    const Batch x0 = Sample(schedule, exact, ddim, x_T);
+    std::vector<double> d;
+    for (int i = 0; i < n; ++i) d.push_back((x0.row(i).cast<double>() - reference.x0.row(i)).norm());
+    std::sort(d.begin(), d.end());
+    const double median = n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+    EXPECT_NEAR(r.rows[0].endpoint_median, median, 1e-12 * median) << n;
+    double squares = 0;
+    for (double v : d) squares += v * v;
+    EXPECT_NEAR(r.rows[0].endpoint_rms, std::sqrt(squares / n), 1e-12) << n;
+  }
 }
 
 TEST(SamplerError, OptionsCheckRefusesBadOptions) {

@@ -1,5 +1,6 @@
 #include "core/models/exact.h"
 #include "core/run/run_spec.h"
+#include "core/sampling/flow_sampler.h"
 #include "core/sampling/sampler.h"
 
 #include <gtest/gtest-spi.h>
@@ -227,8 +228,10 @@ TEST(Sampling, OracleReversePathEndsOnData) {
 
 // ---- The samplers beyond DDPM / DDIM (issue 10) ----
 
-const std::vector<SamplerKind> kNewSamplers = {SamplerKind::kOdeEuler, SamplerKind::kSdeEuler, SamplerKind::kHeunKarras,
-                                               SamplerKind::kDpmSolverPP};
+const std::vector<SamplerKind> kNewSamplers = {SamplerKind::kOdeEuler,   SamplerKind::kSdeEuler,
+                                               SamplerKind::kHeunKarras, SamplerKind::kDpmSolverPP,
+                                               SamplerKind::kFlowEuler,  SamplerKind::kFlowHeun};
+bool TwoPerStep(SamplerKind kind) { return kind == SamplerKind::kHeunKarras || kind == SamplerKind::kFlowHeun; }
 
 // Counts the model's calls and checks that every query names its noise level twice consistently: through
 // alpha_bar and through (t, schedule), since learned models on their own schedule read t.
@@ -255,7 +258,9 @@ class Recording : public Denoiser {
 };
 
 TEST(Samplers, NamesRoundTrip) {
-  const std::vector<std::string> names = {"ddpm", "ddim", "ode-euler", "sde-euler", "heun-karras", "dpm-solver++"};
+  // Appended, never renamed: files name samplers by these strings.
+  const std::vector<std::string> names = {"ddpm",        "ddim",         "ode-euler",  "sde-euler",
+                                          "heun-karras", "dpm-solver++", "flow-euler", "flow-heun"};
   ASSERT_EQ(AllSamplerKinds().size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(SamplerKindName(AllSamplerKinds()[i]), names[i]);
@@ -267,6 +272,11 @@ TEST(Samplers, NamesRoundTrip) {
   EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kDdim, 0.0));
   EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kHeunKarras));
   EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kDpmSolverPP));
+  EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kFlowEuler));
+  EXPECT_FALSE(SamplerIsStochastic(SamplerKind::kFlowHeun));
+  EXPECT_EQ(DescribeSamplerRun(SamplerKind::kFlowHeun, 8), "FLOW-HEUN 8 steps (NFE 15)");
+  EXPECT_EQ(DescribeSamplerRun(SamplerKind::kDpmSolverPP, 20), "DPM-SOLVER++ 20 steps (NFE 20)");
+  EXPECT_EQ(DescribeSamplerRun(SamplerKind::kDdpm, 1), "DDPM 1 step (NFE 1)");
 }
 
 TEST(Samplers, KarrasSigmasMatchReference) {
@@ -347,10 +357,10 @@ TEST(Samplers, NfeCountsAreExact) {
       while (!sampler.done()) {
         const Step& step = sampler.Next();
         const bool last = sampler.done();
-        EXPECT_EQ(step.nfe, kind == SamplerKind::kHeunKarras && !last ? 2 : 1) << SamplerKindName(kind) << " K " << K;
+        EXPECT_EQ(step.nfe, TwoPerStep(kind) && !last ? 2 : 1) << SamplerKindName(kind) << " K " << K;
         sum += step.nfe;
       }
-      const int expected = kind == SamplerKind::kHeunKarras ? 2 * K - 1 : K;
+      const int expected = TwoPerStep(kind) ? 2 * K - 1 : K;
       EXPECT_EQ(sum, expected);
       EXPECT_EQ(model.calls, expected);
       EXPECT_EQ(sampler.nfe(), expected);
@@ -359,6 +369,7 @@ TEST(Samplers, NfeCountsAreExact) {
   }
   EXPECT_EQ(SamplerStepsForNfe(SamplerKind::kHeunKarras, 10), 5);  // 9 fit, 11 do not
   EXPECT_EQ(SamplerStepsForNfe(SamplerKind::kHeunKarras, 1), 1);
+  EXPECT_EQ(SamplerStepsForNfe(SamplerKind::kFlowHeun, 15), 8);
 }
 
 TEST(Samplers, StepFieldsStayMeaningful) {
@@ -411,6 +422,14 @@ TEST(Samplers, StepFieldsStayMeaningful) {
           if (std::abs(s.log_snr(t) - lam) < std::abs(s.log_snr(nearest) - lam)) nearest = t;
         EXPECT_EQ(sampler.timesteps()[k], nearest) << k;
       }
+    } else if (kind == SamplerKind::kFlowEuler || kind == SamplerKind::kFlowHeun) {
+      // Uniform flow time from x_T's s to 0: alpha_bar of s_k = s_T k / 12.
+      const double s_T = FlowTimeOfAlphaBar(s.alpha_bar(1000));
+      for (int k = 0; k < 12; ++k) {
+        const double a = FlowAlphaBar(s_T * (12 - k) / 12);
+        EXPECT_NEAR(sampler.alpha_bars()[k], a, 1e-12 + 1e-9 * a) << k;
+      }
+      EXPECT_GT(sampler.timesteps().back(), 1);  // s_T / 12 is far above the schedule's first level
     } else {
       std::vector<int> spaced;
       for (int i : SpacedTimesteps(1000, 12, Spacing::kTrailing)) spaced.push_back(i + 1);

@@ -45,17 +45,23 @@ class SamplerAccuracyTest : public QObject {
     dialog.measure();
     QVERIFY(dialog.running());
     QTRY_VERIFY_WITH_TIMEOUT(dialog.report().has_value(), 120000);
-    QCOMPARE(dialog.table()->rowCount(), 6 * 3);
+    QCOMPARE(dialog.table()->rowCount(), 8 * 3);
     QCOMPARE(dialog.table()->item(12, 0)->text(), QStringLiteral("heun-karras"));
     QCOMPARE(dialog.table()->item(12, 2)->text(), QStringLiteral("9"));  // 5 steps, 2 NFE each but the last
-    // The endpoint-error chart: one line per deterministic sampler (ddim, ode-euler, heun-karras, dpm-solver++);
-    QCOMPARE(dialog.chart()->series().size(), 4);
+    QCOMPARE(dialog.table()->item(21, 0)->text(), QStringLiteral("flow-heun"));
+    QCOMPARE(dialog.table()->item(21, 2)->text(), QStringLiteral("9"));
+    // The median endpoint error beside the RMS (a few far particles dominate the RMS on learned models).
+    const SamplerErrorRow& heun = dialog.report()->rows[21];
+    QCOMPARE(dialog.table()->item(21, 4)->text(), QString::number(heun.endpoint_median, 'g', 4));
+    // The endpoint-error chart: one line per deterministic sampler (ddim, ode-euler, heun-karras, dpm-solver++,
+    // flow-euler, flow-heun);
+    QCOMPARE(dialog.chart()->series().size(), 6);
     for (QAbstractSeries* s : dialog.chart()->series()) QCOMPARE(static_cast<QLineSeries*>(s)->count(), 3);
     // the energy chart: every sampler, and the exact endpoint's floor.
     auto* show = dialog.findChildren<QComboBox*>().last();
     QVERIFY(show->itemText(1).startsWith(QStringLiteral("Energy")));
     show->setCurrentIndex(1);
-    QCOMPARE(dialog.chart()->series().size(), 6 + 1);
+    QCOMPARE(dialog.chart()->series().size(), 8 + 1);
     QVERIFY(dialog.status()->text().contains(QStringLiteral("Fitted order")));
   }
 

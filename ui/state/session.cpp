@@ -1,5 +1,6 @@
 #include "ui/state/session.h"
 
+#include "core/models/conditional_ddpm2d.h"
 #include "core/models/photo_eval.h"
 #include "core/run/run_spec.h"
 #include "ui/state/image_input.h"
@@ -124,7 +125,14 @@ QJsonObject SessionToJson(const Session& s) {
     for (Eigen::Index i = 0; i < s.points.points.rows(); ++i) {
       rows.append(QJsonArray{static_cast<double>(s.points.points(i, 0)), static_cast<double>(s.points.points(i, 1))});
     }
-    json["points"] = QJsonObject{{"source", s.points.source}, {"xy", rows}};
+    QJsonObject points{{"source", s.points.source}, {"xy", rows}};
+    // Each point's class (painted colours, or a built-in set's), when it has one; older sessions have none.
+    if (s.points.labels.size() == static_cast<size_t>(s.points.points.rows())) {
+      QJsonArray labels;
+      for (int label : s.points.labels) labels.append(label);
+      points["labels"] = labels;
+    }
+    json["points"] = points;
   }
   json["schedule"] = ScheduleToJson(s.schedule);
   json["compare"] = s.compare ? QJsonValue(ScheduleToJson(*s.compare)) : QJsonValue(QJsonValue::Null);
@@ -198,6 +206,19 @@ Session SessionFromJson(const QJsonObject& json) {
       }
       s.points.points(i, 0) = static_cast<float>(xy[0].toDouble());
       s.points.points(i, 1) = static_cast<float>(xy[1].toDouble());
+    }
+    if (p.Has("labels")) {
+      const QJsonArray labels = p.Array("labels");
+      if (labels.size() != rows.size())
+        throw Error("'points.labels' has " + std::to_string(labels.size()) + " labels for " +
+                    std::to_string(rows.size()) + " points");
+      for (qsizetype i = 0; i < labels.size(); ++i) {
+        const double label = labels[i].toDouble(-1);
+        if (!labels[i].isDouble() || label != std::floor(label) || label < 0 || label >= kMaxClasses)
+          throw Error("'points.labels' entry " + std::to_string(i + 1) + " must be a class 0.." +
+                      std::to_string(kMaxClasses - 1));
+        s.points.labels.push_back(static_cast<int>(label));
+      }
     }
   }
   s.schedule = ScheduleFromJson(r.Object("schedule"), QStringLiteral("schedule"));

@@ -1075,11 +1075,9 @@ void ImageWorkspace::startReverse() {
                     .arg(bicubic.psnr_bicubic, 0, 'f', 2)
                     .arg(bicubic.ssim_bicubic, 0, 'f', 3);
     }
-    const std::string_view kind_name = SamplerKindName(options.kind);
-    run->description = QObject::tr("%1, %2 %3 steps from %4 at %5 x %6%9, %7 s%8")
+    run->description = QObject::tr("%1, %2 from %3 at %4 x %5%8, %6 s%7")
                            .arg(ModelLabel(model_name))
-                           .arg(QString::fromUtf8(kind_name.data(), kind_name.size()).toUpper())
-                           .arg(total)
+                           .arg(QString::fromStdString(DescribeSamplerRun(options.kind, total)))
                            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
                            .arg(shape.width)
                            .arg(shape.height)
@@ -1251,11 +1249,9 @@ void ImageWorkspace::startDigitsReverse() {
       c.psnr_bicubic = f.psnr_bicubic;
       c.ssim_bicubic = f.ssim_bicubic;
     }
-    const std::string_view kind_name = SamplerKindName(options.kind);
-    run->description = QObject::tr("%1, %2 %3 steps from pure noise%4, %5 s")
+    run->description = QObject::tr("%1, %2 from pure noise%3, %4 s")
                            .arg(ModelLabel(model_name))
-                           .arg(QString::fromUtf8(kind_name.data(), kind_name.size()).toUpper())
-                           .arg(total)
+                           .arg(QString::fromStdString(DescribeSamplerRun(options.kind, total)))
                            .arg(run->sr3 ? QObject::tr("; SR3 %1 dB, bicubic %2 dB")
                                                .arg(run->sr3->psnr_sr3, 0, 'f', 2)
                                                .arg(run->sr3->psnr_bicubic, 0, 'f', 2)

@@ -1,8 +1,10 @@
 #include "ui/widgets/main_window.h"
 
 #include "core/data/image_io.h"
+#include "ui/widgets/compare_dialog.h"
 #include "ui/widgets/export_dialog.h"
 #include "ui/widgets/image_workspace.h"
+#include "ui/widgets/likelihood_dialog.h"
 #include "ui/widgets/memorisation_dialog.h"
 #include "ui/widgets/points_workspace.h"
 #include "ui/state/resources_dir.h"
@@ -292,6 +294,17 @@ void MainWindow::createActions() {
     auto* study = new MemorisationDialog(this);
     study->setAttribute(Qt::WA_DeleteOnClose);
     study->show();
+  });
+  // Issue 10: the 2D workspace's model measured (Compare: ODE against SDE, flow matching against a DDPM; Likelihood).
+  playback->addAction(tr("C&ompare..."), this, [this] {
+    auto* compare = new CompareDialog(points_workspace_->currentModel(), this);
+    compare->setAttribute(Qt::WA_DeleteOnClose);
+    compare->show();
+  });
+  playback->addAction(tr("Li&kelihood..."), this, [this] {
+    auto* likelihood = new LikelihoodDialog(points_workspace_->currentModel(), this);
+    likelihood->setAttribute(Qt::WA_DeleteOnClose);
+    likelihood->show();
   });
 
   // Help.

@@ -23,7 +23,9 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QIcon>
 #include <QLabel>
+#include <QPixmap>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
@@ -252,10 +254,19 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   draw_button_ = new QPushButton(tr("Draw"));
   draw_button_->setCheckable(true);
   draw_button_->setToolTip(tr("Draw points with the mouse; press again to use them as the data"));
+  paint_box_ = new QComboBox;
+  for (int k = 0; k < kPaintColours; ++k) {
+    QPixmap swatch(12, 12);
+    swatch.fill(PaintColour(k));
+    paint_box_->addItem(QIcon(swatch), tr("class %1 (%2)").arg(k).arg(PaintColourName(k)), k);
+  }
+  paint_box_->setToolTip(tr("The paint colour of the next strokes while drawing: colour k becomes class k, which a "
+                            "conditional DDPM learns, so guidance works on drawn data (one colour: no classes)"));
   file_row->addWidget(csv_button);
   file_row->addWidget(image_button);
   file_row->addWidget(draw_button_);
   data_form->addRow(file_row);
+  data_form->addRow(tr("Paint"), paint_box_);
   data_label_ = new QLabel;
   data_label_->setWordWrap(true);
   data_form->addRow(data_label_);
@@ -373,6 +384,8 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(csv_button, &QPushButton::clicked, this, &PointsWorkspace::openCsv);
   connect(image_button, &QPushButton::clicked, this, &PointsWorkspace::openSilhouette);
   connect(draw_button_, &QPushButton::toggled, this, &PointsWorkspace::setDrawing);
+  connect(paint_box_, &QComboBox::currentIndexChanged, this,
+          [this] { view_->setPaintClass(paint_box_->currentData().toInt()); });
   // What is shown is remembered across launches (as the starting point, not an undo step); the document holds
   // it (undoable, kept in sessions) and the export starts from it.
   {
@@ -507,7 +520,7 @@ void PointsWorkspace::showOverlays() {
   show_trajectories_->setChecked(overlays.trajectories);
   show_data_->setChecked(overlays.data);
   view_->setContours(overlays.contours);
-  view_->setBackground(overlays.data && snapshot_ ? snapshot_->points : Batch());
+  showData();
 }
 
 void PointsWorkspace::saveViewSettings() const {
@@ -559,6 +572,7 @@ void PointsWorkspace::setDrawing(bool on) {
   view_->setDrawMode(false);
   draw_button_->setText(tr("Draw"));
   const QVector<QPointF> drawn = view_->drawnPoints();
+  const QVector<int> painted = view_->drawnClasses();
   view_->clearDrawn();
   if (drawn.size() < 5) {
     if (!drawn.isEmpty()) emit errorOccurred(tr("Too few points"), tr("Draw at least 5 points (drag the mouse)."));
@@ -572,10 +586,31 @@ void PointsWorkspace::setDrawing(bool on) {
   try {
     PointsData drawn_data;
     drawn_data.source = QStringLiteral("drawn");
-    drawn_data.points = ResamplePoints(points, count_box_->value(), kDataSeed, 0.03);
+    std::vector<int> sources;
+    drawn_data.points = ResamplePoints(points, count_box_->value(), kDataSeed, 0.03, 0, &sources);
+    // Colour k is class k; points painted in one colour are plain data (no classes).
+    if (std::any_of(painted.begin(), painted.end(), [&](int k) { return k != painted.front(); })) {
+      drawn_data.labels.reserve(sources.size());
+      for (int source : sources) drawn_data.labels.push_back(painted[source]);
+    }
     document_->setPoints(std::move(drawn_data));
   } catch (const Error& error) {
     emit errorOccurred(tr("Could not use the drawing"), QString::fromUtf8(error.what()));
+  }
+}
+
+bool PointsWorkspace::PaintedClasses(const PointsData& data) {
+  return data.source == QLatin1String("drawn") && !data.labels.empty() &&
+         data.labels.size() == static_cast<size_t>(data.points.rows());
+}
+
+void PointsWorkspace::showData() {
+  if (!document_->pointsOverlays().data || !snapshot_) {
+    view_->setBackground(Batch());
+  } else if (PaintedClasses(*snapshot_)) {
+    view_->setBackground(snapshot_->points, snapshot_->labels);  // painted: in their colours
+  } else {
+    view_->setBackground(snapshot_->points);
   }
 }
 
@@ -589,7 +624,7 @@ void PointsWorkspace::onPointsChanged() {
   }
   data_label_->setText(snapshot_->empty() ? tr("No points.")
                                           : tr("%1 points from %2").arg(snapshot_->points.rows()).arg(source));
-  view_->setBackground(document_->pointsOverlays().data ? snapshot_->points : Batch());
+  showData();
   // The view shows 3.5 normalised units around the data's centre, labelled in the data's units.
   const PointNormalization normalization = PointsNormalization(*snapshot_);
   view_->setView(DataBox(normalization, kViewHalfWidth));
@@ -628,6 +663,9 @@ void PointsWorkspace::updateGuidanceControls() {
       std::string set = data == learned_->info().end() ? std::string() : data->second;
       if (set.rfind("dataset:", 0) == 0) set = set.substr(8);
       names = DatasetClassNames(set);
+      if (set == "drawn")  // painted classes are named after their colours
+        for (int k = 0; k < classes; ++k)
+          names.push_back(tr("class %1 (%2)").arg(k).arg(PaintColourName(k)).toStdString());
       if (static_cast<int>(names.size()) != classes) names.clear();
     }
   }
@@ -868,12 +906,9 @@ void PointsWorkspace::startReverse() {
                                                  .arg(spec.label)
                                                  .arg(spec.guidance, 0, 'f', 1)
                                            : QString();
-    run->description = QObject::tr("%1%7, %2 %3 steps, %4 particles from %5, %6 s")
+    run->description = QObject::tr("%1%6, %2, %3 particles from %4, %5 s")
                            .arg(ModelLabel(model_name))
-                           .arg(QString::fromUtf8(SamplerKindName(options.kind).data(),
-                                                  SamplerKindName(options.kind).size())
-                                    .toUpper())
-                           .arg(total)
+                           .arg(QString::fromStdString(DescribeSamplerRun(options.kind, total)))
                            .arg(run->sample.rows())
                            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
                            .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
@@ -883,5 +918,44 @@ void PointsWorkspace::startReverse() {
 }
 
 void PointsWorkspace::cancelReverse() { reverse_.cancel(); }
+
+WorkspaceModel PointsWorkspace::currentModel() const {
+  WorkspaceModel m;
+  if (!snapshot_) return m;
+  m.name = document_->model().points_model;
+  m.label = ModelLabel(m.name);
+  m.run = document_->run(1);
+  m.run.point_set = Batch();  // the points travel in data
+  m.data = snapshot_;
+  m.learned = learned_;
+  m.schedule = document_->schedule();
+  m.seed = document_->seed();
+  return m;
+}
+
+WorkspaceModel::Made WorkspaceModel::Make(bool guided) const {
+  Require(data != nullptr && data->points.rows() >= 2, "there are no points: choose or draw a point set first");
+  RunSpec spec = run;
+  if (!guided) spec.label = -1;
+  Made made;
+  if (spec.model == "learned") {
+    Require(learned != nullptr, "there is no learned model yet: train one (Train) or load a model file");
+    OpenedModel opened = OpenModelFile(learned->ToModelFile());
+    made.denoiser = GuideRunModel(spec, std::move(opened.denoiser));
+    made.space = learned->normalization();
+    made.own_schedule = learned->schedule().options();
+    return made;
+  }
+  OpenedModel opened = OpenRunModel(spec, PointsRunInput(data->points, PointsNormalization(*data)));
+  made.denoiser = std::move(opened.denoiser);
+  made.space = opened.normalization;
+  made.own_schedule = opened.schedule;
+  return made;
+}
+
+std::string WorkspaceModel::BuiltInData() const {
+  if (!data || !data->source.startsWith(QLatin1String("dataset:"))) return {};
+  return data->source.mid(8).toStdString();
+}
 
 }  // namespace diffuscope::ui

@@ -8,6 +8,8 @@
 #include "core/common/types.h"
 #include "core/data/points2d.h"
 #include "core/render/plots.h"
+#include "core/run/run_spec.h"
+#include "core/sampling/denoiser.h"
 #include "ui/state/document.h"
 #include "ui/state/jobs.h"
 #include "ui/widgets/scatter_view.h"
@@ -16,6 +18,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QCheckBox;
@@ -54,6 +57,28 @@ PointsData LoadPoints(const QString& source, int n, uint64_t seed);
 /// file's, as the command line's DatasetNormalization). A model trained in the app stores it.
 PointNormalization PointsNormalization(const PointsData& points);
 
+/// The workspace's model as the measuring dialogs use it (Compare, Likelihood): a copy of everything that makes a
+/// fresh instance on a worker thread, as the workspace's reverse runs make theirs.
+struct WorkspaceModel {
+  QString name;                                   // the Denoiser box's: "empirical", "mixture", "learned", a file
+  QString label;                                  // what the user reads ("exact Gaussian mixture")
+  RunSpec run;                                    // the document's run (model, class label, guidance)
+  std::shared_ptr<const PointsData> data;         // the workspace's points
+  std::shared_ptr<const LearnedModel> learned;    // the model trained or loaded in the app ("learned")
+  std::shared_ptr<const NoiseSchedule> schedule;  // the schedule the workspace samples on
+  uint64_t seed = 0;
+
+  struct Made {
+    std::unique_ptr<Denoiser> denoiser;
+    PointNormalization space;                   // the normalised space it runs in
+    std::optional<ScheduleOptions> own_schedule;  // a learned model's own schedule
+  };
+  /// A fresh instance (Predict keeps scratch) and its space; guided towards run.label when guided. Throws Error.
+  Made Make(bool guided) const;
+  /// The built-in data set the points are from ("" for a file or drawn points).
+  std::string BuiltInData() const;
+};
+
 class PointsWorkspace : public QWidget {
   Q_OBJECT
 
@@ -65,12 +90,17 @@ class PointsWorkspace : public QWidget {
   LatestJob* frameJobs() { return &frames_; }
   BackgroundTask* reverseTask() { return &reverse_; }
   TrainingPanel* trainingPanel() const { return training_; }
+  /// The drawing controls, for tests: Draw / Use drawn, and the paint colour (class) of the next strokes.
+  QPushButton* drawButton() const { return draw_button_; }
+  QComboBox* paintBox() const { return paint_box_; }
   const PointsReverseRun* reverseRun() const { return run_.get(); }
   /// The particles shown now (forward x_t, or the reverse run's state at t), and the t they are at.
   const Batch& shownParticles() const { return shown_particles_; }
   /// What the view draws over them now (fields, contours, trajectories), as the core computed it.
   ScatterOverlays shownOverlays() const;
   int shownT() const { return shown_t_; }
+  /// The model the reverse runs use now, for the measuring dialogs (name empty when there are no points).
+  WorkspaceModel currentModel() const;
   /// Chooses a built-in data set (by name) and regenerates the points.
   void setDataset(const QString& name);
   /// Selects a model by its name in the Denoiser box ("empirical", "mixture", "learned", "sohl-dickstein-swissroll").
@@ -104,6 +134,9 @@ class PointsWorkspace : public QWidget {
   void openCsv();
   void openSilhouette();
   void setDrawing(bool on);
+  void showData();
+  /// True when the data were drawn with two or more paint colours (their labels: the colours' classes).
+  static bool PaintedClasses(const PointsData& data);
   void onModelReady(std::shared_ptr<const LearnedModel> model);
   void updateGuidanceControls();
   void onGuidanceEdited();
@@ -131,6 +164,7 @@ class PointsWorkspace : public QWidget {
   QComboBox* dataset_box_;
   QSpinBox* count_box_;
   QPushButton* draw_button_;
+  QComboBox* paint_box_;
   QCheckBox* show_data_;
   QCheckBox* show_trajectories_;
   QCheckBox* show_contours_;

@@ -40,6 +40,8 @@ QColor SamplerColor(SamplerKind kind) {
     case SamplerKind::kSdeEuler: return QColor("#9467bd");
     case SamplerKind::kHeunKarras: return QColor("#d62728");
     case SamplerKind::kDpmSolverPP: return QColor("#2ca02c");
+    case SamplerKind::kFlowEuler: return QColor("#8c564b");
+    case SamplerKind::kFlowHeun: return QColor("#e377c2");
   }
   return Qt::black;
 }
@@ -97,7 +99,8 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   layout->addLayout(form);
 
   const StudyWidgets w = AddStudyWidgets(this, layout, tr("Error against network evaluations"), Qt::AlignRight,
-                                         {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error"), tr("Energy distance")});
+                                         {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error (RMS)"),
+                                          tr("Median error"), tr("Energy distance")});
   measure_ = w.measure;
   cancel_ = w.cancel;
   progress_ = w.progress;
@@ -181,6 +184,7 @@ void SamplerAccuracyDialog::showReport() {
     const SamplerErrorRow& row = r.rows[i];
     const QStringList cells = {SamplerLabel(row.sampler), QString::number(row.steps), QString::number(row.nfe),
                                row.stochastic ? tr("(stochastic)") : Figure(row.endpoint_rms),
+                               row.stochastic ? QStringLiteral("-") : Figure(row.endpoint_median),
                                Figure(row.energy_distance)};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
   }

@@ -25,13 +25,17 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
   kind_->addItem(tr("Reverse SDE (Euler-Maruyama)"), static_cast<int>(SamplerKind::kSdeEuler));
   kind_->addItem(tr("Heun, Karras sigma steps"), static_cast<int>(SamplerKind::kHeunKarras));
   kind_->addItem(tr("DPM-Solver++ (2M)"), static_cast<int>(SamplerKind::kDpmSolverPP));
+  kind_->addItem(tr("Flow time, Euler"), static_cast<int>(SamplerKind::kFlowEuler));
+  kind_->addItem(tr("Flow time, Heun"), static_cast<int>(SamplerKind::kFlowHeun));
   kind_->setToolTip(tr("DDPM: p(x_{t-1} | x_t) with fresh noise each step. DDIM: eta = 0 is deterministic, "
                        "eta = 1 matches DDPM's variance.\n"
                        "Probability-flow ODE and reverse SDE (Song et al. 2021): the same marginals from the same x_T, "
                        "on different paths.\n"
                        "Heun (Karras et al. 2022): 2nd order on sigma steps with rho = 7, 2 network evaluations a "
                        "step.\n"
-                       "DPM-Solver++(2M) (Lu et al. 2022): 2nd order, multistep, 1 evaluation a step."));
+                       "DPM-Solver++(2M) (Lu et al. 2022): 2nd order, multistep, 1 evaluation a step.\n"
+                       "Flow time (flow matching, rectified flow): Euler or Heun on uniform steps of the straight "
+                       "path x_s = (1 - s) x_0 + s eps; exact for any model, since a noise level is a flow time."));
   form->addRow(tr("Kind"), kind_);
   steps_ = new QSpinBox(this);
   steps_->setRange(0, 100000);
@@ -41,7 +45,8 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
   form->addRow(tr("Steps"), steps_);
   nfe_ = new QLabel(this);
   nfe_->setToolTip(
-      tr("Network evaluations (NFE) of the run: the cost of a sampler (Heun takes 2 per step but the last)"));
+      tr("Network evaluations (NFE) of the run: the cost of a sampler (Heun and flow-time Heun take 2 per step but "
+         "the last)"));
   form->addRow(tr("NFE"), nfe_);
   eta_ = new QDoubleSpinBox(this);
   eta_->setRange(0, 1);

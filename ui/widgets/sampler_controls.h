@@ -1,5 +1,5 @@
-// The reverse-run controls shared by both workspaces: sampler (DDPM, DDIM, probability-flow ODE, reverse SDE, Heun on
-// Karras steps, DPM-Solver++(2M)), steps with the run's network evaluations (NFE), eta, x0 clipping, where the run
+// The reverse-run controls shared by both workspaces: sampler (every SamplerKind: DDPM, DDIM, probability-flow ODE,
+// reverse SDE, Heun on Karras steps, DPM-Solver++(2M), Euler and Heun in flow time), steps with the run's network evaluations (NFE), eta, x0 clipping, where the run
 // starts (pure noise, or the noised data at the current t), and the sampler-accuracy chart. Bound to the Document
 // both ways.
 #pragma once
@@ -23,6 +23,8 @@ class SamplerControls : public QGroupBox {
  public:
   /// show_clip: offer x0 clipping to [-1, 1] (images).
   SamplerControls(Document* document, bool show_clip, QWidget* parent = nullptr);
+  /// The sampler menu (its items' data: the SamplerKind), for tests.
+  QComboBox* kindBox() const { return kind_; }
 
  private:
   void sync();

@@ -21,7 +21,20 @@ std::vector<QPointF> ToPoints(const Batch& points) {
   return out;
 }
 
+// Tab10's colours without its grey (which the data are drawn in); red first, the colour drawing always had.
+constexpr const char* kPaintHex[kPaintColours] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd",
+                                                  "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+
 }  // namespace
+
+QColor PaintColour(int k) { return QColor(kPaintHex[((k % kPaintColours) + kPaintColours) % kPaintColours]); }
+
+QString PaintColourName(int k) {
+  static const char* const names[kPaintColours] = {QT_TR_NOOP("red"),    QT_TR_NOOP("blue"),  QT_TR_NOOP("green"),
+                                                   QT_TR_NOOP("purple"), QT_TR_NOOP("orange"), QT_TR_NOOP("brown"),
+                                                   QT_TR_NOOP("pink"),   QT_TR_NOOP("cyan")};
+  return QObject::tr(names[((k % kPaintColours) + kPaintColours) % kPaintColours]);
+}
 
 ScatterView::ScatterView(QWidget* parent) : QWidget(parent) {
   setAttribute(Qt::WA_OpaquePaintEvent);
@@ -31,8 +44,17 @@ ScatterView::ScatterView(QWidget* parent) : QWidget(parent) {
 
 void ScatterView::setBackground(const Batch& points) {
   background_ = ToPoints(points);
+  background_classes_.clear();
   update();
 }
+
+void ScatterView::setBackground(const Batch& points, const std::vector<int>& classes) {
+  background_ = ToPoints(points);
+  background_classes_ = classes.size() == background_.size() ? classes : std::vector<int>{};
+  update();
+}
+
+void ScatterView::setPaintClass(int k) { paint_class_ = std::clamp(k, 0, kPaintColours - 1); }
 
 Batch ScatterView::background() const {
   Batch points(static_cast<Eigen::Index>(background_.size()), 2);
@@ -134,6 +156,7 @@ void ScatterView::setDrawMode(bool on) {
 
 void ScatterView::clearDrawn() {
   drawn_.clear();
+  drawn_classes_.clear();
   update();
 }
 
@@ -196,7 +219,18 @@ void ScatterView::paintEvent(QPaintEvent*) {
     painter.drawPoints(mapped.data(), static_cast<int>(mapped.size()));
   };
   painter.setClipRect(square.adjusted(1, 1, -1, -1));  // particles far out (x_T tails) stay inside the frame
-  draw_points(background_, dark ? QColor(120, 120, 120, 170) : QColor(170, 170, 170, 190), 3.5);
+  if (background_classes_.empty()) {
+    draw_points(background_, dark ? QColor(120, 120, 120, 170) : QColor(170, 170, 170, 190), 3.5);
+  } else {  // painted data: each class in its paint colour, faint
+    std::vector<std::vector<QPointF>> by_class(kPaintColours);
+    for (size_t i = 0; i < background_.size(); ++i)
+      by_class[static_cast<size_t>(std::clamp(background_classes_[i], 0, kPaintColours - 1))].push_back(background_[i]);
+    for (int k = 0; k < kPaintColours; ++k) {
+      QColor colour = PaintColour(k);
+      colour.setAlpha(dark ? 120 : 90);
+      draw_points(by_class[static_cast<size_t>(k)], colour, 3.5);
+    }
+  }
 
   // A dark colour on a dark palette is lightened so that it stays visible.
   auto readable = [dark](const QColor& colour) {
@@ -250,8 +284,15 @@ void ScatterView::paintEvent(QPaintEvent*) {
   }
 
   draw_points(particles_, dark ? QColor(100, 170, 255, 200) : QColor(31, 119, 180, 190), 3.2);
-  if (!drawn_.isEmpty()) {
-    draw_points(std::vector<QPointF>(drawn_.begin(), drawn_.end()), QColor(214, 39, 40, 220), 4.0);
+  if (!drawn_.isEmpty()) {  // each stroke in its paint colour
+    std::vector<std::vector<QPointF>> by_class(kPaintColours);
+    for (qsizetype i = 0; i < drawn_.size(); ++i)
+      by_class[static_cast<size_t>(drawn_classes_.value(i, 0))].push_back(drawn_[i]);
+    for (int k = 0; k < kPaintColours; ++k) {
+      QColor colour = PaintColour(k);
+      colour.setAlpha(220);
+      draw_points(by_class[static_cast<size_t>(k)], colour, 4.0);
+    }
   }
 
   // Legend of the fields and the caption.
@@ -269,9 +310,13 @@ void ScatterView::paintEvent(QPaintEvent*) {
     painter.drawText(QRectF(square.left(), square.top() + 4, square.width() - 8, text_h), Qt::AlignRight, caption_);
   }
   if (draw_mode_) {
-    painter.setPen(QColor(214, 39, 40));
+    painter.setPen(PaintColour(paint_class_));
     painter.drawText(QRectF(square.left() + 8, square.bottom() - text_h - 4, square.width() - 16, text_h),
-                     Qt::AlignLeft, tr("Drawing: drag with the left button (%1 points)").arg(drawn_.size()));
+                     Qt::AlignLeft,
+                     tr("Drawing class %1 (%2): drag with the left button (%3 points)")
+                         .arg(paint_class_)
+                         .arg(PaintColourName(paint_class_))
+                         .arg(drawn_.size()));
   }
 }
 
@@ -279,6 +324,7 @@ void ScatterView::addDrawn(const QPointF& widget_position) {
   const QPointF p = toData(widget_position);
   if (std::abs(p.x() - centre_.x()) > half_width_ || std::abs(p.y() - centre_.y()) > half_width_) return;
   drawn_.append(p);
+  drawn_classes_.append(paint_class_);
   emit pointsDrawn(drawn_);
   update();
 }

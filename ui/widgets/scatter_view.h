@@ -29,6 +29,12 @@ struct FieldArrows {
   double cell = 0;  // the grid's spacing in data units (0: a cell of the view's width / sqrt(arrows))
 };
 
+/// The paint colours of drawn points: colour k paints class k (0 .. kPaintColours - 1).
+inline constexpr int kPaintColours = 8;
+QColor PaintColour(int k);
+/// Its name ("red", "blue", ...).
+QString PaintColourName(int k);
+
 class ScatterView : public QWidget {
   Q_OBJECT
 
@@ -36,6 +42,8 @@ class ScatterView : public QWidget {
   explicit ScatterView(QWidget* parent = nullptr);
 
   void setBackground(const Batch& points);
+  /// The data drawn with a paint colour per point (classes: one per row, 0 .. kPaintColours - 1), as painted.
+  void setBackground(const Batch& points, const std::vector<int>& classes);
   /// The data set drawn faint behind the particles now (n x 2, data units; 0 rows when none is drawn).
   Batch background() const;
   void setParticles(const Batch& points);
@@ -66,6 +74,11 @@ class ScatterView : public QWidget {
   bool drawMode() const { return draw_mode_; }
   /// The points drawn so far in draw mode (data units).
   const QVector<QPointF>& drawnPoints() const { return drawn_; }
+  /// The class (paint colour) of each drawn point.
+  const QVector<int>& drawnClasses() const { return drawn_classes_; }
+  /// The colour the next strokes paint with (class 0 .. kPaintColours - 1).
+  void setPaintClass(int k);
+  int paintClass() const { return paint_class_; }
   void clearDrawn();
   /// Widget position of a data point, and back.
   QPointF toWidget(const QPointF& point) const;
@@ -88,6 +101,7 @@ class ScatterView : public QWidget {
   void addDrawn(const QPointF& widget_position);
 
   std::vector<QPointF> background_, particles_;
+  std::vector<int> background_classes_;  // empty: the data in one faint grey
   std::vector<std::vector<QPointF>> trajectories_;
   std::vector<FieldArrows> fields_;
   void updateContours();
@@ -96,6 +110,8 @@ class ScatterView : public QWidget {
   std::vector<QPolygonF> contour_lines_;
   std::vector<Polyline> contour_polylines_;
   QVector<QPointF> drawn_;
+  QVector<int> drawn_classes_;
+  int paint_class_ = 0;
   QString caption_;
   double half_width_ = 3.5;
   QPointF centre_{0.0, 0.0};

@@ -229,7 +229,7 @@ void TrainingPanel::startTraining() {
     if (labels.size() != static_cast<size_t>(document_->points().points.rows()) || classes < 1) {
       emit errorOccurred(tr("No class labels"),
                          tr("A conditional model trains on the classes of the points: choose a set that has them "
-                            "(8gaussians, moons, circles or spiral)."));
+                            "(8gaussians, moons, circles or spiral), or draw points in two or more paint colours."));
       return;
     }
     conditional_options.num_classes =
