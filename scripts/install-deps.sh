@@ -7,7 +7,7 @@ packages=(
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
   qt6-base-dev libqt6charts6-dev libqt6opengl6-dev libqt6svg6-dev qt6-qpa-plugins libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ffmpeg xvfb xauth fonts-dejavu-core
+  ffmpeg xvfb xauth fonts-dejavu-core clang-format
 )
 run() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 run apt-get update

@@ -71,8 +71,8 @@ Runner AddNoiseCommand(CLI::App& app) {
     ForwardProcess forward(s, image.pixels, a->seed);
     image.pixels = a->path == "closed" ? forward.Closed(a->t) : forward.Markov(a->t);
     SaveImage(a->output, image);
-    std::cerr << "x_" << a->t << " (alpha_bar = " << s.alpha_bar(a->t) << ", " << a->path << " path) -> "
-              << a->output << "\n";
+    std::cerr << "x_" << a->t << " (alpha_bar = " << s.alpha_bar(a->t) << ", " << a->path << " path) -> " << a->output
+              << "\n";
     return 0;
   };
 }
@@ -88,8 +88,10 @@ Runner AddDatasetCommand(CLI::App& app) {
   auto a = std::make_shared<Args>();
   std::string names;
   for (const auto& n : DatasetNames()) names += (names.empty() ? "" : ", ") + n;
-  cmd->add_option("NAME_OR_FILE", a->name, "a built-in set (" + names + "), a CSV of x,y points (drawn from, in its units) or a silhouette image "
-                  "(pixel units, y up)")
+  cmd->add_option("NAME_OR_FILE", a->name,
+                  "a built-in set (" + names +
+                      "), a CSV of x,y points (drawn from, in its units) or a silhouette image "
+                      "(pixel units, y up)")
       ->required();
   cmd->add_option("--n", a->n, "number of points")->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->required();

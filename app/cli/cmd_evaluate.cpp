@@ -1,17 +1,17 @@
 // evaluate: the quality figures of a model (issue 5): sample distance for 2D models, the variational bound for
 // Sohl-Dickstein's model.
 #include "app/cli/common.h"
-#include "core/data/points2d.h"
-#include "core/metrics/distance2d.h"
-#include "core/models/registry.h"
 #include "core/data/digits.h"
-#include "core/models/digits_ddpm.h"
-#include "core/models/digits_unet.h"
-#include "core/models/sohl_dickstein.h"
-#include "core/models/sr3.h"
-#include "core/models/photo_eval.h"
 #include "core/data/image_io.h"
 #include "core/data/image_set.h"
+#include "core/data/points2d.h"
+#include "core/metrics/distance2d.h"
+#include "core/models/digits_ddpm.h"
+#include "core/models/digits_unet.h"
+#include "core/models/photo_eval.h"
+#include "core/models/registry.h"
+#include "core/models/sohl_dickstein.h"
+#include "core/models/sr3.h"
 #include "core/train/model_file.h"
 
 #include <algorithm>
@@ -82,8 +82,8 @@ Runner AddEvaluateCommand(CLI::App& app) {
         sampler.seed = a->seed;
         const PhotoSrEvaluation e =
             EvaluatePhotoSr(model, photos, 128, 4, sampler, a->seed, progress, {}, a->sr_samples);
-        std::printf("%d crops %dx%d from their %dx%d area-downscaled views", e.crops, e.side, e.side,
-                    e.side / e.factor, e.side / e.factor);
+        std::printf("%d crops %dx%d from their %dx%d area-downscaled views", e.crops, e.side, e.side, e.side / e.factor,
+                    e.side / e.factor);
         if (a->sr_samples > 1) std::printf("; SR3 is the mean of %d samples", a->sr_samples);
         std::printf("\n");
         std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
@@ -111,7 +111,8 @@ Runner AddEvaluateCommand(CLI::App& app) {
       const DigitsSplit split = SplitDigits(LoadDigits());
       const NoiseSchedule schedule(*opened.schedule);
       SamplerOptions options = a->sampler.ToOptions(a->seed);
-      const Batch samples = Sample(schedule, *opened.denoiser, options, InitialNoise(std::min(a->n, 500), 400, a->seed));
+      const Batch samples =
+          Sample(schedule, *opened.denoiser, options, InitialNoise(std::min(a->n, 500), 400, a->seed));
       const DigitsSampleQuality q = EvaluateDigitsSamples(samples, split);
       std::printf("%d samples (%s, %d steps)\n", q.samples, std::string(SamplerKindName(options.kind)).c_str(),
                   options.num_steps ? options.num_steps : schedule.num_steps());
@@ -135,8 +136,8 @@ Runner AddEvaluateCommand(CLI::App& app) {
     const NoiseSchedule schedule(*opened.schedule);
     // The run lives in the model's normalised space; the samples and the data are compared in the data's units.
     const SamplerOptions sampler = a->sampler.ToOptions(a->seed);
-    const Batch samples = opened.normalization.ToData(
-        Sample(schedule, *opened.denoiser, sampler, InitialNoise(a->n, 2, a->seed)));
+    const Batch samples =
+        opened.normalization.ToData(Sample(schedule, *opened.denoiser, sampler, InitialNoise(a->n, 2, a->seed)));
     const Batch fresh = GenerateDataset(data, a->n, a->seed + 1000, InDataUnits());
     const Batch train_like = GenerateDataset(data, 20000, a->seed + 2000, InDataUnits());
     const double model_distance = EnergyDistance(samples, fresh);
@@ -149,9 +150,11 @@ Runner AddEvaluateCommand(CLI::App& app) {
     if (file.model_type == kSohlDicksteinModelType) {
       auto& model = dynamic_cast<SohlDicksteinModel&>(*opened.denoiser);
       const SohlDicksteinBound bound = EvaluateBound(model, fresh, a->seed, 4);
-      std::printf("variational bound on -log p(x_0):    %.4f +- %.4f nats per point (KL %.4f, decoder %.4f, prior %.4f)\n",
-                  bound.nll, bound.standard_error, bound.kl, bound.decoder, bound.prior);
-      std::printf("isotropic Gaussian baseline NLL:     %.4f nats per point\n", IsotropicGaussianNll(train_like, fresh));
+      std::printf(
+          "variational bound on -log p(x_0):    %.4f +- %.4f nats per point (KL %.4f, decoder %.4f, prior %.4f)\n",
+          bound.nll, bound.standard_error, bound.kl, bound.decoder, bound.prior);
+      std::printf("isotropic Gaussian baseline NLL:     %.4f nats per point\n",
+                  IsotropicGaussianNll(train_like, fresh));
       std::printf("full-covariance Gaussian NLL:        %.4f nats per point\n", GaussianNll(train_like, fresh));
     }
     return 0;

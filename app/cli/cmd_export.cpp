@@ -4,10 +4,10 @@
 #include "core/data/image_io.h"
 #include "core/export/animation.h"
 #include "core/export/figures.h"
-#include "core/render/plots.h"
 #include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
 #include "core/models/registry.h"
+#include "core/render/plots.h"
 #include "core/train/model_file.h"
 
 #include <filesystem>
@@ -39,7 +39,8 @@ Runner AddExportCommand(CLI::App& app) {
   input->require_option(1);
   std::string models;
   for (const auto& n : BuiltinModelNames()) models += n + "|";
-  cmd->add_option("--model", s.model, "denoiser: " + models + "a model file or a shipped model name")->capture_default_str();
+  cmd->add_option("--model", s.model, "denoiser: " + models + "a model file or a shipped model name")
+      ->capture_default_str();
   cmd->add_option("--direction", a->direction, "forward (noising, q) or reverse (denoising, p)")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "reverse"}));
@@ -59,14 +60,17 @@ Runner AddExportCommand(CLI::App& app) {
   std::string layouts;
   for (auto n : LayoutNames()) layouts += std::string(layouts.empty() ? "" : "|") + std::string(n);
   std::string layout_help = "what each frame shows: " + layouts;
-  for (auto n : LayoutNames()) layout_help += "\n  " + std::string(n) + ": " + std::string(LayoutDescription(*ParseLayout(n)));
+  for (auto n : LayoutNames())
+    layout_help += "\n  " + std::string(n) + ": " + std::string(LayoutDescription(*ParseLayout(n)));
   cmd->add_option("--layout", a->layout, layout_help)->capture_default_str();
   cmd->add_flag("--caption", s.render.caption, "a caption with t, alpha_bar_t and SNR on each frame");
-  cmd->add_option("--size", s.render.min_cell, "images: smallest size in pixels of one image panel")->capture_default_str();
+  cmd->add_option("--size", s.render.min_cell, "images: smallest size in pixels of one image panel")
+      ->capture_default_str();
   cmd->add_option("--max-side", s.max_image_side,
                   "images: shrink the input to at most this many pixels a side (smaller images keep their size)")
       ->capture_default_str();
-  cmd->add_option("--samples", s.samples, "images: samples in the batch (the grid layout shows them)")->capture_default_str();
+  cmd->add_option("--samples", s.samples, "images: samples in the batch (the grid layout shows them)")
+      ->capture_default_str();
   cmd->add_option("--region", a->region,
                   "images: X,Y,W,H, a region cut at the image's own resolution (before --max-side)")
       ->delimiter(',')
@@ -81,7 +85,8 @@ Runner AddExportCommand(CLI::App& app) {
   cmd->add_option("--trajectories", s.render.scatter.max_trajectories,
                   "2D: particles whose paths are drawn (the app draws " + std::to_string(kDefaultTrajectories) + ")")
       ->capture_default_str();
-  cmd->add_option("--field", a->field, "2D: the model's field at each frame's t: none|score (-eps_hat)|drift (mu - x_t)")
+  cmd->add_option("--field", a->field,
+                  "2D: the model's field at each frame's t: none|score (-eps_hat)|drift (mu - x_t)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "score", "drift"}));
   cmd->add_flag("--contours", s.contours, "2D: density iso-lines of the particles (10 .. 90 % of the peak)");
@@ -90,7 +95,8 @@ Runner AddExportCommand(CLI::App& app) {
   cmd->add_option("--view", a->view,
                   "2D: half the side of the square shown, in spreads of the data around its centre (the app: 3.5)")
       ->capture_default_str();
-  cmd->add_option("--data-points", s.data_points, "2D: data points given to the exact denoisers")->capture_default_str();
+  cmd->add_option("--data-points", s.data_points, "2D: data points given to the exact denoisers")
+      ->capture_default_str();
   cmd->add_option("--label", s.label,
                   "2D: guide towards class N (a conditional model, or --model mixture: the 8gaussians components)");
   cmd->add_option("--guidance", s.guidance, "2D: classifier-free guidance weight w in [0, 10] (needs --label)");
@@ -100,15 +106,16 @@ Runner AddExportCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--crf", s.output.video_crf,
                   "video quality, a constant rate factor (lower: better and larger): H.264 0..51, VP9 0..63; "
-                  "default " + std::to_string(kDefaultH264Crf) + " for MP4, " + std::to_string(kDefaultVp9Crf) +
-                      " for WebM")
+                  "default " +
+                      std::to_string(kDefaultH264Crf) + " for MP4, " + std::to_string(kDefaultVp9Crf) + " for WebM")
       ->check(CLI::Range(0, 63));
   cmd->add_option("--seed", s.seed, "random seed (input noise, x_T and every step)");
   cmd->add_option("-o,--output", a->output, "OUT.gif, OUT.mp4, OUT.webm or FOLDER/ (numbered PNG frames)");
   AddScheduleOptions(cmd, &a->schedule);
   AddSamplerOptions(cmd, &a->sampler);
-  cmd->footer("A bundle (OUT.json, or FOLDER/bundle.json) records everything needed to remake the frames bit for bit:\n"
-              "  diffuscope-cli export --from OUT.gif.json -o again.gif");
+  cmd->footer(
+      "A bundle (OUT.json, or FOLDER/bundle.json) records everything needed to remake the frames bit for bit:\n"
+      "  diffuscope-cli export --from OUT.gif.json -o again.gif");
   return [a, cmd] {
     AnimationSpec spec = a->spec;
     std::vector<std::string> expected_frames;
@@ -210,12 +217,14 @@ Runner AddFigureCommand(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"strip", "schedule"}));
   cmd->add_option("--image", a->image, "strip: the image");
-  cmd->add_option("--direction", a->direction, "strip: forward or reverse")->capture_default_str()
+  cmd->add_option("--direction", a->direction, "strip: forward or reverse")
+      ->capture_default_str()
       ->check(CLI::IsMember({"forward", "reverse"}));
   cmd->add_option("--times", a->times, "strip: the t of each panel, comma separated")->capture_default_str();
   cmd->add_option("--model", a->model, "strip (reverse): the denoiser")->capture_default_str();
   cmd->add_option("--size", a->size, "strip: pixels of one panel's short side at least")->capture_default_str();
-  cmd->add_option("--max-side", a->max_side, "strip: shrink the image to this many pixels a side")->capture_default_str();
+  cmd->add_option("--max-side", a->max_side, "strip: shrink the image to this many pixels a side")
+      ->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "strip: a PNG; schedule: .png, .svg (or .csv: the schedule's values)")
       ->required();

@@ -37,9 +37,10 @@ std::vector<int> ParseSteps(const std::string& text) {
 }  // namespace
 
 Runner AddCompareFlowCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "compare-flow", "train (or load) a flow-matching and a DDPM 2D model on the same data and budget and compare "
-                      "them from the same noise: energy distance per step count, path straightness");
+  auto* cmd =
+      app.add_subcommand("compare-flow",
+                         "train (or load) a flow-matching and a DDPM 2D model on the same data and budget and compare "
+                         "them from the same noise: energy distance per step count, path straightness");
   struct Args {
     std::string data = "8gaussians", flow, ddpm, steps = "1,2,4,8,16,32", csv, save_flow, save_ddpm;
     long long iterations = 5000;

@@ -4,11 +4,11 @@
 #include "core/data/image_io.h"
 #include "core/data/image_set.h"
 #include "core/export/figures.h"
+#include "core/metrics/image_quality.h"
+#include "core/metrics/super_resolution.h"
 #include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
 #include "core/models/registry.h"
-#include "core/metrics/image_quality.h"
-#include "core/metrics/super_resolution.h"
 #include "core/models/sr3.h"
 #include "core/render/frame.h"
 
@@ -19,7 +19,6 @@
 
 namespace diffuscope::cli {
 namespace fs = std::filesystem;
-
 
 Runner AddSampleCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "sample images from an image model (e.g. ddpm-digits)");
@@ -122,9 +121,12 @@ Runner AddSrCommand(CLI::App& app) {
   return [a, cmd] {
     OpenedModel opened = OpenModel(a->model, {});
     if (auto* photo = dynamic_cast<Sr3PhotoModel*>(opened.denoiser.get())) {
-      const SamplerOptions sampler = cmd->count("--sampler") || cmd->count("--sampling-steps")
-                                         ? a->sampler.ToOptions(a->seed)
-                                         : [&] { SamplerOptions o = Sr3PhotoDefaultSampler(); o.seed = a->seed; return o; }();
+      const SamplerOptions sampler =
+          cmd->count("--sampler") || cmd->count("--sampling-steps") ? a->sampler.ToOptions(a->seed) : [&] {
+            SamplerOptions o = Sr3PhotoDefaultSampler();
+            o.seed = a->seed;
+            return o;
+          }();
       Image input = LoadImage(a->input);
       const int f = photo->factor();
       Image truth;
@@ -151,14 +153,14 @@ Runner AddSrCommand(CLI::App& app) {
       if (a->samples > 1) std::cerr << ", the mean of " << a->samples << " samples";
       std::cerr << " -> " << a->output << "\n";
       if (a->simulate) {
-        const Batch bicubic = photo->Condition(input.pixels, input.channels, input.height, input.width)
-                                  .cwiseMax(-1.0f).cwiseMin(1.0f);
-        const SuperResolutionFigures figures =
-            CompareSuperResolution(truth.pixels, input.pixels, bicubic, high, input.channels, truth.height, truth.width);
+        const Batch bicubic =
+            photo->Condition(input.pixels, input.channels, input.height, input.width).cwiseMax(-1.0f).cwiseMin(1.0f);
+        const SuperResolutionFigures figures = CompareSuperResolution(truth.pixels, input.pixels, bicubic, high,
+                                                                      input.channels, truth.height, truth.width);
         std::printf("            PSNR (dB)  SSIM    consistency (dB)  gradient energy (truth %.5f)\n",
                     figures.gradient_energy_truth);
-        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", figures.psnr_sr, figures.ssim_sr, figures.consistency_sr,
-                    figures.gradient_energy_sr);
+        std::printf("SR3         %8.2f  %6.4f  %8.2f          %.5f\n", figures.psnr_sr, figures.ssim_sr,
+                    figures.consistency_sr, figures.gradient_energy_sr);
         std::printf("bicubic     %8.2f  %6.4f  %8.2f          %.5f\n", figures.psnr_bicubic, figures.ssim_bicubic,
                     figures.consistency_bicubic, figures.gradient_energy_bicubic);
       }
@@ -181,9 +183,12 @@ Runner AddSrCommand(CLI::App& app) {
                 << sr3->low_side() << " (area average)\n";
       low = ResizeImage(low, sr3->low_side(), sr3->low_side());
     }
-    const SamplerOptions sampler = cmd->count("--sampler") || cmd->count("--sampling-steps")
-                                       ? a->sampler.ToOptions(a->seed)
-                                       : [&] { SamplerOptions o = Sr3DefaultSampler(); o.seed = a->seed; return o; }();
+    const SamplerOptions sampler =
+        cmd->count("--sampler") || cmd->count("--sampling-steps") ? a->sampler.ToOptions(a->seed) : [&] {
+          SamplerOptions o = Sr3DefaultSampler();
+          o.seed = a->seed;
+          return o;
+        }();
     const Batch high = sr3->SuperResolve(low.pixels, sampler, a->seed);
     SaveImage(a->output, ImageFromRow(high.cwiseMax(-1.0f).cwiseMin(1.0f), 0, 1, sr3->side(), sr3->side()));
     std::cerr << low.width << " x " << low.height << " -> " << sr3->side() << " x " << sr3->side() << " -> "

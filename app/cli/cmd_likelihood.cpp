@@ -6,8 +6,8 @@
 #include "core/models/exact.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/run/likelihood.h"
-#include "core/run/model_likelihood.h"
 #include "core/run/memorisation.h"
+#include "core/run/model_likelihood.h"
 #include "core/train/model_file.h"
 
 #include <cmath>
@@ -29,15 +29,16 @@ Runner AddLikelihoodCommand(CLI::App& app) {
     uint64_t seed = 0;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->model, "a trained 2D model (file or shipped name): a DDPM's ODE likelihood, or a "
-                                       "Sohl-Dickstein model's variational bound");
+  cmd->add_option("--model", a->model,
+                  "a trained 2D model (file or shipped name): a DDPM's ODE likelihood, or a "
+                  "Sohl-Dickstein model's variational bound");
   cmd->add_option("--denoiser", a->denoiser, "mixture: the exact 8gaussians law (closed-form divergence)");
   cmd->add_option("--data", a->data, "the data set of the held-out points (default: the model's, or 8gaussians)");
   cmd->add_option("--bound-model", a->bound_model,
                   "also a Sohl-Dickstein model's variational bound on the same points");
   cmd->add_option("--n", a->n, "held-out points")->capture_default_str();
-  CLI::Option* tolerance = cmd->add_option("--tolerance", a->tolerance,
-                  "Dormand-Prince tolerance (default 1e-6 for the mixture, 1e-5 for a learned model)");
+  CLI::Option* tolerance = cmd->add_option(
+      "--tolerance", a->tolerance, "Dormand-Prince tolerance (default 1e-6 for the mixture, 1e-5 for a learned model)");
   cmd->add_option("--difference-step", a->difference_step,
                   "learned models: the central-difference step of the 2 x 2 Jacobian, in normalised units")
       ->capture_default_str();
@@ -99,10 +100,10 @@ Runner AddLikelihoodCommand(CLI::App& app) {
       if (line.standard_error >= 0) std::snprintf(se_text, sizeof se_text, "%.4f", line.standard_error);
       std::printf("%10.4f %8s %10s  %s\n", line.nll, se_text, nfe_text, line.method.c_str());
       if (i == 0 && r.ode)
-        std::printf("%32s(ODE: sigma 0 -> %.4g, %d Dormand-Prince steps, %d rejected; prior term %.4f, normalisation "
-                    "Jacobian %+.4f)\n",
-                    "", r.ode->sigma_T, r.ode->steps, r.ode->rejected, r.ode->prior_mean,
-                    r.ode->log_det_normalization + 0.0);
+        std::printf(
+            "%32s(ODE: sigma 0 -> %.4g, %d Dormand-Prince steps, %d rejected; prior term %.4f, normalisation "
+            "Jacobian %+.4f)\n",
+            "", r.ode->sigma_T, r.ode->steps, r.ode->rejected, r.ode->prior_mean, r.ode->log_det_normalization + 0.0);
     }
     return 0;
   };
@@ -152,9 +153,10 @@ Runner AddMemorisationCommand(CLI::App& app) {
     const Batch held_out = GenerateDataset(a->data, a->held_out, a->seed + 1000, InDataUnits());
     const MemorisationReport r =
         MeasureMemorisation(train, held_out, normalization, options, TerminalProgress("memorisation"));
-    std::printf("data: %s; %lld updates of 64 per size; %d samples (DDPM ancestral, every step); distances in "
-                "normalised units (nearest training point); copy = within %.3g of one\n",
-                a->data.c_str(), r.iterations, options.num_samples, r.copy_radius);
+    std::printf(
+        "data: %s; %lld updates of 64 per size; %d samples (DDPM ancestral, every step); distances in "
+        "normalised units (nearest training point); copy = within %.3g of one\n",
+        a->data.c_str(), r.iterations, options.num_samples, r.copy_radius);
     std::printf("%7s  %10s %10s %7s  %10s %10s %7s  %10s %10s %7s  %7s\n", "N", "DDPM mean", "median", "copies",
                 "empir mean", "median", "copies", "held mean", "median", "copies", "loss");
     for (const MemorisationRow& row : r.rows)

@@ -1,27 +1,27 @@
 // train and denoise: learned models from the command line, and noise-then-denoise of any image.
 #include "app/cli/common.h"
+#include "core/data/digits.h"
 #include "core/data/image_io.h"
+#include "core/data/image_set.h"
 #include "core/data/points2d.h"
 #include "core/forward/forward.h"
-#include "core/data/digits.h"
 #include "core/models/conditional_ddpm2d.h"
 #include "core/models/ddpm2d.h"
-#include "core/models/flow2d.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/digits_unet.h"
+#include "core/models/flow2d.h"
 #include "core/models/photo_models.h"
-#include "core/data/image_set.h"
+#include "core/models/registry.h"
 #include "core/models/sohl_dickstein.h"
 #include "core/models/sr3.h"
-#include "core/models/registry.h"
 #include "core/train/model_file.h"
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <optional>
-#include <iostream>
-#include <unistd.h>
 
 namespace diffuscope::cli {
 namespace {
@@ -77,14 +77,15 @@ int TrainOther(const std::string& kind, std::string data_name, long long iterati
   // file names for sampling; the network sees the noise level, so it serves any schedule either way.
   std::optional<ScheduleKind> schedule_kind;
   if (!schedule.empty()) {
-    Require(kind == "ddpm-digits", "--schedule: of the other models, only ddpm-2d and ddpm-digits take a schedule kind");
+    Require(kind == "ddpm-digits",
+            "--schedule: of the other models, only ddpm-2d and ddpm-digits take a schedule kind");
     schedule_kind = ParseScheduleKind(schedule);
     Require(schedule_kind.has_value(), "--schedule: unknown kind '" + schedule + "'");
     Require(resume.empty(), "--schedule: a resumed run keeps the schedule it was trained on");
   }
   Require(prediction.empty() || resume.empty(), "--prediction: a resumed run keeps the target it was trained on");
   // eps, x0 or v (what the network predicts: the equal-budget comparison of resources/models/README.md).
-  const PredictionKind target = prediction == "eps" ? PredictionKind::kEps
+  const PredictionKind target = prediction == "eps"  ? PredictionKind::kEps
                                 : prediction == "x0" ? PredictionKind::kX0
                                                      : PredictionKind::kV;
   auto apply = [&](TrainOptions o) {
@@ -188,8 +189,8 @@ int Train2dFlowOrConditional(const std::string& kind, const std::string& data_na
     options.num_classes = classes;
     options.label_dropout = label_dropout;
     if (steps > 0) options.schedule.num_steps = steps;
-    ConditionalDdpm2dModel model = resume.empty() ? ConditionalDdpm2dModel(options)
-                                                  : ConditionalDdpm2dModel::Load(resume);
+    ConditionalDdpm2dModel model =
+        resume.empty() ? ConditionalDdpm2dModel(options) : ConditionalDdpm2dModel::Load(resume);
     Require(resume.empty() || model.resumable(),
             "'" + resume + "' holds no training state; train it with --checkpoint");
     std::vector<int> labels;
@@ -219,12 +220,12 @@ Runner AddTrainCommand(CLI::App& app) {
                   "ddpm-2d (tiny-diffusion's network), flow-2d (the same network, flow matching: the velocity of the "
                   "straight path), ddpm-2d-conditional (class labels of --data, with label dropout, for "
                   "classifier-free guidance), sohl-dickstein-2d (learned mean and variance, trained on the "
-                  "bound), ddpm-digits (a U-Net on the 20x20 digits; ddpm-digits-mlp: the pixel MLP), sr3-digits (10x10 -> 20x20; --low-side 5 for 5x5), "
+                  "bound), ddpm-digits (a U-Net on the 20x20 digits; ddpm-digits-mlp: the pixel MLP), sr3-digits "
+                  "(10x10 -> 20x20; --low-side 5 for 5x5), "
                   "ddpm-photo and sr3-photo (U-Nets on a --data folder of photographs)")
       ->required()
       ->check(CLI::IsMember({"ddpm-2d", "flow-2d", "ddpm-2d-conditional", "sohl-dickstein-2d", "ddpm-digits",
-                             "ddpm-digits-mlp", "sr3-digits", "ddpm-photo",
-                             "sr3-photo"}));
+                             "ddpm-digits-mlp", "sr3-digits", "ddpm-photo", "sr3-photo"}));
   auto low_side = std::make_shared<int>(10);
   cmd->add_option("--low-side", *low_side, "sr3-digits: side of the low-resolution input (10 or 5)")
       ->capture_default_str();
@@ -242,8 +243,9 @@ Runner AddTrainCommand(CLI::App& app) {
   cmd->add_flag("--checkpoint", *checkpoint, "keep the training state in the output so a later run can --resume it");
   cmd->add_option("-o,--output", a->output, "the model file to write")->required();
   auto prediction = std::make_shared<std::string>();
-  cmd->add_option("--prediction", *prediction,
-                  "ddpm-photo, ddpm-digits: what the U-Net predicts, eps|x0|v (default v: bounded at every noise level)")
+  cmd->add_option(
+         "--prediction", *prediction,
+         "ddpm-photo, ddpm-digits: what the U-Net predicts, eps|x0|v (default v: bounded at every noise level)")
       ->check(CLI::IsMember({"eps", "x0", "v"}));
   auto label_dropout = std::make_shared<double>(ConditionalDdpm2dOptions{}.label_dropout);
   cmd->add_option("--label-dropout", *label_dropout,
@@ -255,9 +257,9 @@ Runner AddTrainCommand(CLI::App& app) {
     if (a->model == "flow-2d" || a->model == "ddpm-2d-conditional")
       return Train2dFlowOrConditional(a->model, a->data, a->iterations, a->batch, a->steps, a->learning_rate, a->seed,
                                       *label_dropout, a->resume, *checkpoint, a->output);
-    if (a->model != "ddpm-2d") return TrainOther(a->model, a->data, a->iterations, a->batch, a->steps,
-                                                 a->learning_rate, a->seed, *low_side, a->resume, *checkpoint,
-                                                 a->output, *prediction, a->schedule);
+    if (a->model != "ddpm-2d")
+      return TrainOther(a->model, a->data, a->iterations, a->batch, a->steps, a->learning_rate, a->seed, *low_side,
+                        a->resume, *checkpoint, a->output, *prediction, a->schedule);
     TrainOptions train;
     train.seed = a->seed;
     if (a->iterations > 0) train.iterations = a->iterations;
@@ -281,7 +283,8 @@ Runner AddTrainCommand(CLI::App& app) {
     const Batch data = GenerateDataset(a->data, 20000, a->seed, InDataUnits());
     if (a->resume.empty()) model.set_normalization(DatasetNormalization(a->data));
     model.info()["data"] = DataName(a->data);
-    const TrainReport report = TrainDdpm2d(model, data, train, TrainLine(), {}, *checkpoint ? a->output : std::string());
+    const TrainReport report =
+        TrainDdpm2d(model, data, train, TrainLine(), {}, *checkpoint ? a->output : std::string());
     model.Save(a->output, *checkpoint);
     std::fprintf(stderr, "%lld updates in %.1f s (%.0f steps/s), final loss %.4f -> %s\n", report.steps, report.seconds,
                  report.steps_per_second, report.final_loss_ema, a->output.c_str());
@@ -312,7 +315,8 @@ Runner AddDenoiseCommand(CLI::App& app) {
                   "bundled photos), patch:self, or a model file")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed")->required();
-  cmd->add_option("--max-side", a->max_side, "shrink larger images to this many pixels a side first")->capture_default_str();
+  cmd->add_option("--max-side", a->max_side, "shrink larger images to this many pixels a side first")
+      ->capture_default_str();
   cmd->add_option("-o,--output", a->output, "the denoised image")->required();
   AddScheduleOptions(cmd, &a->schedule);
   AddSamplerOptions(cmd, &a->sampler);
@@ -323,8 +327,14 @@ Runner AddDenoiseCommand(CLI::App& app) {
     load.downscale_if_too_large = true;
     load.max_pixels = static_cast<long long>(a->max_side) * a->max_side;
     Image image = LoadImage(a->input, load);
-    ModelContext context{.x0 = &image.pixels, .data = nullptr, .channels = image.channels, .height = image.height,
-                         .width = image.width, .x0_file = a->input, .seed = a->seed, .normalization = {}};
+    ModelContext context{.x0 = &image.pixels,
+                         .data = nullptr,
+                         .channels = image.channels,
+                         .height = image.height,
+                         .width = image.width,
+                         .x0_file = a->input,
+                         .seed = a->seed,
+                         .normalization = {}};
     OpenedModel model = OpenModel(a->model, context);
     const NoiseSchedule schedule(model.schedule ? *model.schedule : s.options());
     SamplerOptions options = a->sampler.ToOptions(a->seed);
@@ -352,8 +362,8 @@ Runner AddStripCommand(CLI::App& app) {
     ModelFile file = LoadModelFile(*input);
     file.train_state.reset();
     SaveModelFile(file, *output);
-    std::cerr << file.model_type << ", " << file.trained_steps << " updates, " << file.weights.size()
-              << " weights -> " << *output << "\n";
+    std::cerr << file.model_type << ", " << file.trained_steps << " updates, " << file.weights.size() << " weights -> "
+              << *output << "\n";
     return 0;
   };
 }

@@ -18,10 +18,10 @@
 
 #include <chrono>
 #include <cmath>
-#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 namespace diffuscope::cli {
 

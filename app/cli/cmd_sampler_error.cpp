@@ -67,8 +67,9 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
   cmd->add_option("--samplers", a->samplers, "samplers to measure, comma-separated (or all)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--nfe", a->nfe, "network-evaluation budgets, comma-separated; each sampler takes the most steps "
-                                   "that fit (Heun: 2 per step but the last)")
+  cmd->add_option("--nfe", a->nfe,
+                  "network-evaluation budgets, comma-separated; each sampler takes the most steps "
+                  "that fit (Heun: 2 per step but the last)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--n", a->n, "particles, all from one x_T")->capture_default_str();
@@ -105,11 +106,11 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
     // The schedule options typed: with --model, none means the model's own schedule (queried outside its training
     // range a learned model says little), as sample2d samples it.
     bool schedule_named = a->karras;
-    for (const char* flag : {"--schedule", "--steps", "--beta-start", "--beta-end", "--zero-terminal-snr",
-                             "--schedule-file"})
+    for (const char* flag :
+         {"--schedule", "--steps", "--beta-start", "--beta-end", "--zero-terminal-snr", "--schedule-file"})
       schedule_named = schedule_named || cmd->count(flag) > 0;
-    std::string schedule_text = a->karras ? "Karras (EDM) sigma levels,"
-                                          : std::string(ScheduleKindName(options.schedule.kind));
+    std::string schedule_text =
+        a->karras ? "Karras (EDM) sigma levels," : std::string(ScheduleKindName(options.schedule.kind));
     if (!a->model.empty()) {
       OpenedModel opened = OpenModel(a->model, {});
       Require(opened.denoiser->dimension() == 2, "--model: '" + a->model + "' is not a 2D model");
@@ -123,8 +124,9 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
         options.schedule = *opened.schedule;
         schedule_text = "the model's own " + std::string(ScheduleKindName(options.schedule.kind)) + " schedule,";
         Require(NoiseSchedule(options.schedule).alpha_bar(options.schedule.num_steps) > 0.0,
-                "--model: '" + a->model + "''s own schedule ends at alpha_bar_T = 0, where the exact probability-flow "
-                "ODE has no finite start; name a schedule (--schedule, --steps or --karras-schedule)");
+                "--model: '" + a->model +
+                    "''s own schedule ends at alpha_bar_T = 0, where the exact probability-flow "
+                    "ODE has no finite start; name a schedule (--schedule, --steps or --karras-schedule)");
       }
       model = std::move(opened.denoiser);
     }
@@ -133,14 +135,16 @@ Runner AddSamplerErrorCommand(CLI::App& app) {
     const SamplerErrorReport report =
         MeasureSamplerError(mixture, options, TerminalProgress("sampler error"), {}, model.get());
 
-    std::printf("sampler error on 8gaussians (%s), %d particles from one x_T, %s T = %d (alpha_bar_T = %.3g), %s "
-                "spacing\n",
-                model_text.c_str(), options.num_samples, schedule_text.c_str(), schedule.num_steps(),
-                report.alpha_bar_start, a->spacing.c_str());
-    std::printf("reference: probability-flow ODE in (x / sqrt(alpha_bar), sigma), adaptive Dormand-Prince 5(4) in "
-                "double, tolerance %.0e: %d steps, %lld evaluations; a solve at %.0e differs by %.2e RMS\n",
-                report.reference_tolerance, report.reference_steps, report.reference_evaluations,
-                1000 * report.reference_tolerance, report.reference_check);
+    std::printf(
+        "sampler error on 8gaussians (%s), %d particles from one x_T, %s T = %d (alpha_bar_T = %.3g), %s "
+        "spacing\n",
+        model_text.c_str(), options.num_samples, schedule_text.c_str(), schedule.num_steps(), report.alpha_bar_start,
+        a->spacing.c_str());
+    std::printf(
+        "reference: probability-flow ODE in (x / sqrt(alpha_bar), sigma), adaptive Dormand-Prince 5(4) in "
+        "double, tolerance %.0e: %d steps, %lld evaluations; a solve at %.0e differs by %.2e RMS\n",
+        report.reference_tolerance, report.reference_steps, report.reference_evaluations,
+        1000 * report.reference_tolerance, report.reference_check);
     std::printf("energy distance of the reference endpoint to %d points of the law (the floor): %.2e\n\n",
                 options.num_data, report.reference_energy_distance);
     // The median beside the RMS: on a learned model a few particles far off dominate the RMS.

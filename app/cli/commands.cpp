@@ -4,10 +4,10 @@
 
 #include <opencv2/core.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 namespace diffuscope::cli {
 
@@ -52,8 +52,8 @@ std::string ModelData(const OpenedModel& opened, const std::string& model) {
   Require(!opened.data.empty(), "the model '" + model + "' does not say which data it was trained on; give --data");
   if (CanonicalDatasetName(opened.data).empty()) {
     std::error_code ec;
-    Require(std::filesystem::exists(opened.data, ec), "the model '" + model + "' was trained on '" + opened.data +
-                                                          "', which is not there any more; give --data");
+    Require(std::filesystem::exists(opened.data, ec),
+            "the model '" + model + "' was trained on '" + opened.data + "', which is not there any more; give --data");
   }
   return opened.data;
 }
@@ -67,9 +67,10 @@ ProgressFn TerminalProgress(const std::string& what) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"diffuscope-cli: the headless Diffuscope. Every job the GUI does that makes a file.\n"
-               "Exit codes: 0 ok, 1 failure, 2 usage.",
-               "diffuscope-cli"};
+  CLI::App app{
+      "diffuscope-cli: the headless Diffuscope. Every job the GUI does that makes a file.\n"
+      "Exit codes: 0 ok, 1 failure, 2 usage.",
+      "diffuscope-cli"};
   app.set_version_flag("--version", std::string("diffuscope-cli ") + DIFFUSCOPE_VERSION);
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, Runner>> commands;

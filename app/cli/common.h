@@ -1,12 +1,12 @@
 // Helpers shared by the subcommands of diffuscope-cli: option groups and output.
 #pragma once
 
-#include "core/common/types.h"
 #include "app/common/run_args.h"
+#include "core/common/types.h"
 #include "core/data/points2d.h"
 #include "core/models/registry.h"
-#include "core/schedule/schedule.h"
 #include "core/sampling/sampler.h"
+#include "core/schedule/schedule.h"
 
 #include <CLI/CLI.hpp>
 

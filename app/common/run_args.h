@@ -38,14 +38,14 @@ struct ScheduleArgs {
 
 /// Sampler options as typed on a command line.
 struct SamplerArgs {
-  std::string sampler;           // a SamplerKindName ("ddpm", "heun-karras", ...); "" = ddpm, or ddim when eta is given
-  int sampling_steps = 0;        // K reverse steps; 0 = every step
-  std::optional<double> eta;     // DDIM's eta (given: implies ddim unless --sampler says otherwise)
+  std::string sampler;        // a SamplerKindName ("ddpm", "heun-karras", ...); "" = ddpm, or ddim when eta is given
+  int sampling_steps = 0;     // K reverse steps; 0 = every step
+  std::optional<double> eta;  // DDIM's eta (given: implies ddim unless --sampler says otherwise)
   std::string spacing = "trailing";
   std::string variance = "fixed-small";
   bool clip = false;
   bool dynamic_threshold = false;
-  double rho = 7.0;              // heun-karras' exponent: no flag (Karras's 7); kept so From / ToOptions round-trip
+  double rho = 7.0;  // heun-karras' exponent: no flag (Karras's 7); kept so From / ToOptions round-trip
 
   /// The typed values of existing options.
   static SamplerArgs From(const SamplerOptions& options);

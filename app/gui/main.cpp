@@ -13,14 +13,14 @@
 #include "ui/widgets/training_panel.h"
 
 #include <QApplication>
-#include <QPalette>
 #include <QCommandLineParser>
 #include <QIcon>
+#include <QPalette>
 #include <QTimer>
 
 #include <cstdio>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 
 #ifndef DIFFUSCOPE_VERSION
 #define DIFFUSCOPE_VERSION "0.0.0"
@@ -39,8 +39,8 @@ void StartReverse(MainWindow* window, bool play, int show_t) {
     };
     QObject::connect(window->imageWorkspace(), &diffuscope::ui::ImageWorkspace::reverseFinished, window, start_play,
                      Qt::SingleShotConnection);
-    QObject::connect(window->pointsWorkspace(), &diffuscope::ui::PointsWorkspace::reverseFinished, window,
-                     start_play, Qt::SingleShotConnection);
+    QObject::connect(window->pointsWorkspace(), &diffuscope::ui::PointsWorkspace::reverseFinished, window, start_play,
+                     Qt::SingleShotConnection);
   }
   if (window->document()->workspace() == 0) window->imageWorkspace()->startReverse();
   else window->pointsWorkspace()->startReverse();
@@ -91,11 +91,12 @@ QCommandLineOption Hidden(QCommandLineOption option) {
 QString Help(const char* text) { return QString::fromUtf8(text) + QLatin1Char('.'); }
 
 struct Options {
-  const QCommandLineOption workspace = Value("workspace", QStringLiteral("Start in a workspace: images or 2d."), "name");
+  const QCommandLineOption workspace =
+      Value("workspace", QStringLiteral("Start in a workspace: images or 2d."), "name");
   // The schedule and the sampler: as diffuscope-cli spells them.
-  const QCommandLineOption schedule = Value(
-      "schedule", QString::fromStdString(diffuscope::app::help::Schedule()) + QStringLiteral(" (e.g. cosine)."),
-      "kind");
+  const QCommandLineOption schedule =
+      Value("schedule", QString::fromStdString(diffuscope::app::help::Schedule()) + QStringLiteral(" (e.g. cosine)."),
+            "kind");
   const QCommandLineOption steps = Value("steps", Help(diffuscope::app::help::kSteps), "T");
   const QCommandLineOption beta_start = Value("beta-start", Help(diffuscope::app::help::kBetaStart), "beta");
   const QCommandLineOption beta_end = Value("beta-end", Help(diffuscope::app::help::kBetaEnd), "beta");
@@ -107,15 +108,18 @@ struct Options {
   const QCommandLineOption spacing = Value("spacing", Help(diffuscope::app::help::kSpacing), "name");
   const QCommandLineOption variance = Value("variance", Help(diffuscope::app::help::kVariance), "name");
   const QCommandLineOption clip = Flag("clip", Help(diffuscope::app::help::kClip));
-  const QCommandLineOption dynamic_threshold = Flag("dynamic-threshold", Help(diffuscope::app::help::kDynamicThreshold));
+  const QCommandLineOption dynamic_threshold =
+      Flag("dynamic-threshold", Help(diffuscope::app::help::kDynamicThreshold));
   // The run.
-  const QCommandLineOption data = Value("data", QStringLiteral("2D data set (dino, moons, ...) or a CSV file."), "name");
+  const QCommandLineOption data =
+      Value("data", QStringLiteral("2D data set (dino, moons, ...) or a CSV file."), "name");
   const QCommandLineOption path = Value(
       "path", QStringLiteral("The forward path: closed (one fixed eps), markov (the chain's path) or fresh-noise."),
       "name");
-  const QCommandLineOption t_option = Value("t", QStringLiteral("Start at timestep t (with --sample: show the run at t)."), "t");
-  const QCommandLineOption t0 = Value(
-      "t0", QStringLiteral("Reverse runs start from the data noised to t0 (instead of pure noise)."), "t0");
+  const QCommandLineOption t_option =
+      Value("t", QStringLiteral("Start at timestep t (with --sample: show the run at t)."), "t");
+  const QCommandLineOption t0 =
+      Value("t0", QStringLiteral("Reverse runs start from the data noised to t0 (instead of pure noise)."), "t0");
   const QCommandLineOption seed = Value("seed", QStringLiteral("Seed of every random draw."), "seed");
   const QCommandLineOption model_option = Value(
       "model",
@@ -123,32 +127,36 @@ struct Options {
                      "ddpm-digits, a .dfm) "
                      "or, with --workspace 2d, points (empirical, mixture, sohl-dickstein-swissroll)."),
       "name");
-  const QCommandLineOption digit = Value("digit", QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."), "N");
+  const QCommandLineOption digit =
+      Value("digit", QStringLiteral("SR3: super-resolve held-out digit N (0..499); -1: the open image."), "N");
   // What is shown, and what runs at start.
   const QCommandLineOption predictions = Flag("predictions", QStringLiteral("Images: show x0_hat and eps_hat."));
-  const QCommandLineOption working_size = Value(
-      "working-size", QStringLiteral("Images, learned models: the longest side runs compute at (0: the image's own)."),
-      "N");
+  const QCommandLineOption working_size =
+      Value("working-size",
+            QStringLiteral("Images, learned models: the longest side runs compute at (0: the image's own)."), "N");
   const QCommandLineOption no_simulate = Flag(
       "no-simulate", QStringLiteral("sr3-photo: super-resolve the photo itself instead of its 4x downscaled view."));
-  const QCommandLineOption sr_samples = Value(
-      "sr-samples", QStringLiteral("sr3-photo: the mean of K chains from independent noise (1..16; K times the time)."),
-      "K");
-  const QCommandLineOption panels = Flag("panels", QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
-  const QCommandLineOption field = Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
+  const QCommandLineOption sr_samples =
+      Value("sr-samples",
+            QStringLiteral("sr3-photo: the mean of K chains from independent noise (1..16; K times the time)."), "K");
+  const QCommandLineOption panels =
+      Flag("panels", QStringLiteral("Images: show x0_hat, eps_hat, the noise and the histogram."));
+  const QCommandLineOption field =
+      Value("field", QStringLiteral("2D: show the model's field: none, score or drift."), "kind");
   const QCommandLineOption trajectories = Flag("trajectories", QStringLiteral("2D: show trajectories."));
   const QCommandLineOption contours = Flag("contours", QStringLiteral("2D: show density contours of the particles."));
-  const QCommandLineOption no_data_set = Flag(
-      "no-data-set", QStringLiteral("2D: leave out the data set drawn faint behind the particles."));
-  const QCommandLineOption train = Value("train", QStringLiteral("2D: train a DDPM on the points for N updates at start."), "N");
-  const QCommandLineOption train_model = Value(
-      "train-model", QStringLiteral("2D: what --train trains: ddpm, flow or conditional (class labels, guidance)."),
-      "kind");
-  const QCommandLineOption label = Value(
-      "label", QStringLiteral("2D: guide towards class N (the mixture's components, a conditional model's labels)."),
-      "N");
-  const QCommandLineOption guidance = Value("guidance", QStringLiteral("2D: classifier-free guidance weight w, 0..10."),
-                                            "w");
+  const QCommandLineOption no_data_set =
+      Flag("no-data-set", QStringLiteral("2D: leave out the data set drawn faint behind the particles."));
+  const QCommandLineOption train =
+      Value("train", QStringLiteral("2D: train a DDPM on the points for N updates at start."), "N");
+  const QCommandLineOption train_model =
+      Value("train-model",
+            QStringLiteral("2D: what --train trains: ddpm, flow or conditional (class labels, guidance)."), "kind");
+  const QCommandLineOption label =
+      Value("label",
+            QStringLiteral("2D: guide towards class N (the mixture's components, a conditional model's labels)."), "N");
+  const QCommandLineOption guidance =
+      Value("guidance", QStringLiteral("2D: classifier-free guidance weight w, 0..10."), "w");
   const QCommandLineOption sample = Flag("sample", QStringLiteral("Run the reverse process at start (after --train)."));
   const QCommandLineOption play = Flag("play", QStringLiteral("Play (after --sample: the reverse run)."));
   const QCommandLineOption print_run = Flag(
@@ -164,12 +172,26 @@ void Describe(QCommandLineParser& parser, const Options& o) {
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("file"), QStringLiteral("An image or a session (.json) to open."),
                                QStringLiteral("[file]"));
-  for (const auto& option :
-       {o.workspace, o.schedule, o.steps, o.beta_start, o.beta_end, o.zero_terminal_snr, o.schedule_file, o.sampler,
-        o.sampling_steps, o.eta, o.spacing, o.variance, o.clip, o.dynamic_threshold, o.data, o.path, o.t_option, o.t0,
-        o.seed, o.model_option, o.digit, o.panels, o.field, o.trajectories, o.contours, o.no_data_set, o.train, o.train_model,
-        o.label, o.guidance, o.sample, o.play,
-        o.print_run, o.predictions, o.working_size, o.no_simulate, o.sr_samples, o.dataset, o.from_t}) {
+  for (const auto& option : {o.workspace,      o.schedule,
+                             o.steps,          o.beta_start,
+                             o.beta_end,       o.zero_terminal_snr,
+                             o.schedule_file,  o.sampler,
+                             o.sampling_steps, o.eta,
+                             o.spacing,        o.variance,
+                             o.clip,           o.dynamic_threshold,
+                             o.data,           o.path,
+                             o.t_option,       o.t0,
+                             o.seed,           o.model_option,
+                             o.digit,          o.panels,
+                             o.field,          o.trajectories,
+                             o.contours,       o.no_data_set,
+                             o.train,          o.train_model,
+                             o.label,          o.guidance,
+                             o.sample,         o.play,
+                             o.print_run,      o.predictions,
+                             o.working_size,   o.no_simulate,
+                             o.sr_samples,     o.dataset,
+                             o.from_t}) {
     parser.addOption(option);
   }
 }
@@ -253,7 +275,8 @@ int main(int argc, char** argv) {
       if (parser.isSet(o.beta_end) && !number(o.beta_end, &args.beta_end)) return bad_number(o.beta_end);
       if (parser.isSet(o.zero_terminal_snr)) args.zero_terminal_snr = true;
       if (parser.isSet(o.schedule_file)) args.file = parser.value(o.schedule_file).toStdString();
-      if (const QString problem = document->setScheduleOptions(args.ToOptions()); !problem.isEmpty()) return fail(problem);
+      if (const QString problem = document->setScheduleOptions(args.ToOptions()); !problem.isEmpty())
+        return fail(problem);
     }
     if (parser.isSet(o.seed)) {
       uint64_t seed = 0;
@@ -265,7 +288,9 @@ int main(int argc, char** argv) {
   }
   if (parser.isSet(o.path)) {
     const auto path = diffuscope::ParseForwardPath(parser.value(o.path).toStdString());
-    if (!path) return fail(QStringLiteral("--path: unknown path '%1' (closed, markov or fresh-noise)").arg(parser.value(o.path)));
+    if (!path)
+      return fail(
+          QStringLiteral("--path: unknown path '%1' (closed, markov or fresh-noise)").arg(parser.value(o.path)));
     document->setForwardPath(*path);
   }
   if (parser.isSet(o.dataset)) note("--dataset is the old name of --data");
@@ -281,7 +306,8 @@ int main(int argc, char** argv) {
   if (parser.isSet(o.predictions)) window.imageWorkspace()->setShowPredictions(true);
   if (parser.isSet(o.field)) {
     const auto field = diffuscope::ParseFieldKind(parser.value(o.field).toStdString());
-    if (!field) return fail(QStringLiteral("--field: unknown field '%1' (none, score or drift)").arg(parser.value(o.field)));
+    if (!field)
+      return fail(QStringLiteral("--field: unknown field '%1' (none, score or drift)").arg(parser.value(o.field)));
     window.pointsWorkspace()->setField(static_cast<int>(*field));
   }
   if (parser.isSet(o.trajectories)) window.pointsWorkspace()->setTrajectories(true);
@@ -362,8 +388,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(o.train))
       QObject::connect(window.pointsWorkspace()->trainingPanel(), &diffuscope::ui::TrainingPanel::modelReady, &window,
                        apply, Qt::SingleShotConnection);
-    else
-      apply();
+    else apply();
   }
   if (parser.isSet(o.train)) {
     diffuscope::ui::TrainingPanel* panel = window.pointsWorkspace()->trainingPanel();
@@ -375,8 +400,9 @@ int main(int argc, char** argv) {
       panel->setModelKind(kind == QLatin1String("flow") ? 1 : kind == QLatin1String("conditional") ? 2 : 0);
     }
     if (run) {
-      QObject::connect(panel, &diffuscope::ui::TrainingPanel::modelReady, &window,
-                       [&window, playing, show_t] { StartReverse(&window, playing, show_t); }, Qt::SingleShotConnection);
+      QObject::connect(
+          panel, &diffuscope::ui::TrainingPanel::modelReady, &window,
+          [&window, playing, show_t] { StartReverse(&window, playing, show_t); }, Qt::SingleShotConnection);
     }
     QTimer::singleShot(0, panel, &diffuscope::ui::TrainingPanel::startTraining);
   } else if (run) {

@@ -25,11 +25,11 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)), temp_(Temp
   Require(!target_.filename().empty(), "no file name given for output '" + target_.string() + "'");
   std::error_code ec;
   fs::path folder = target_.parent_path().empty() ? fs::path(".") : target_.parent_path();
-  Require(fs::is_directory(folder, ec), "cannot write '" + target_.string() + "': folder '" + folder.string() +
-                                            "' does not exist");
+  Require(fs::is_directory(folder, ec),
+          "cannot write '" + target_.string() + "': folder '" + folder.string() + "' does not exist");
   stream_.open(temp_, std::ios::binary | std::ios::trunc);
-  Require(stream_.is_open(), "cannot write '" + target_.string() + "': folder '" + folder.string() +
-                                 "' is not writable");
+  Require(stream_.is_open(),
+          "cannot write '" + target_.string() + "': folder '" + folder.string() + "' is not writable");
 }
 
 AtomicFile::~AtomicFile() {
@@ -63,8 +63,8 @@ void AtomicFile::Commit() {
 void WriteAtomically(const fs::path& target, const std::function<void(const fs::path&)>& write) {
   std::error_code ec;
   fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  Require(fs::is_directory(folder, ec), "cannot write '" + target.string() + "': folder '" + folder.string() +
-                                            "' does not exist");
+  Require(fs::is_directory(folder, ec),
+          "cannot write '" + target.string() + "': folder '" + folder.string() + "' does not exist");
   const fs::path temp = TempPathBeside(target);
   try {
     write(temp);

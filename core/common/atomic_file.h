@@ -37,6 +37,7 @@ std::filesystem::path TempPathBeside(const std::filesystem::path& target);
 
 /// For writers that need a file name (OpenCV, giflib): write(temp) makes the file at temp, then it is renamed
 /// over target. If write throws or the rename fails, the temporary file is removed and target is untouched.
-void WriteAtomically(const std::filesystem::path& target, const std::function<void(const std::filesystem::path&)>& write);
+void WriteAtomically(const std::filesystem::path& target,
+                     const std::function<void(const std::filesystem::path&)>& write);
 
 }  // namespace diffuscope

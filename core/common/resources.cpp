@@ -11,8 +11,8 @@ namespace fs = std::filesystem;
 fs::path ResourcesDir() {
   std::error_code ec;
   if (const char* env = std::getenv("DIFFUSCOPE_RESOURCES"); env && *env) {
-    Require(fs::is_directory(env, ec), std::string("DIFFUSCOPE_RESOURCES is set to '") + env +
-                                           "', which is not a folder");
+    Require(fs::is_directory(env, ec),
+            std::string("DIFFUSCOPE_RESOURCES is set to '") + env + "', which is not a folder");
     return env;
   }
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);

@@ -99,8 +99,8 @@ DigitsSplit SplitDigits(const Digits& digits, uint64_t seed) {
 int SquareImageSide(const Batch& images) {
   const auto cols = images.cols();
   const auto side = static_cast<Eigen::Index>(std::llround(std::sqrt(static_cast<double>(cols))));
-  Require(cols >= 1 && side * side == cols, "expected rows of square grey images (side x side columns); got " +
-                                                std::to_string(cols) + " columns");
+  Require(cols >= 1 && side * side == cols,
+          "expected rows of square grey images (side x side columns); got " + std::to_string(cols) + " columns");
   return static_cast<int>(side);
 }
 
@@ -126,7 +126,8 @@ Batch LowResolutionCondition(const Batch& images, int low_side) {
 }
 
 Batch DigitFromImage(const Batch& pixels, int channels, int h, int w, int side) {
-  Require(pixels.size() > 0 && channels > 0 && h > 0 && w > 0 && pixels.cols() >= static_cast<Eigen::Index>(channels) * h * w,
+  Require(pixels.size() > 0 && channels > 0 && h > 0 && w > 0 &&
+              pixels.cols() >= static_cast<Eigen::Index>(channels) * h * w,
           "There is no open image to super-resolve: open one, or pick a held-out digit.");
   Require(side > 0, "the digit side must be positive");
   const int colours = channels == 2 || channels == 4 ? channels - 1 : channels;

@@ -16,12 +16,12 @@
 
 namespace diffuscope {
 
-inline constexpr int kDigitSide = 20;                        // pixels per side of one digit
+inline constexpr int kDigitSide = 20;                         // pixels per side of one digit
 inline constexpr int kDigitPixels = kDigitSide * kDigitSide;  // 400 columns per row
 inline constexpr int kDigitClasses = 10;
 inline constexpr int kDigitsPerClass = 500;
 inline constexpr int kDigitsCount = kDigitClasses * kDigitsPerClass;  // 5000
-inline constexpr uint64_t kDigitsSplitSeed = 20240501;  // the seed of the project's fixed held-out tenth
+inline constexpr uint64_t kDigitsSplitSeed = 20240501;                // the seed of the project's fixed held-out tenth
 
 struct Digits {
   Batch images;             // 5000 x 400, row-major 20x20 pixels in [-1, 1] (background -1, ink +1)
@@ -29,7 +29,7 @@ struct Digits {
 };
 
 struct DigitsSplit {
-  Batch train, test;                          // 4500 x 400 and 500 x 400
+  Batch train, test;  // 4500 x 400 and 500 x 400
   std::vector<int> train_labels, test_labels;
   std::vector<int> train_index, test_index;  // the row of each sample in Digits::images
 };

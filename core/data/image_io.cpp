@@ -60,8 +60,7 @@ std::optional<ImageSize> PnmSize(const unsigned char* b, size_t n) {
     while (i < n && (std::isspace(b[i]) || b[i] == '#')) {
       if (b[i] == '#')
         while (i < n && b[i] != '\n') ++i;
-      else
-        ++i;
+      else ++i;
     }
     if (i >= n || !std::isdigit(b[i])) return std::nullopt;
     while (i < n && std::isdigit(b[i]) && v < (1ull << 32)) v = v * 10 + (b[i++] - '0');
@@ -72,15 +71,22 @@ std::optional<ImageSize> PnmSize(const unsigned char* b, size_t n) {
 
 std::optional<ImageSize> ReadImageSize(const unsigned char* b, size_t n) {
   static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (n >= 24 && std::equal(kPng, kPng + 8, b) && std::equal(b + 12, b + 16, "IHDR")) return Sized(Be32(b + 16), Be32(b + 20));
+  if (n >= 24 && std::equal(kPng, kPng + 8, b) && std::equal(b + 12, b + 16, "IHDR"))
+    return Sized(Be32(b + 16), Be32(b + 20));
   if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) {
     // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 but DHT, JPG, DAC).
     size_t i = 2;
     while (i + 9 < n) {
       if (b[i] != 0xff) return std::nullopt;
       const unsigned char marker = b[i + 1];
-      if (marker == 0xff) { ++i; continue; }
-      if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) { i += 2; continue; }
+      if (marker == 0xff) {
+        ++i;
+        continue;
+      }
+      if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) {
+        i += 2;
+        continue;
+      }
       const uint32_t length = Be16(b + i + 2);
       if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc)
         return Sized(Be16(b + i + 7), Be16(b + i + 5));
@@ -93,7 +99,8 @@ std::optional<ImageSize> ReadImageSize(const unsigned char* b, size_t n) {
     const int32_t h = static_cast<int32_t>(Le32(b + 22));
     return Sized(Le32(b + 18), static_cast<uint64_t>(h < 0 ? -static_cast<int64_t>(h) : h));
   }
-  if (n >= 10 && (std::equal(b, b + 6, "GIF87a") || std::equal(b, b + 6, "GIF89a"))) return Sized(Le16(b + 6), Le16(b + 8));
+  if (n >= 10 && (std::equal(b, b + 6, "GIF87a") || std::equal(b, b + 6, "GIF89a")))
+    return Sized(Le16(b + 6), Le16(b + 8));
   if (n >= 30 && std::equal(b, b + 4, "RIFF") && std::equal(b + 8, b + 12, "WEBP")) {
     if (std::equal(b + 12, b + 16, "VP8X")) return Sized(Le24(b + 24) + 1, Le24(b + 27) + 1);
     if (std::equal(b + 12, b + 16, "VP8L") && b[20] == 0x2f) {
@@ -168,8 +175,9 @@ Image LoadImage(const std::string& path, const ImageLoadOptions& options) {
   } catch (const cv::Exception& e) {
     throw Error("cannot read '" + path + "' as an image: " + e.err);
   }
-  Require(!mat.empty(), "cannot read '" + path + "': not an image in a format this build can decode "
-                        "(PNG, JPEG, BMP, TIFF, WebP, PPM), or the file is damaged");
+  Require(!mat.empty(), "cannot read '" + path +
+                            "': not an image in a format this build can decode "
+                            "(PNG, JPEG, BMP, TIFF, WebP, PPM), or the file is damaged");
   if (mat.depth() != CV_8U && mat.depth() != CV_16U) {
     cv::Mat m;
     double lo, hi;
@@ -217,8 +225,8 @@ cv::Mat ImageToMat(const Image& image) {
 void SaveImage(const std::string& path, const Image& image) {
   const cv::Mat mat = ImageToMat(image);
   const std::string ext = std::filesystem::path(path).extension().string();
-  Require(!ext.empty() && cv::haveImageWriter(path), "cannot write '" + path +
-                                                         "': unknown image format (use .png, .jpg, .bmp, .tif or .webp)");
+  Require(!ext.empty() && cv::haveImageWriter(path),
+          "cannot write '" + path + "': unknown image format (use .png, .jpg, .bmp, .tif or .webp)");
   WriteAtomically(path, [&](const std::filesystem::path& temp) {
     bool ok = false;
     try {

@@ -19,14 +19,14 @@ struct Image {
   int height = 0;
   int width = 0;
   Batch pixels;
-  int source_bit_depth = 8;    // 8 or 16 (what the file held)
+  int source_bit_depth = 8;       // 8 or 16 (what the file held)
   bool source_had_alpha = false;  // alpha was composited over white
 };
 
 struct ImageLoadOptions {
-  long long max_pixels = 4096LL * 4096;  // larger images are refused (ImageTooLarge) unless downscaled
-  bool downscale_if_too_large = false;   // shrink (area average) to fit max_pixels instead of refusing
-  bool force_rgb = false;                // grey files become 3 identical planes
+  long long max_pixels = 4096LL * 4096;     // larger images are refused (ImageTooLarge) unless downscaled
+  bool downscale_if_too_large = false;      // shrink (area average) to fit max_pixels instead of refusing
+  bool force_rgb = false;                   // grey files become 3 identical planes
   long long max_decode_pixels = 100000000;  // never decoded, even to downscale (a 20000 x 20000 PNG is 1.2 GB)
   std::string Check() const;
 };

@@ -22,8 +22,8 @@ std::string ImageSetOptions::Check() const {
 std::vector<std::string> ListImageFiles(const std::string& folder) {
   std::error_code ec;
   Require(fs::is_directory(folder, ec), "'" + folder + "' is not a folder");
-  static const std::set<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff",
-                                                    ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
+  static const std::set<std::string> kExtensions = {".png",  ".jpg", ".jpeg", ".bmp", ".tif", ".tiff",
+                                                    ".webp", ".pgm", ".ppm",  ".pbm", ".pnm"};
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(folder, ec)) {
     if (!entry.is_regular_file(ec)) continue;

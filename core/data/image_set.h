@@ -15,10 +15,10 @@
 namespace diffuscope {
 
 struct ImageSetOptions {
-  int width = 64;            // common size of every image, pixels
+  int width = 64;  // common size of every image, pixels
   int height = 64;
-  int channels = 3;          // 1 (grey: ITU-R BT.601 luma of colour files) or 3 (RGB; grey files repeated)
-  int max_images = 1000;     // the first max_images readable files in name order
+  int channels = 3;            // 1 (grey: ITU-R BT.601 luma of colour files) or 3 (RGB; grey files repeated)
+  int max_images = 1000;       // the first max_images readable files in name order
   bool crop_to_aspect = true;  // centre-crop each image to width:height before resizing (false: stretch)
   ImageLoadOptions load{.max_pixels = 4096LL * 4096, .downscale_if_too_large = true, .force_rgb = false};
   /// Empty when valid, else what is wrong, naming the option.
@@ -41,8 +41,8 @@ std::vector<std::string> ListImageFiles(const std::string& folder);
 /// are listed in ImageSet::skipped. Throws Error on bad options, a missing folder, a folder with no image
 /// file, or one where no image could be read (the message names the first failure). progress(done, total)
 /// after each file; throws Cancelled when stop() returns true.
-ImageSet LoadImageSet(const std::string& folder, const ImageSetOptions& options = {},
-                      const ProgressFn& progress = {}, const StopFn& stop = {});
+ImageSet LoadImageSet(const std::string& folder, const ImageSetOptions& options = {}, const ProgressFn& progress = {},
+                      const StopFn& stop = {});
 
 /// The same image with 1 (BT.601 luma: 0.299 R + 0.587 G + 0.114 B) or 3 (grey repeated) channels.
 Image ConvertChannels(const Image& image, int channels);

@@ -252,41 +252,53 @@ Batch MoonsLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels)
   // Exact moments of the noise-free law: var x = 3/4, var y = 1/2 - 4/pi^2 + (2/pi - 1/4)^2, mean (1/2, 1/4).
   const double var_y = 0.5 - 4.0 / (kPi * kPi) + std::pow(2.0 / kPi - 0.25, 2);
   const double scale = std::sqrt((0.75 + var_y) / 2.0);
-  return Generate("moons", n, seed, noise, [scale](RandomStream& stream) {
-    const bool inner = stream.Below(2) == 1;
-    const double t = kPi * stream.Uniform();
-    const double x = inner ? 1.0 - std::cos(t) : std::cos(t);
-    const double y = inner ? 0.5 - std::sin(t) : std::sin(t);
-    return std::tuple{(x - 0.5) / scale, (y - 0.25) / scale, inner ? 1 : 0};
-  }, labels);
+  return Generate(
+      "moons", n, seed, noise,
+      [scale](RandomStream& stream) {
+        const bool inner = stream.Below(2) == 1;
+        const double t = kPi * stream.Uniform();
+        const double x = inner ? 1.0 - std::cos(t) : std::cos(t);
+        const double y = inner ? 0.5 - std::sin(t) : std::sin(t);
+        return std::tuple{(x - 0.5) / scale, (y - 0.25) / scale, inner ? 1 : 0};
+      },
+      labels);
 }
 
 Batch CirclesLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
   const double outer = 4.0 / std::sqrt(5.0), inner = 2.0 / std::sqrt(5.0);
-  return Generate("circles", n, seed, noise, [=](RandomStream& stream) {
-    const int k = static_cast<int>(stream.Below(2));
-    const double radius = k == 0 ? outer : inner;
-    const double angle = 2.0 * kPi * stream.Uniform();
-    return std::tuple{radius * std::cos(angle), radius * std::sin(angle), k};
-  }, labels);
+  return Generate(
+      "circles", n, seed, noise,
+      [=](RandomStream& stream) {
+        const int k = static_cast<int>(stream.Below(2));
+        const double radius = k == 0 ? outer : inner;
+        const double angle = 2.0 * kPi * stream.Uniform();
+        return std::tuple{radius * std::cos(angle), radius * std::sin(angle), k};
+      },
+      labels);
 }
 
 Batch EightGaussiansLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
-  return Generate("8gaussians", n, seed, noise, [](RandomStream& stream) {
-    const int k = static_cast<int>(stream.Below(8));
-    const double angle = static_cast<double>(k) * kPi / 4.0;
-    return std::tuple{std::sqrt(2.0) * std::cos(angle), std::sqrt(2.0) * std::sin(angle), k};
-  }, labels);
+  return Generate(
+      "8gaussians", n, seed, noise,
+      [](RandomStream& stream) {
+        const int k = static_cast<int>(stream.Below(8));
+        const double angle = static_cast<double>(k) * kPi / 4.0;
+        return std::tuple{std::sqrt(2.0) * std::cos(angle), std::sqrt(2.0) * std::sin(angle), k};
+      },
+      labels);
 }
 
 Batch SpiralLabeled(int n, uint64_t seed, double noise, std::vector<int>* labels) {
   const double theta_max = 3.0 * kPi, scale = theta_max / 2.0;  // E[r^2] = theta_max^2 / 2
-  return Generate("spiral", n, seed, noise, [=](RandomStream& stream) {
-    const int k = static_cast<int>(stream.Below(2));
-    const double arm = k == 0 ? 1.0 : -1.0;
-    const double theta = theta_max * std::sqrt(stream.Uniform());
-    return std::tuple{arm * theta * std::cos(theta) / scale, arm * theta * std::sin(theta) / scale, k};
-  }, labels);
+  return Generate(
+      "spiral", n, seed, noise,
+      [=](RandomStream& stream) {
+        const int k = static_cast<int>(stream.Below(2));
+        const double arm = k == 0 ? 1.0 : -1.0;
+        const double theta = theta_max * std::sqrt(stream.Uniform());
+        return std::tuple{arm * theta * std::cos(theta) / scale, arm * theta * std::sin(theta) / scale, k};
+      },
+      labels);
 }
 }  // namespace
 
@@ -304,9 +316,7 @@ Batch MakeSwissRoll(int n, uint64_t seed, double noise) {
 
 Batch MakeCircles(int n, uint64_t seed, double noise) { return CirclesLabeled(n, seed, noise, nullptr); }
 
-Batch MakeEightGaussians(int n, uint64_t seed, double noise) {
-  return EightGaussiansLabeled(n, seed, noise, nullptr);
-}
+Batch MakeEightGaussians(int n, uint64_t seed, double noise) { return EightGaussiansLabeled(n, seed, noise, nullptr); }
 
 Batch MakeCheckerboard(int n, uint64_t seed, double noise) {
   const double cell = std::sqrt(3.0) / 2.0;  // 4 cells span [-sqrt 3, sqrt 3]
@@ -459,7 +469,8 @@ struct LabelledSet {
 
 const std::vector<LabelledSet>& LabelledSets() {
   static const std::vector<LabelledSet> sets = {
-      {"8gaussians", &EightGaussiansLabeled,
+      {"8gaussians",
+       &EightGaussiansLabeled,
        {"0 (east)", "1 (north-east)", "2 (north)", "3 (north-west)", "4 (west)", "5 (south-west)", "6 (south)",
         "7 (south-east)"}},
       {"moons", &MoonsLabeled, {"upper moon", "lower moon"}},
@@ -492,8 +503,8 @@ Batch GenerateLabeledDataset(std::string_view name, int n, uint64_t seed, std::v
   const LabelledSet* set = FindLabelled(name);
   std::string known;
   for (const LabelledSet& s : LabelledSets()) known += (known.empty() ? "" : ", ") + std::string(s.name);
-  Require(set != nullptr, "the data set '" + std::string(name) + "' has no class labels (sets with classes: " +
-                              known + ")");
+  Require(set != nullptr,
+          "the data set '" + std::string(name) + "' has no class labels (sets with classes: " + known + ")");
   const BuiltIn* entry = FindBuiltIn(name);
   return set->make(n, seed, options.noise >= 0.0 ? options.noise : entry->default_noise, labels);
 }
@@ -609,24 +620,15 @@ SilhouetteSelection SelectSilhouette(const cv::Mat& image, const Dataset2DOption
 
   cv::Mat image8;
   switch (image.depth()) {
-    case CV_8U:
-      image8 = image;
-      break;
-    case CV_16U:
-      image.convertTo(image8, CV_8U, 1.0 / 257.0);
-      break;
+    case CV_8U: image8 = image; break;
+    case CV_16U: image.convertTo(image8, CV_8U, 1.0 / 257.0); break;
     case CV_32F:
-    case CV_64F:
-      image.convertTo(image8, CV_8U, 255.0);
-      break;  // float images: grey in [0, 1]
-    default:
-      throw Error("unsupported silhouette pixel type (use 8- or 16-bit images)");
+    case CV_64F: image.convertTo(image8, CV_8U, 255.0); break;  // float images: grey in [0, 1]
+    default: throw Error("unsupported silhouette pixel type (use 8- or 16-bit images)");
   }
   cv::Mat grey;
-  if (channels == 1)
-    grey = image8.clone();
-  else
-    cv::cvtColor(image8, grey, channels == 3 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGRA2GRAY);
+  if (channels == 1) grey = image8.clone();
+  else cv::cvtColor(image8, grey, channels == 3 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGRA2GRAY);
   cv::Mat opaque;
   if (channels == 4) {
     cv::extractChannel(image8, opaque, 3);

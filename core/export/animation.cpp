@@ -85,24 +85,47 @@ json SpecJson(const AnimationSpec& s) {
   const RenderOptions& r = s.render;
   json j = run_json::RunToJson(s);
   j.update(json{
-      {"direction", DirectionName(s.direction)}, {"from_t", s.from_t}, {"to_t", s.to_t}, {"frames", s.frames},
-      {"spacing", FrameSpacingName(s.spacing)}, {"times", s.times},
+      {"direction", DirectionName(s.direction)},
+      {"from_t", s.from_t},
+      {"to_t", s.to_t},
+      {"frames", s.frames},
+      {"spacing", FrameSpacingName(s.spacing)},
+      {"times", s.times},
       {"render",
-       {{"layout", LayoutName(r.layout)}, {"scale", r.scale}, {"min_cell", r.min_cell}, {"sample", r.sample},
-        {"grid_samples", r.grid_samples}, {"grid_columns", r.grid_columns}, {"eps_range", r.eps_range},
-        {"labels", r.labels}, {"caption", r.caption}, {"padding", r.padding},
+       {{"layout", LayoutName(r.layout)},
+        {"scale", r.scale},
+        {"min_cell", r.min_cell},
+        {"sample", r.sample},
+        {"grid_samples", r.grid_samples},
+        {"grid_columns", r.grid_columns},
+        {"eps_range", r.eps_range},
+        {"labels", r.labels},
+        {"caption", r.caption},
+        {"padding", r.padding},
         {"scatter",
-         {{"width", r.scatter.width}, {"height", r.scatter.height}, {"x_min", r.scatter.x_min},
-          {"x_max", r.scatter.x_max}, {"y_min", r.scatter.y_min}, {"y_max", r.scatter.y_max},
+         {{"width", r.scatter.width},
+          {"height", r.scatter.height},
+          {"x_min", r.scatter.x_min},
+          {"x_max", r.scatter.x_max},
+          {"y_min", r.scatter.y_min},
+          {"y_max", r.scatter.y_max},
           {"max_trajectories", r.scatter.max_trajectories}}}}},
       {"overlays",
-       {{"field", FieldKindName(s.field.kind)}, {"field_grid", s.field.grid},
-        {"field_half_width", s.field.half_width}, {"contours", s.contours}, {"data", s.draw_data}}},
+       {{"field", FieldKindName(s.field.kind)},
+        {"field_grid", s.field.grid},
+        {"field_half_width", s.field.half_width},
+        {"contours", s.contours},
+        {"data", s.draw_data}}},
       {"output",
-       {{"fps", s.output.fps}, {"final_hold_s", s.output.final_hold_s}, {"loop", s.output.loop},
-        {"gif_palette", GifPaletteName(s.output.gif_palette)}, {"gif_dither", s.output.gif_dither},
-        {"gif_colours", s.output.gif_colours}, {"video_codec", VideoCodecName(s.output.video_codec)},
-        {"video_crf", s.output.video_crf}, {"video_threads", s.output.video_threads}}},
+       {{"fps", s.output.fps},
+        {"final_hold_s", s.output.final_hold_s},
+        {"loop", s.output.loop},
+        {"gif_palette", GifPaletteName(s.output.gif_palette)},
+        {"gif_dither", s.output.gif_dither},
+        {"gif_colours", s.output.gif_colours},
+        {"video_codec", VideoCodecName(s.output.video_codec)},
+        {"video_crf", s.output.video_crf},
+        {"video_threads", s.output.video_threads}}},
   });
   return j;
 }
@@ -348,12 +371,13 @@ void RenderFrames(const AnimationSpec& spec, const ProgressFn& progress, const S
 
 AnimationFrames RenderAnimation(const AnimationSpec& spec, const ProgressFn& progress, const StopFn& stop) {
   AnimationFrames result;
-  RenderFrames(spec, progress, stop, &result, [&result](Frame&& frame, int t, const Batch& x_t, ScatterOverlays&& overlays) {
-    result.frames.push_back(std::move(frame));
-    result.t.push_back(t);
-    result.x_t.push_back(x_t);
-    result.overlays.push_back(std::move(overlays));
-  });
+  RenderFrames(spec, progress, stop, &result,
+               [&result](Frame&& frame, int t, const Batch& x_t, ScatterOverlays&& overlays) {
+                 result.frames.push_back(std::move(frame));
+                 result.t.push_back(t);
+                 result.x_t.push_back(x_t);
+                 result.overlays.push_back(std::move(overlays));
+               });
   return result;
 }
 
@@ -365,9 +389,10 @@ fs::path BundlePathFor(const fs::path& out, ExportFormat format) {
 }
 
 std::string BundleToJson(const Bundle& b) {
-  json j = {{"format", "diffuscope-bundle"}, {"bundle_version", 1}, {"diffuscope_version", b.version},
-            {"output", b.output}, {"spec", SpecJson(b.spec)}, {"input_sha256", b.input_sha256},
-            {"model_sha256", b.model_sha256}, {"frame_sha256", b.frame_sha256}};
+  json j = {{"format", "diffuscope-bundle"},   {"bundle_version", 1},
+            {"diffuscope_version", b.version}, {"output", b.output},
+            {"spec", SpecJson(b.spec)},        {"input_sha256", b.input_sha256},
+            {"model_sha256", b.model_sha256},  {"frame_sha256", b.frame_sha256}};
   return j.dump(2) + "\n";
 }
 
@@ -375,9 +400,9 @@ Bundle ParseBundle(const std::string& text, const std::string& source) {
   try {
     const json j = json::parse(text);
     Require(j.value("format", "") == "diffuscope-bundle", source + " is not a Diffuscope bundle");
-    Require(j.at("bundle_version").get<int>() == 1,
-            source + " has bundle version " + std::to_string(j.at("bundle_version").get<int>()) +
-                "; this version reads version 1");
+    Require(j.at("bundle_version").get<int>() == 1, source + " has bundle version " +
+                                                        std::to_string(j.at("bundle_version").get<int>()) +
+                                                        "; this version reads version 1");
     Bundle b;
     b.version = j.at("diffuscope_version").get<std::string>();
     b.output = j.at("output").get<std::string>();
@@ -403,7 +428,8 @@ Bundle ReadBundle(const fs::path& path) {
 ExportResult ExportAnimationJob(const AnimationSpec& spec, const fs::path& out, const ProgressFn& progress,
                                 const StopFn& stop) {
   const ExportFormat format = FormatForPath(out);
-  export_detail::CheckRequest(out, std::max(1, spec.frames), spec.output);  // fail early: bad target, before minutes of work
+  export_detail::CheckRequest(out, std::max(1, spec.frames),
+                              spec.output);  // fail early: bad target, before minutes of work
   Bundle bundle;
   bundle.spec = spec;
   bundle.output = out.string();

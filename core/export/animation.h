@@ -8,12 +8,12 @@
 //   auto again = diffuscope::ReadBundle("noising.gif.json");                         // the same spec back
 #pragma once
 
+#include "core/common/sha256.h"
 #include "core/common/types.h"
 #include "core/export/export.h"
 #include "core/render/layouts.h"
 #include "core/run/overlays.h"
 #include "core/run/run_spec.h"
-#include "core/common/sha256.h"
 #include "core/sampling/sampler.h"
 #include "core/schedule/schedule.h"
 
@@ -66,8 +66,8 @@ std::string_view FrameSpacingName(FrameSpacing spacing);
 struct AnimationFrames {
   std::vector<Frame> frames;
   std::vector<int> t;
-  std::vector<Batch> x_t;  // the state of each frame (image rows or particles)
-  std::vector<ScatterOverlays> overlays;  // 2D: what each frame draws over its particles (empty for images)
+  std::vector<Batch> x_t;                  // the state of each frame (image rows or particles)
+  std::vector<ScatterOverlays> overlays;   // 2D: what each frame draws over its particles (empty for images)
   std::string input_sha256, model_sha256;  // of the files read ("" for built-in data and models)
   std::string model_description;
 };

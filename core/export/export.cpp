@@ -174,9 +174,9 @@ ExportResult ExportAnimation(const fs::path& out, int frame_count, const FrameSo
 
 ExportResult ExportAnimation(const fs::path& out, const std::vector<Frame>& frames, const ExportOptions& options,
                              const ProgressFn& progress, const StopFn& stop) {
-  Require(frames.size() <= static_cast<size_t>(kMaxExportFrames),
-          "an animation of " + std::to_string(frames.size()) + " frames is too long: at most " +
-              std::to_string(kMaxExportFrames));
+  Require(frames.size() <= static_cast<size_t>(kMaxExportFrames), "an animation of " + std::to_string(frames.size()) +
+                                                                      " frames is too long: at most " +
+                                                                      std::to_string(kMaxExportFrames));
   const FrameSource source = [&frames](int index) { return frames.at(static_cast<size_t>(index)); };
   return ExportAnimation(out, static_cast<int>(frames.size()), source, options, progress, stop);
 }

@@ -74,18 +74,18 @@ std::string_view VideoCodecName(VideoCodec codec);
 std::optional<VideoCodec> ParseVideoCodec(std::string_view name);  // "auto", "h264", "mpeg4", "vp8", "vp9"
 
 struct ExportOptions {
-  double fps = 10.0;         // frames per second, 0.1..120; a GIF needs <= 50 (its delays are in 1/100 s)
+  double fps = 10.0;          // frames per second, 0.1..120; a GIF needs <= 50 (its delays are in 1/100 s)
   double final_hold_s = 1.0;  // the last frame stays this many seconds longer (GIF, video), 0..60
-  bool loop = true;          // GIF: loop forever (NETSCAPE2.0 extension); false = play once
+  bool loop = true;           // GIF: loop forever (NETSCAPE2.0 extension); false = play once
   GifPalette gif_palette = GifPalette::kAuto;
-  bool gif_dither = true;      // Floyd-Steinberg (serpentine) error diffusion for colour palettes
-  int gif_colours = 256;       // colour palette size, 2..256
+  bool gif_dither = true;       // Floyd-Steinberg (serpentine) error diffusion for colour palettes
+  int gif_colours = 256;        // colour palette size, 2..256
   int gif_palette_frames = 24;  // frames sampled evenly (first and last included) for the global colour palette;
                                 // 0 = every frame
   VideoCodec video_codec = VideoCodec::kAuto;
-  int video_crf = -1;       // video quality, constant rate factor: lower is better and larger; H.264 0..51,
-                            // VP9 / VP8 0..63; -1 = DefaultCrf (H.264 18, VP9 30)
-  int video_threads = 4;    // encoder threads, 1..64; fixed, not the machine's count, since the bytes depend on it
+  int video_crf = -1;     // video quality, constant rate factor: lower is better and larger; H.264 0..51,
+                          // VP9 / VP8 0..63; -1 = DefaultCrf (H.264 18, VP9 30)
+  int video_threads = 4;  // encoder threads, 1..64; fixed, not the machine's count, since the bytes depend on it
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -100,8 +100,8 @@ struct ExportResult {
   std::string codec;           // "GIF89a", "H.264 (libx264)", "MPEG-4 part 2", "VP9 (libvpx)", "VP8 (libvpx)", "PNG"
   std::string note;            // what the user should know: palette, CRF, fallbacks, padding
   // GIF only:
-  bool grey_palette = false;   // the exact 256-grey palette was used (lossless for grey frames)
-  int palette_size = 0;        // colours in the global palette
+  bool grey_palette = false;  // the exact 256-grey palette was used (lossless for grey frames)
+  int palette_size = 0;       // colours in the global palette
 };
 
 /// Frame number index (0..count-1). Must return the same pixels for the same index, every frame the same size.

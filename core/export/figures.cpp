@@ -22,8 +22,8 @@ Frame TileFrames(const std::vector<std::vector<Frame>>& rows, const std::vector<
       Paste(rows[r][c], gap + static_cast<int>(c) * (cell_w + gap), gap + static_cast<int>(r) * (cell_h + gap), &out);
   for (size_t c = 0; c < labels.size() && static_cast<int>(c) < columns; ++c) {
     const cv::Size size = TextSize(labels[c], style);
-    DrawText(&out, labels[c], gap + static_cast<int>(c) * (cell_w + gap) + (cell_w - size.width) / 2,
-             height - 7, style);
+    DrawText(&out, labels[c], gap + static_cast<int>(c) * (cell_w + gap) + (cell_w - size.width) / 2, height - 7,
+             style);
   }
   return out;
 }

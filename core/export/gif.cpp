@@ -191,9 +191,8 @@ class PaletteBuilder {
       auto byte = [](double v) { return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L)); };
       palette.push_back({byte(c[0]), byte(c[1]), byte(c[2])});
     }
-    std::sort(palette.begin(), palette.end(), [](const Rgb& a, const Rgb& b) {
-      return std::tie(a.r, a.g, a.b) < std::tie(b.r, b.g, b.b);
-    });
+    std::sort(palette.begin(), palette.end(),
+              [](const Rgb& a, const Rgb& b) { return std::tie(a.r, a.g, a.b) < std::tie(b.r, b.g, b.b); });
     palette.erase(std::unique(palette.begin(), palette.end()), palette.end());
     return palette;
   }
@@ -378,8 +377,7 @@ class GifWriter {
     int error = 0;
     const int rc = EGifCloseFile(gif_, &error);
     gif_ = nullptr;
-    if (rc == GIF_ERROR)
-      throw Error("writing the GIF failed: " + std::string(GifErrorString(error)) + " (disk full?)");
+    if (rc == GIF_ERROR) throw Error("writing the GIF failed: " + std::string(GifErrorString(error)) + " (disk full?)");
   }
 
  private:
@@ -387,15 +385,14 @@ class GifWriter {
 };
 
 struct GifPlan {
-  bool grey = false;  // indices are grey levels (palette = 256 greys)
+  bool grey = false;         // indices are grey levels (palette = 256 greys)
   bool strict_grey = false;  // kAuto: a non-grey frame throws NotGrey; kGrey: converted to luma
   std::vector<Rgb> palette;  // colour mode
   bool dither = false;
 };
 
-void EncodeGif(const fs::path& temp, int count, const FrameSource& frames, FrameChecker& checker,
-               const GifPlan& plan, const ExportOptions& options, Progress& progress, const StopFn& stop,
-               int* palette_size) {
+void EncodeGif(const fs::path& temp, int count, const FrameSource& frames, FrameChecker& checker, const GifPlan& plan,
+               const ExportOptions& options, Progress& progress, const StopFn& stop, int* palette_size) {
   GifWriter writer(temp);
   const int used = plan.grey ? 256 : static_cast<int>(plan.palette.size());
   int bits = 1;
@@ -504,19 +501,20 @@ ExportResult WriteGif(const fs::path& out, int frame_count, const FrameSource& f
                       const ProgressFn& progress_fn, const StopFn& stop) {
   export_detail::CheckRequest(out, frame_count, options);
   Require(static_cast<bool>(frames), "no frame source given");
-  Require(export_detail::LowerExtension(out) == ".gif", "a GIF export needs a file name ending in .gif, not '" +
-                                                            out.string() + "'");
-  Require(options.fps <= 50.0, "a GIF cannot play faster than 50 fps (its frame delays are in 1/100 s and browsers "
-                               "slow shorter delays down): choose fps <= 50, or export MP4 / WebM");
+  Require(export_detail::LowerExtension(out) == ".gif",
+          "a GIF export needs a file name ending in .gif, not '" + out.string() + "'");
+  Require(options.fps <= 50.0,
+          "a GIF cannot play faster than 50 fps (its frame delays are in 1/100 s and browsers "
+          "slow shorter delays down): choose fps <= 50, or export MP4 / WebM");
   export_detail::CheckOutputFolder(out);
   std::error_code ec;
   Require(!fs::is_directory(out, ec), "cannot write '" + out.string() + "': it is a folder");
 
   FrameChecker checker;
   PaletteBuilder builder(options.gif_colours);
-  const std::vector<int> sample =
-      options.gif_palette == GifPalette::kGrey ? std::vector<int>{}
-                                               : SampleIndices(frame_count, options.gif_palette_frames);
+  const std::vector<int> sample = options.gif_palette == GifPalette::kGrey
+                                      ? std::vector<int>{}
+                                      : SampleIndices(frame_count, options.gif_palette_frames);
   Progress progress(progress_fn, static_cast<long long>(sample.size()) + frame_count);
   bool all_grey = true;
   for (int i : sample) {

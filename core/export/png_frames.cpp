@@ -134,8 +134,8 @@ ExportResult WritePngFrames(const fs::path& out, int frame_count, const FrameSou
   result.width = checker.width();
   result.height = checker.height();
   result.codec = "PNG";
-  result.note = "lossless RGB frames " + PngFrameName(0, frame_count) + " .. " +
-                PngFrameName(frame_count - 1, frame_count);
+  result.note =
+      "lossless RGB frames " + PngFrameName(0, frame_count) + " .. " + PngFrameName(frame_count - 1, frame_count);
   return result;
 }
 

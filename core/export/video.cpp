@@ -192,8 +192,8 @@ void VideoWriter::State::Open(int frame_width, int frame_height) {
   even_h = (height + 1) & ~1;
   temp = TempPathBeside(out);
   AVFormatContext* raw_format = nullptr;
-  int rc = avformat_alloc_output_context2(&raw_format, nullptr, format == ExportFormat::kMp4 ? "mp4" : "webm",
-                                          temp.c_str());
+  int rc =
+      avformat_alloc_output_context2(&raw_format, nullptr, format == ExportFormat::kMp4 ? "mp4" : "webm", temp.c_str());
   Require(rc >= 0 && raw_format != nullptr,
           "FFmpeg cannot write " + std::string(ExportFormatName(format)) + ": " + AvError(rc));
   container.reset(raw_format);
@@ -301,14 +301,14 @@ VideoWriter::VideoWriter(const fs::path& out, const ExportOptions& options) : st
                                     " (on Debian: apt install libavcodec59); export a GIF or PNG frames instead");
   s.crf = options.video_crf >= 0 ? options.video_crf : DefaultCrf(s.choice.codec);
   const int max_crf = s.choice.codec == VideoCodec::kVp9 || s.choice.codec == VideoCodec::kVp8 ? 63 : 51;
-  Require(s.crf <= max_crf, std::string(s.choice.name) + " takes a CRF of 0.." + std::to_string(max_crf) +
-                                ", not " + std::to_string(s.crf));
+  Require(s.crf <= max_crf, std::string(s.choice.name) + " takes a CRF of 0.." + std::to_string(max_crf) + ", not " +
+                                std::to_string(s.crf));
   s.result.format = s.format;
   s.result.path = out;
   s.result.codec = s.choice.name;
   if (s.choice.codec != candidates.front().codec)
-    s.result.note = std::string(candidates.front().name) + " is not available in this FFmpeg build; wrote " +
-                    s.choice.name;
+    s.result.note =
+        std::string(candidates.front().name) + " is not available in this FFmpeg build; wrote " + s.choice.name;
 }
 
 VideoWriter::~VideoWriter() {
@@ -359,9 +359,8 @@ ExportResult VideoWriter::Finish(const StopFn& stop) {
   if (!result.note.empty()) result.note += "; ";
   result.note += "CRF " + std::to_string(s.crf);
   if (s.even_w != s.width || s.even_h != s.height)
-    result.note += "; padded from " + std::to_string(s.width) + "x" + std::to_string(s.height) +
-                   " to the even size " + std::to_string(s.even_w) + "x" + std::to_string(s.even_h) +
-                   " the codec needs";
+    result.note += "; padded from " + std::to_string(s.width) + "x" + std::to_string(s.height) + " to the even size " +
+                   std::to_string(s.even_w) + "x" + std::to_string(s.even_h) + " the codec needs";
   return result;
 }
 

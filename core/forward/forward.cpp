@@ -16,9 +16,9 @@ void CheckT(const NoiseSchedule& schedule, int t) {
 }
 
 void CheckSameShape(const Batch& a, const Batch& b, const char* what) {
-  Require(a.rows() == b.rows() && a.cols() == b.cols(),
-          std::string(what) + " has shape " + std::to_string(b.rows()) + "x" + std::to_string(b.cols()) +
-              ", expected " + std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
+  Require(a.rows() == b.rows() && a.cols() == b.cols(), std::string(what) + " has shape " + std::to_string(b.rows()) +
+                                                            "x" + std::to_string(b.cols()) + ", expected " +
+                                                            std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
 }
 
 }  // namespace
@@ -69,10 +69,8 @@ void ForwardClosedToDisplay(const NoiseSchedule& schedule, int t, const float* x
         cv::addWeighted(xp, scale_x0, ep, scale_eps, 127.5, bytes[c], CV_8U);
       }
       cv::Mat out_rows(y1 - y0, width, CV_8UC(channels), dst + begin * channels);
-      if (channels == 1)
-        bytes[0].copyTo(out_rows);
-      else
-        cv::merge(bytes, out_rows);
+      if (channels == 1) bytes[0].copyTo(out_rows);
+      else cv::merge(bytes, out_rows);
     }
   });
 }
@@ -121,8 +119,9 @@ Batch ForwardProcess::MarkovBrownian(int t) const {
     const double weight = (tau_[m] - tau_[l]) / span;
     const double sd = std::sqrt((tau_[m] - tau_[l]) * (tau_[r] - tau_[m]) / span);
     FillNode(m, z.data());
-    Batch w_m = (w_l.array() + static_cast<float>(weight) * (w_r.array() - w_l.array()) +
-                 static_cast<float>(sd) * z.array()).matrix();
+    Batch w_m =
+        (w_l.array() + static_cast<float>(weight) * (w_r.array() - w_l.array()) + static_cast<float>(sd) * z.array())
+            .matrix();
     if (t < m) {
       r = m;
       w_r = std::move(w_m);

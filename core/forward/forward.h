@@ -59,7 +59,7 @@ class ForwardProcess {
 
  private:
   void FillNode(int node, float* out) const;  // standard normals of one bisection node
-  NoiseSchedule schedule_;  // a copy: a process outlives the panel that made its schedule
+  NoiseSchedule schedule_;                    // a copy: a process outlives the panel that made its schedule
   Batch x0_;
   uint64_t seed_;
   Batch eps_;

@@ -9,8 +9,9 @@ namespace diffuscope {
 namespace {
 
 void CheckPair(std::span<const float> truth, std::span<const float> test, double data_range, const char* what) {
-  Require(!truth.empty() && truth.size() == test.size(), std::string(what) + ": the images must have the same, "
-                                                                             "nonzero number of pixels");
+  Require(!truth.empty() && truth.size() == test.size(), std::string(what) +
+                                                             ": the images must have the same, "
+                                                             "nonzero number of pixels");
   Require(std::isfinite(data_range) && data_range > 0.0, std::string(what) + ": the data range must be positive");
   for (size_t k = 0; k < truth.size(); ++k)
     Require(std::isfinite(truth[k]) && std::isfinite(test[k]), std::string(what) + ": a pixel is NaN or infinite");
@@ -49,9 +50,9 @@ double Psnr(std::span<const float> truth, std::span<const float> test, double da
 }
 
 double Ssim(std::span<const float> truth, std::span<const float> test, int height, int width, double data_range) {
-  Require(height >= kSsimWindow && width >= kSsimWindow,
-          "SSIM: the image (" + std::to_string(width) + "x" + std::to_string(height) +
-              ") is smaller than the 11x11 window");
+  Require(height >= kSsimWindow && width >= kSsimWindow, "SSIM: the image (" + std::to_string(width) + "x" +
+                                                             std::to_string(height) +
+                                                             ") is smaller than the 11x11 window");
   Require(static_cast<long long>(height) * width == static_cast<long long>(truth.size()),
           "SSIM: the image holds " + std::to_string(truth.size()) + " pixels, not " + std::to_string(width) + "x" +
               std::to_string(height));
@@ -65,7 +66,8 @@ double Ssim(std::span<const float> truth, std::span<const float> test, int heigh
     for (int c = 0; c < out_w; ++c) {
       std::array<double, 5> s{};
       for (int k = 0; k < kSsimWindow; ++k) {
-        const double x = truth[static_cast<size_t>(r) * width + c + k], y = test[static_cast<size_t>(r) * width + c + k];
+        const double x = truth[static_cast<size_t>(r) * width + c + k],
+                     y = test[static_cast<size_t>(r) * width + c + k];
         s[0] += w[k] * x;
         s[1] += w[k] * y;
         s[2] += w[k] * x * x;

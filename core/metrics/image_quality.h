@@ -26,8 +26,7 @@ double Psnr(std::span<const float> truth, std::span<const float> test, double da
 /// Mean SSIM of the grey height x width image `test` against `truth` (row-major, same size): 1 for identical
 /// images. Throws Error when the sizes disagree, the image is smaller than the 11x11 window, a value is not
 /// finite, or range <= 0.
-double Ssim(std::span<const float> truth, std::span<const float> test, int height, int width,
-            double data_range = 2.0);
+double Ssim(std::span<const float> truth, std::span<const float> test, int height, int width, double data_range = 2.0);
 
 /// Mean over rows of the PSNR of each row of test against the same row of truth (dB). Rows that are equal count
 /// as 100 dB (so the mean stays finite). Throws Error on shape mismatch.

@@ -29,8 +29,8 @@ int ClassesOf(const ModelFile& file) {
 
 std::string ConditionalDdpm2dOptions::Check() const {
   if (num_classes < 1 || num_classes > kMaxClasses)
-    return "the number of classes must be 1.." + std::to_string(kMaxClasses) + " (got " +
-           std::to_string(num_classes) + ")";
+    return "the number of classes must be 1.." + std::to_string(kMaxClasses) + " (got " + std::to_string(num_classes) +
+           ")";
   if (!(std::isfinite(label_dropout) && label_dropout > 0.0 && label_dropout < 1.0))
     return "the label dropout must be in (0, 1): the unconditional model is learned from the dropped labels (got " +
            ToSixDigits(label_dropout) + ")";
@@ -67,8 +67,8 @@ ConditionalDdpm2dModel::ConditionalDdpm2dModel(ModelFile file)
   Require(network_.input_dim() == 3 + num_classes_ && network_.output_dim() == 2,
           "the model file's network maps " + std::to_string(network_.input_dim()) + " inputs to " +
               std::to_string(network_.output_dim()) + " outputs; a conditional DDPM 2D network of " +
-              std::to_string(num_classes_) + " classes maps (x, y, t, one-hot label) = " +
-              std::to_string(3 + num_classes_) + " inputs to 2");
+              std::to_string(num_classes_) +
+              " classes maps (x, y, t, one-hot label) = " + std::to_string(3 + num_classes_) + " inputs to 2");
 }
 
 ModelFile ConditionalDdpm2dModel::ToModelFile(bool with_training_state) const {
@@ -89,8 +89,8 @@ Prediction ConditionalDdpm2dModel::Predict(const Batch& x_t, const DenoiseQuery&
 }
 
 Prediction ConditionalDdpm2dModel::PredictClass(const Batch& x_t, const DenoiseQuery& query, int label) {
-  Require(x_t.cols() == 2, "conditional DDPM 2D: x_t has " + std::to_string(x_t.cols()) +
-                               " columns; the model takes 2D points");
+  Require(x_t.cols() == 2,
+          "conditional DDPM 2D: x_t has " + std::to_string(x_t.cols()) + " columns; the model takes 2D points");
   Require(label == kNullLabel || (label >= 0 && label < num_classes_),
           "conditional DDPM 2D: label " + std::to_string(label) + " is not one of the classes 0.." +
               std::to_string(num_classes_ - 1) + " (or the null label)");

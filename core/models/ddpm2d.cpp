@@ -44,8 +44,7 @@ const Ddpm2dOptions& Checked(const Ddpm2dOptions& options) {
 }
 }  // namespace
 
-Ddpm2dModel::Ddpm2dModel(const Ddpm2dOptions& options)
-    : LearnedModel(Checked(options).network(), options.schedule) {}
+Ddpm2dModel::Ddpm2dModel(const Ddpm2dOptions& options) : LearnedModel(Checked(options).network(), options.schedule) {}
 
 Ddpm2dModel::Ddpm2dModel(ModelFile file) : LearnedModel(file, kDdpm2dModelType, "a DDPM 2D model") {
   Require(network_.input_dim() == 3 && network_.output_dim() == 2,

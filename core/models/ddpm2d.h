@@ -61,7 +61,8 @@ class Ddpm2dModel : public LearnedModel {
 
   std::string name() const override;
   /// Predicts eps for every row of x_t (n x 2, in the normalised space: see LearnedModel::normalization). The
-  /// network sees the timestep index t - 1 (0..T-1) of the model's schedule; a query on another schedule is mapped to the (fractional) index of equal log-SNR.
+  /// network sees the timestep index t - 1 (0..T-1) of the model's schedule; a query on another schedule is mapped to
+  /// the (fractional) index of equal log-SNR.
   Prediction Predict(const Batch& x_t, const DenoiseQuery& query) override;
   int dimension() const override { return 2; }
 
@@ -71,16 +72,16 @@ class Ddpm2dModel : public LearnedModel {
   double TimestepIndex(const DenoiseQuery& query) const { return ScheduleTimestepIndex(query, "DDPM 2D"); }
 
  private:
-  friend TrainReport TrainDdpm2d(Ddpm2dModel&, const Batch&, const TrainOptions&, const TrainProgressFn&,
-                                 const StopFn&, const std::filesystem::path&);
+  friend TrainReport TrainDdpm2d(Ddpm2dModel&, const Batch&, const TrainOptions&, const TrainProgressFn&, const StopFn&,
+                                 const std::filesystem::path&);
 };
 
 /// Trains model on data (n x 2 points, one per row, in the data's own units) with MSE on eps. The points are mapped
 /// with model.normalization() (set it on the untrained model, e.g. to DatasetNormalization of the source; identity
-/// trains on the units as they are), so the network and the unit-scale noise live in the normalised space: each update draws batch_size points
-/// (uniformly, with replacement), t uniform in 1..T and eps ~ N(0, I), all keyed by (options.seed,
-/// Stream::kTraining, update). An untrained model starts from weights drawn with options.seed; a resumable one
-/// continues from its state (with the same options the result equals an uninterrupted run, bit for bit).
+/// trains on the units as they are), so the network and the unit-scale noise live in the normalised space: each update
+/// draws batch_size points (uniformly, with replacement), t uniform in 1..T and eps ~ N(0, I), all keyed by
+/// (options.seed, Stream::kTraining, update). An untrained model starts from weights drawn with options.seed; a
+/// resumable one continues from its state (with the same options the result equals an uninterrupted run, bit for bit).
 /// progress is called every options.report_every updates; stop after every update (throws Cancelled: the model
 /// then holds the last finished update and, if checkpoint_path is given, so does that file). With
 /// options.checkpoint_every > 0 a resumable model file is written there periodically. Throws Error on bad data

@@ -75,8 +75,8 @@ ModelFile DigitsDdpmModel::ToModelFile(bool with_training_state) const {
 }
 
 void DigitsDdpmModel::RunNetwork(const Batch& x_t, double t_index, Batch* out) {
-  Require(x_t.cols() == kDigitPixels, "DDPM digits: x_t has " + std::to_string(x_t.cols()) +
-                                          " columns; the model takes 20x20 images (400 pixels)");
+  Require(x_t.cols() == kDigitPixels,
+          "DDPM digits: x_t has " + std::to_string(x_t.cols()) + " columns; the model takes 20x20 images (400 pixels)");
   input_.resize(x_t.rows(), kDigitPixels + 1);
   input_.leftCols(kDigitPixels) = x_t;
   input_.col(kDigitPixels).setConstant(static_cast<float>(t_index));
@@ -117,10 +117,8 @@ TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const T
       const int i = static_cast<int>(draws.Below(static_cast<uint64_t>(T)));
       input.row(b).head(D) = sqrt_ab[i] * images.row(row) + sqrt_one_minus_ab[i] * eps.row(b);
       input(b, D) = static_cast<float>(i);
-      if (predict_x0)
-        target.row(b) = images.row(row);
-      else
-        target.row(b) = eps.row(b);
+      if (predict_x0) target.row(b) = images.row(row);
+      else target.row(b) = eps.row(b);
     }
     const double loss = MseLossGradient(n.Forward(input, ws), target, &dy);
     n.Backward(input, dy, ws);
@@ -131,8 +129,8 @@ TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const T
 }
 
 DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSplit& split, double copy_distance) {
-  Require(samples.cols() == kDigitPixels, "digit samples must have 400 columns (20x20), got " +
-                                              std::to_string(samples.cols()));
+  Require(samples.cols() == kDigitPixels,
+          "digit samples must have 400 columns (20x20), got " + std::to_string(samples.cols()));
   Require(samples.rows() >= 1 && samples.allFinite(), "the digit samples are empty or hold NaN / infinity");
   Require(split.train.rows() >= 10 && split.test.rows() >= 1 && split.train.cols() == kDigitPixels &&
               split.test.cols() == kDigitPixels &&

@@ -92,9 +92,9 @@ class DigitsDdpmModel : public LearnedModel {
 };
 
 /// Trains model on images (n x 400 rows in [-1, 1]; use SplitDigits(...).train so the held-out tenth stays out)
-/// with the MSE on the network's target (x_0 or eps): each update draws batch_size rows (uniformly, with replacement), t uniform in 1..T and
-/// eps ~ N(0, I), keyed by (options.seed, Stream::kTraining, update). Resuming, progress, stop and checkpoints
-/// behave as TrainDdpm2d's. Throws Error on bad data or options, or when training diverges.
+/// with the MSE on the network's target (x_0 or eps): each update draws batch_size rows (uniformly, with replacement),
+/// t uniform in 1..T and eps ~ N(0, I), keyed by (options.seed, Stream::kTraining, update). Resuming, progress, stop
+/// and checkpoints behave as TrainDdpm2d's. Throws Error on bad data or options, or when training diverges.
 TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const TrainOptions& options,
                             const TrainProgressFn& progress = {}, const StopFn& stop = {},
                             const std::filesystem::path& checkpoint_path = {});
@@ -102,14 +102,14 @@ TrainReport TrainDigitsDdpm(DigitsDdpmModel& model, const Batch& images, const T
 /// How generated digits compare with the data (Euclidean distances between 400-pixel rows in [-1, 1]).
 struct DigitsSampleQuality {
   int samples = 0;
-  float min_value = 0, max_value = 0;          // range of the sample pixels
-  double nearest_train_mean = 0;               // mean over samples of the distance to the nearest training image
-  double nearest_train_min = 0;                // the smallest such distance (0 = an exact copy)
-  double test_nearest_train_mean = 0;          // the same for the held-out images: what "new digits" look like
+  float min_value = 0, max_value = 0;  // range of the sample pixels
+  double nearest_train_mean = 0;       // mean over samples of the distance to the nearest training image
+  double nearest_train_min = 0;        // the smallest such distance (0 = an exact copy)
+  double test_nearest_train_mean = 0;  // the same for the held-out images: what "new digits" look like
   double test_nearest_train_min = 0;
-  int copies = 0;                              // samples closer to a training image than copy_distance
+  int copies = 0;                                 // samples closer to a training image than copy_distance
   std::array<int, kDigitClasses> class_counts{};  // samples per class, by the label of the 5 nearest training images
-  int classes_present = 0;                     // classes with at least one sample
+  int classes_present = 0;                        // classes with at least one sample
   /// A 10-nearest-neighbour classifier on the training digits "recognises" a sample when at least 7 of its 10
   /// nearest training digits share one label (the measure: real held-out digits score about 92%).
   int recognised = 0;
@@ -118,8 +118,8 @@ struct DigitsSampleQuality {
 };
 
 /// Measures samples (n x 400) against split: nearest training images, the held-out images' own nearest-training
-/// distances for reference, a 5-nearest-neighbour class for each sample and the 10-NN recognition above. copy_distance (default 1.0, a
-/// 400-pixel distance, i.e. an RMS pixel difference of 0.05 on the [-1, 1] scale) counts near copies.
+/// distances for reference, a 5-nearest-neighbour class for each sample and the 10-NN recognition above. copy_distance
+/// (default 1.0, a 400-pixel distance, i.e. an RMS pixel difference of 0.05 on the [-1, 1] scale) counts near copies.
 DigitsSampleQuality EvaluateDigitsSamples(const Batch& samples, const DigitsSplit& split, double copy_distance = 1.0);
 
 }  // namespace diffuscope

@@ -50,8 +50,7 @@ DigitsUNetModel::DigitsUNetModel(const DigitsUNetOptions& options)
   SetImageSize(1, kDigitSide, kDigitSide);
 }
 
-DigitsUNetModel::DigitsUNetModel(ModelFile file)
-    : UNetModel(file, kDigitsUNetModelType, "a digits U-Net DDPM model") {
+DigitsUNetModel::DigitsUNetModel(ModelFile file) : UNetModel(file, kDigitsUNetModelType, "a digits U-Net DDPM model") {
   options_.network = network_.spec();
   options_.schedule = schedule_.options();
   options_.prediction = PredictionFromSetting(file, "digits U-Net");

@@ -118,8 +118,8 @@ void GaussianMixtureDenoiser::Components(const Batch& x_t, double a, Eigen::Matr
     (*whitened)[k] = llt.solve(d.transpose()).transpose();
     const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
     const Eigen::VectorXd quad = (d.array() * (*whitened)[k].array()).rowwise().sum();
-    log_resp->col(k) = (std::log(mixture_.weights[k]) - 0.5 * (D * std::log(2 * std::numbers::pi) + log_det)) -
-                       0.5 * quad.array();
+    log_resp->col(k) =
+        (std::log(mixture_.weights[k]) - 0.5 * (D * std::log(2 * std::numbers::pi) + log_det)) - 0.5 * quad.array();
   }
 }
 
@@ -218,8 +218,8 @@ Batch EmpiricalDenoiser::PosteriorMeanLowDim(const Batch& x_t, double a) const {
 }
 
 Batch EmpiricalDenoiser::PosteriorMean(const Batch& x_t, double a) const {
-  Require(x_t.cols() == data_.cols(), "the data has " + std::to_string(data_.cols()) + " columns; x_t has " +
-                                          std::to_string(x_t.cols()));
+  Require(x_t.cols() == data_.cols(),
+          "the data has " + std::to_string(data_.cols()) + " columns; x_t has " + std::to_string(x_t.cols()));
   Require(a >= 0.0 && a <= 1.0, "alpha_bar must be in [0, 1] for the empirical denoiser");  // 0: the data's mean
   if (data_.cols() <= 8) return PosteriorMeanLowDim(x_t, a);
   const float sa = static_cast<float>(std::sqrt(a));
@@ -256,8 +256,8 @@ PosteriorOracle::PosteriorOracle(Batch x0) : x0_(std::move(x0)) {
 }
 
 Prediction PosteriorOracle::Predict(const Batch& x_t, const DenoiseQuery&) {
-  Require(x_t.cols() == x0_.cols(), "the oracle's x_0 has " + std::to_string(x0_.cols()) + " columns; x_t has " +
-                                        std::to_string(x_t.cols()));
+  Require(x_t.cols() == x0_.cols(),
+          "the oracle's x_0 has " + std::to_string(x0_.cols()) + " columns; x_t has " + std::to_string(x_t.cols()));
   Prediction p;
   p.kind = PredictionKind::kX0;
   if (x0_.rows() == x_t.rows()) {

@@ -16,8 +16,8 @@ namespace diffuscope {
 
 /// A mixture of Gaussians in D dimensions with full covariances.
 struct GaussianMixture {
-  std::vector<double> weights;           // sum to 1
-  std::vector<Eigen::VectorXd> means;    // D each
+  std::vector<double> weights;               // sum to 1
+  std::vector<Eigen::VectorXd> means;        // D each
   std::vector<Eigen::MatrixXd> covariances;  // D x D, symmetric positive definite
 
   int dimension() const { return means.empty() ? 0 : static_cast<int>(means.front().size()); }

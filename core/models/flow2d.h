@@ -49,7 +49,7 @@ struct Flow2dOptions {
   double input_scale = 25.0;  // x and y are multiplied by this before their sinusoidal features
   int hidden_size = 128;
   int hidden_layers = 3;
-  int schedule_steps = 50;    // T of the model's VP schedule (FlowVpSchedule) for the VP samplers
+  int schedule_steps = 50;  // T of the model's VP schedule (FlowVpSchedule) for the VP samplers
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -77,8 +77,8 @@ class Flow2dModel : public LearnedModel {
   void PredictVelocity(const Batch& x_s, double s, Batch* velocity);
 
  private:
-  friend TrainReport TrainFlow2d(Flow2dModel&, const Batch&, const TrainOptions&, const TrainProgressFn&,
-                                 const StopFn&, const std::filesystem::path&);
+  friend TrainReport TrainFlow2d(Flow2dModel&, const Batch&, const TrainOptions&, const TrainProgressFn&, const StopFn&,
+                                 const std::filesystem::path&);
 };
 
 /// Trains model on data (n x 2, the data's own units, mapped with model.normalization() as TrainDdpm2d does): each

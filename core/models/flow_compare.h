@@ -21,19 +21,19 @@ namespace diffuscope {
 
 struct FlowComparisonOptions {
   std::vector<int> step_counts = {1, 2, 4, 8, 16, 32};  // sampling steps K of every sampler
-  int particles = 2000;  // samples per run, all from InitialNoise(particles, 2, seed)
+  int particles = 2000;                                 // samples per run, all from InitialNoise(particles, 2, seed)
   uint64_t seed = 0;
-  int traced = 0;        // the first `traced` particles' paths are kept in every row (for drawing)
+  int traced = 0;  // the first `traced` particles' paths are kept in every row (for drawing)
 
   /// Empty when valid (1..10000 steps each, 2..200000 particles, 0..particles traced), else what is wrong.
   std::string Check() const;
 };
 
 struct FlowComparisonRow {
-  std::string model;    // "flow" or "ddpm"
-  std::string sampler;  // flow: "euler", "heun" (flow time, uniform s); ddpm: "ddim" (eta 0, trailing spacing)
-  int steps = 0;        // K
-  int evaluations = 0;  // network evaluations per sample (NFE)
+  std::string model;             // "flow" or "ddpm"
+  std::string sampler;           // flow: "euler", "heun" (flow time, uniform s); ddpm: "ddim" (eta 0, trailing spacing)
+  int steps = 0;                 // K
+  int evaluations = 0;           // network evaluations per sample (NFE)
   double energy_distance = 0.0;  // samples vs the reference, in the data's units
   double straightness = 0.0;     // mean path length / mean |end - start|, in flow coordinates (MeanStraightness)
   std::vector<Batch> paths;      // options.traced particles at every state, x_1 (noise) first, flow coordinates

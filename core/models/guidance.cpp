@@ -25,8 +25,8 @@ ClassifierFreeGuidance::ClassifierFreeGuidance(std::unique_ptr<Denoiser> model, 
 ClassifierFreeGuidance::ClassifierFreeGuidance(Denoiser& model, const GuidanceOptions& options)
     : model_(&model), conditional_(AsClassConditional(model)), options_(options) {
   if (std::string problem = options.Check(); !problem.empty()) throw Error("guidance: " + problem);
-  Require(conditional_ != nullptr, "guidance: " + model.name() +
-                                       " is not class-conditional (train a conditional model, or use the mixture)");
+  Require(conditional_ != nullptr,
+          "guidance: " + model.name() + " is not class-conditional (train a conditional model, or use the mixture)");
   Require(options.label < conditional_->num_classes(),
           "guidance: the label " + std::to_string(options.label) + " is not one of the model's " +
               std::to_string(conditional_->num_classes()) + " classes (0.." +

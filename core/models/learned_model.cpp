@@ -97,8 +97,7 @@ void ForwardCoefficients(const NoiseSchedule& schedule, std::vector<float>* sqrt
   }
 }
 
-LearnedModel::LearnedModel(const NetworkSpec& spec, const ScheduleOptions& schedule)
-    : TrainableModel(spec, schedule) {
+LearnedModel::LearnedModel(const NetworkSpec& spec, const ScheduleOptions& schedule) : TrainableModel(spec, schedule) {
   log_snr_ = LogSnrTable(schedule_);
 }
 
@@ -133,8 +132,8 @@ void LearnedModel::ApplyNetwork(const Network<float>::Matrix& input, Batch* outp
 double LearnedModel::ScheduleTimestepIndex(const DenoiseQuery& query, const std::string& model_name) const {
   const int T = schedule_.num_steps();
   if (query.schedule == nullptr || query.schedule == &schedule_ || query.schedule->options() == schedule_.options()) {
-    Require(query.t >= 1 && query.t <= T,
-            model_name + ": timestep t = " + std::to_string(query.t) + " is outside the model's 1.." + std::to_string(T));
+    Require(query.t >= 1 && query.t <= T, model_name + ": timestep t = " + std::to_string(query.t) +
+                                              " is outside the model's 1.." + std::to_string(T));
     return query.t - 1;
   }
   // Another schedule: the index of the model's schedule with the same log-SNR, interpolated.
@@ -153,8 +152,9 @@ double LearnedModel::ScheduleTimestepIndex(const DenoiseQuery& query, const std:
 TrainReport LearnedModel::TrainNetwork(const TrainOptions& options, const LossGradientFn& loss_gradient,
                                        const TrainProgressFn& progress, const StopFn& stop,
                                        const std::filesystem::path& checkpoint_path) {
-  return TrainWeights(options, [&](long long iteration) { return loss_gradient(iteration, network_); }, progress, stop,
-                      checkpoint_path);
+  return TrainWeights(
+      options, [&](long long iteration) { return loss_gradient(iteration, network_); }, progress, stop,
+      checkpoint_path);
 }
 
 double PointMseGradient(const Network<float>::Matrix& out, const float* target, Network<float>::Matrix* dy) {

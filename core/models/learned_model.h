@@ -1,7 +1,7 @@
 // The plumbing shared by the dense-network learned models (DDPM 2D, digits MLP, SR3 digits, Sohl-Dickstein 2015)
 // on top of TrainableModel (network, schedule, weights, training record, files, training glue): the 2D data
-// normalisation, batched network evaluation with a per-thread workspace pool, and the timestep index of a query. Each model keeps only what differs: its network's input layout, its loss and what
-// it predicts.
+// normalisation, batched network evaluation with a per-thread workspace pool, and the timestep index of a query. Each
+// model keeps only what differs: its network's input layout, its loss and what it predicts.
 //
 //   class MyModel : public diffuscope::LearnedModel {
 //    public:

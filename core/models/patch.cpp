@@ -135,8 +135,7 @@ PatchDenoiser::PatchDenoiser(const std::vector<Image>& sources, int channels, in
     int j = 0;
     for (int c = 0; c < channels; ++c)
       for (int dy = -half; dy <= half; ++dy)
-        for (int dx = -half; dx <= half; ++dx)
-          bank_blocks_(m, j++) = patch[(c * k + centre + dy) * k + centre + dx];
+        for (int dx = -half; dx <= half; ++dx) bank_blocks_(m, j++) = patch[(c * k + centre + dy) * k + centre + dx];
   }
 
   mean_ = patches.colwise().mean().transpose();
@@ -182,9 +181,9 @@ Prediction PatchDenoiser::Predict(const Batch& x_t, const DenoiseQuery& query) {
 Batch PatchDenoiser::PosteriorMean(const Batch& x_t, double alpha_bar) const {
   const int C = channels_, H = height_, W = width_;
   Require(x_t.cols() == static_cast<Eigen::Index>(C) * H * W,
-          "the patch denoiser is set for " + std::to_string(C) + " x " + std::to_string(H) + " x " +
-              std::to_string(W) + " images (" + std::to_string(static_cast<long long>(C) * H * W) +
-              " columns); x_t has " + std::to_string(x_t.cols()));
+          "the patch denoiser is set for " + std::to_string(C) + " x " + std::to_string(H) + " x " + std::to_string(W) +
+              " images (" + std::to_string(static_cast<long long>(C) * H * W) + " columns); x_t has " +
+              std::to_string(x_t.cols()));
   Require(alpha_bar >= 0.0 && alpha_bar <= 1.0, "alpha_bar must be in [0, 1] for the patch denoiser");
   Require(x_t.allFinite(), "x_t holds NaN or infinite values");
 
@@ -205,7 +204,7 @@ Batch PatchDenoiser::PosteriorMean(const Batch& x_t, double alpha_bar) const {
   const Eigen::Index dims = bank_coords_.cols() - 1;
 
   RowMatrix estimates(queries, block_values);  // each query's estimate of its central block
-  constexpr long long kChunk = 128;               // queries per task: fixed, so results never depend on threads
+  constexpr long long kChunk = 128;            // queries per task: fixed, so results never depend on threads
   const int tasks = static_cast<int>((queries + kChunk - 1) / kChunk);
   cv::parallel_for_(cv::Range(0, tasks), [&](const cv::Range& range) {
     RowMatrix patch, projected, logits, weighted;
@@ -282,8 +281,9 @@ bool SameFile(const std::string& a, const std::string& b) {
   const auto size_b = std::filesystem::file_size(b, ec);
   if (ec || size_a != size_b) return false;
   std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
-  return fa && fb && std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
-                                std::istreambuf_iterator<char>(fb));
+  return fa && fb &&
+         std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
+                    std::istreambuf_iterator<char>(fb));
 }
 
 }  // namespace

@@ -37,11 +37,11 @@
 namespace diffuscope {
 
 struct PatchDenoiserOptions {
-  int patch_size = 7;   // k: patches are k x k pixels (odd, 1..31)
-  int stride = 2;       // a query patch every `stride` pixels (1 = every pixel, exact); at most (k + 1) / 2
+  int patch_size = 7;    // k: patches are k x k pixels (odd, 1..31)
+  int stride = 2;        // a query patch every `stride` pixels (1 = every pixel, exact); at most (k + 1) / 2
   int bank_size = 4096;  // patches drawn at random, without replacement, from the sources; 0 = every patch
-  int pca_dims = 32;    // distances in the bank's top pca_dims principal components; 0 (or >= C k k) = exact
-  uint64_t seed = 0;    // which patches the bank draws (Stream::kData)
+  int pca_dims = 32;     // distances in the bank's top pca_dims principal components; 0 (or >= C k k) = exact
+  uint64_t seed = 0;     // which patches the bank draws (Stream::kData)
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
   bool operator==(const PatchDenoiserOptions&) const = default;
@@ -82,13 +82,13 @@ class PatchDenoiser : public Denoiser {
  private:
   PatchDenoiserOptions options_;
   int channels_ = 0, height_ = 0, width_ = 0;
-  int block_ = 1;                 // 2 stride - 1: the side of the block each query patch estimates
+  int block_ = 1;  // 2 stride - 1: the side of the block each query patch estimates
   long long source_patches_ = 0;
   double explained_variance_ = 1;
-  Eigen::VectorXf mean_;          // D = C k k: the bank's mean patch
-  Eigen::MatrixXf basis_;         // D x d principal directions (empty when exact)
-  Eigen::MatrixXf bank_coords_;   // M x (d + 1): centred bank patches in the basis (d = D when exact), |.|^2
-  Eigen::MatrixXf bank_blocks_;   // M x (C block^2 + 1): each patch's central block (the values averaged), 1
+  Eigen::VectorXf mean_;         // D = C k k: the bank's mean patch
+  Eigen::MatrixXf basis_;        // D x d principal directions (empty when exact)
+  Eigen::MatrixXf bank_coords_;  // M x (d + 1): centred bank patches in the basis (d = D when exact), |.|^2
+  Eigen::MatrixXf bank_blocks_;  // M x (C block^2 + 1): each patch's central block (the values averaged), 1
 };
 
 /// The default bank's sources: the bundled sample photographs (ResourcePath("images"), every image file),

@@ -101,10 +101,8 @@ PhotoDenoiseEvaluation EvaluatePhotoDenoising(PhotoDdpmModel& model, const std::
       for (double m : {0.4, 0.6, 0.8, 1.0, 1.2}) {
         cv::Mat out;
         const float h = static_cast<float>(m * sigma8);
-        if (C == 3)
-          cv::fastNlMeansDenoisingColored(y8, out, h, h, 7, 21);
-        else
-          cv::fastNlMeansDenoising(y8, out, h, 7, 21);
+        if (C == 3) cv::fastNlMeansDenoisingColored(y8, out, h, h, 7, 21);
+        else cv::fastNlMeansDenoising(y8, out, h, 7, 21);
         best_nlm = std::max(best_nlm, RowPsnr(photo.pixels, Mat8ToPlanes(out)));
       }
       f.psnr_nlm += best_nlm;
@@ -168,7 +166,8 @@ Batch SuperResolvePhoto(Sr3PhotoModel& model, const Image& low, const SamplerOpt
     if (samples == 1) return out;
     // Each chain is clamped as it is shown and saved, so the mean is the mean of the pictures.
     out = out.cwiseMax(-1.0f).cwiseMin(1.0f);
-    if (k == 0) sum = out; else sum += out;
+    if (k == 0) sum = out;
+    else sum += out;
   }
   return sum / static_cast<float>(samples);
 }
@@ -190,7 +189,8 @@ PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>
       const int y0 = per_photo == 1 ? (photo.height - side) / 2 : k * (photo.height - side) / (per_photo - 1);
       const int x0 = per_photo == 1 ? (photo.width - side) / 2 : k * (photo.width - side) / (per_photo - 1);
       const int C = photo.channels;
-      const long long plane = static_cast<long long>(photo.height) * photo.width, cplane = static_cast<long long>(side) * side;
+      const long long plane = static_cast<long long>(photo.height) * photo.width,
+                      cplane = static_cast<long long>(side) * side;
       Batch truth(1, C * cplane);
       for (int c = 0; c < C; ++c)
         for (int y = 0; y < side; ++y)
@@ -219,9 +219,9 @@ PhotoSrEvaluation EvaluatePhotoSr(Sr3PhotoModel& model, const std::vector<Image>
     }
   }
   const double n = std::max(1, e.crops);
-  for (double* v : {&e.psnr_sr3, &e.psnr_bicubic, &e.ssim_sr3, &e.ssim_bicubic, &e.consistency_sr3,
-                    &e.consistency_bicubic, &e.gradient_energy_truth, &e.gradient_energy_sr3,
-                    &e.gradient_energy_bicubic})
+  for (double* v :
+       {&e.psnr_sr3, &e.psnr_bicubic, &e.ssim_sr3, &e.ssim_bicubic, &e.consistency_sr3, &e.consistency_bicubic,
+        &e.gradient_energy_truth, &e.gradient_energy_sr3, &e.gradient_energy_bicubic})
     *v /= n;
   return e;
 }

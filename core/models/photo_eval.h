@@ -20,11 +20,11 @@ namespace diffuscope {
 
 struct PhotoDenoiseFigures {
   int t = 0;
-  double sigma = 0.0;       // noise standard deviation of y on [-1, 1] pixels
-  double psnr_noisy = 0.0;  // y against x_0
-  double psnr_x0_hat = 0.0; // the model's x0_hat (one network evaluation)
-  double psnr_nlm = 0.0;    // fastNlMeansDenoising(Colored), best h of the grid per image
-  double psnr_blur = 0.0;   // Gaussian blur, best sigma of the grid per image
+  double sigma = 0.0;        // noise standard deviation of y on [-1, 1] pixels
+  double psnr_noisy = 0.0;   // y against x_0
+  double psnr_x0_hat = 0.0;  // the model's x0_hat (one network evaluation)
+  double psnr_nlm = 0.0;     // fastNlMeansDenoising(Colored), best h of the grid per image
+  double psnr_blur = 0.0;    // Gaussian blur, best sigma of the grid per image
 };
 
 struct PhotoDenoiseEvaluation {

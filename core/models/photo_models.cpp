@@ -22,8 +22,7 @@ void PlanesIntoTensor(const Batch& rows, int side, int first, UNet<float>::Tenso
   const long long plane = static_cast<long long>(side) * side;
   for (Eigen::Index b = 0; b < rows.rows(); ++b)
     for (int c = 0; c < 3; ++c)
-      for (long long p = 0; p < plane; ++p)
-        t->data[(b * plane + p) * t->c + first + c] = rows(b, c * plane + p);
+      for (long long p = 0; p < plane; ++p) t->data[(b * plane + p) * t->c + first + c] = rows(b, c * plane + p);
 }
 
 struct TrainingBuffers {
@@ -37,8 +36,8 @@ void CheckPhotos(const std::vector<Image>& photos, int side) {
   Require(!photos.empty(), "training: no photographs");
   for (const Image& p : photos) {
     Require(p.channels == 1 || p.channels == 3, "training: photographs must be grey or RGB");
-    Require(std::min(p.height, p.width) >= side, "training: every photograph must be at least " +
-                                                     std::to_string(side) + " pixels on its shorter side");
+    Require(std::min(p.height, p.width) >= side,
+            "training: every photograph must be at least " + std::to_string(side) + " pixels on its shorter side");
     Require(p.pixels.allFinite(), "training: a photograph holds NaN or infinite pixels");
   }
 }
@@ -130,8 +129,7 @@ Batch PhotoDdpmModel::PredictX0(const Batch& x_t, double alpha_bar) {
   RunImages(x_t, nullptr, {alpha_bar}, &out);
   const float a = static_cast<float>(std::sqrt(alpha_bar)), s = static_cast<float>(std::sqrt(1.0 - alpha_bar));
   switch (options_.prediction) {
-    case PredictionKind::kX0:
-      return out;
+    case PredictionKind::kX0: return out;
     case PredictionKind::kEps:
       Require(alpha_bar > 0.0, "DDPM photo: x0_hat from eps needs alpha_bar > 0");
       return (x_t - s * out) / a;

@@ -1,17 +1,17 @@
 #include "core/models/registry.h"
 
 #include "core/common/resources.h"
+#include "core/data/image_set.h"
 #include "core/models/conditional_ddpm2d.h"
 #include "core/models/ddpm2d.h"
-#include "core/models/flow2d.h"
-#include "core/data/image_set.h"
-#include "core/models/exact.h"
 #include "core/models/digits_ddpm.h"
 #include "core/models/digits_unet.h"
+#include "core/models/exact.h"
+#include "core/models/flow2d.h"
 #include "core/models/patch.h"
 #include "core/models/photo_models.h"
-#include "core/models/sr3.h"
 #include "core/models/sohl_dickstein.h"
+#include "core/models/sr3.h"
 #include "core/train/model_file.h"
 
 #include <algorithm>
@@ -114,10 +114,8 @@ OpenedModel OpenModelFile(ModelFile file, const ModelContext& context) {
   }
   if (type == kPhotoDdpmModelType || type == kSr3PhotoModelType) {
     std::unique_ptr<UNetModel> model;
-    if (type == kPhotoDdpmModelType)
-      model = std::make_unique<PhotoDdpmModel>(std::move(file));
-    else
-      model = std::make_unique<Sr3PhotoModel>(std::move(file));
+    if (type == kPhotoDdpmModelType) model = std::make_unique<PhotoDdpmModel>(std::move(file));
+    else model = std::make_unique<Sr3PhotoModel>(std::move(file));
     // The network is fully convolutional: it takes the input's own size (set again by callers that change it).
     if (context.channels > 0) model->SetImageSize(context.channels, context.height, context.width);
     opened.description = model->name();
@@ -151,8 +149,8 @@ OpenedModel OpenModel(const std::string& name, const ModelContext& context) {
     options.width = context.width;
     const std::string folder = name == "empirical" ? (ResourcesDir() / "images").string() : name.substr(10);
     ImageSet set = LoadImageSet(folder, options);
-    opened.description = "exact empirical denoiser over " + std::to_string(set.images.rows()) + " images of '" +
-                         folder + "'";
+    opened.description =
+        "exact empirical denoiser over " + std::to_string(set.images.rows()) + " images of '" + folder + "'";
     opened.denoiser = std::make_unique<EmpiricalDenoiser>(std::move(set.images));
     return opened;
   }

@@ -22,8 +22,8 @@ namespace diffuscope {
 
 /// What the training-free models are built from.
 struct ModelContext {
-  const Batch* x0 = nullptr;    // the clean input (oracle; patch bank of the image itself when asked)
-  const Batch* data = nullptr;  // the data set (empirical, 2D): rows
+  const Batch* x0 = nullptr;                // the clean input (oracle; patch bank of the image itself when asked)
+  const Batch* data = nullptr;              // the data set (empirical, 2D): rows
   int channels = 0, height = 0, width = 0;  // image shape of x0's rows (0 for points)
   std::string x0_file;  // the file x0 came from: the patch bank leaves it out (no peeking at the answer)
   uint64_t seed = 0;
@@ -34,9 +34,9 @@ struct ModelContext {
 
 struct OpenedModel {
   std::unique_ptr<Denoiser> denoiser;
-  std::string description;  // what it is, for notes and captions
+  std::string description;                  // what it is, for notes and captions
   std::optional<ScheduleOptions> schedule;  // a learned model's own training schedule (sample on it)
-  std::filesystem::path file;  // the model file, if one was read (for checksums)
+  std::filesystem::path file;               // the model file, if one was read (for checksums)
   /// The space the model (and so the whole diffusion) runs in: x_t of a run are normalization.ToModel of data-unit
   /// points, and its samples map back with ToData. A learned 2D model's own, the context's for the exact models of
   /// points, identity for the mixture (the 8gaussians law is at unit scale) and for images.

@@ -21,10 +21,10 @@ const SohlDicksteinOptions& Checked(const SohlDicksteinOptions& options) {
 
 // Per-step constants of the reverse kernel and of the forward posterior, t = 1..T (index t).
 struct StepConstants {
-  std::vector<double> sqrt_ab, sqrt_1mab;   // of q(x_t | x_0)
-  std::vector<double> mean_scale;           // 1 / sqrt(alpha_t)
-  std::vector<double> mu_coef;              // beta_t / sqrt(1 - alpha_bar_t) / sqrt(alpha_t)
-  std::vector<double> log_beta;             // log beta_t
+  std::vector<double> sqrt_ab, sqrt_1mab;                    // of q(x_t | x_0)
+  std::vector<double> mean_scale;                            // 1 / sqrt(alpha_t)
+  std::vector<double> mu_coef;                               // beta_t / sqrt(1 - alpha_bar_t) / sqrt(alpha_t)
+  std::vector<double> log_beta;                              // log beta_t
   std::vector<double> coef1, coef2, log_posterior_variance;  // q(x_{t-1} | x_t, x_0), t >= 2
 };
 
@@ -51,8 +51,8 @@ void CheckSchedule(const NoiseSchedule& s) {
   Require(s.alpha_bar(s.num_steps()) < 1.0 && s.beta(1) > 0.0 && s.alpha(s.num_steps()) > 0.0,
           "Sohl-Dickstein 2D: the schedule needs 0 < beta_t < 1 at every step");
   for (int t = 2; t <= s.num_steps(); ++t)
-    Require(s.posterior_variance(t) > 0.0, "Sohl-Dickstein 2D: the schedule's posterior variance is 0 at t = " +
-                                               std::to_string(t));
+    Require(s.posterior_variance(t) > 0.0,
+            "Sohl-Dickstein 2D: the schedule's posterior variance is 0 at t = " + std::to_string(t));
 }
 
 // One example's term of the bound (t >= 2: KL of the two kernels; t = 1: -log p(x_0|x_1)), summed over the 2
@@ -173,10 +173,10 @@ std::string SohlDicksteinModel::name() const {
 
 void SohlDicksteinModel::ReverseKernel(const Batch& x_t, int t, Batch* mean, Batch* log_variance) {
   const int T = schedule_.num_steps();
-  Require(x_t.cols() == 2, "Sohl-Dickstein 2D: x_t has " + std::to_string(x_t.cols()) +
-                               " columns; the model takes 2D points");
-  Require(t >= 1 && t <= T, "Sohl-Dickstein 2D: timestep t = " + std::to_string(t) + " is outside the model's 1.." +
-                                std::to_string(T));
+  Require(x_t.cols() == 2,
+          "Sohl-Dickstein 2D: x_t has " + std::to_string(x_t.cols()) + " columns; the model takes 2D points");
+  Require(t >= 1 && t <= T,
+          "Sohl-Dickstein 2D: timestep t = " + std::to_string(t) + " is outside the model's 1.." + std::to_string(T));
   input_.resize(x_t.rows(), 3);
   input_.leftCols<2>() = x_t;
   input_.col(2).setConstant(static_cast<float>(t - 1));
@@ -186,8 +186,8 @@ void SohlDicksteinModel::ReverseKernel(const Batch& x_t, int t, Batch* mean, Bat
   const double log_beta = std::log(schedule_.beta(t));
   mean->resize(x_t.rows(), 2);
   log_variance->resize(x_t.rows(), 2);
-  mean->array() = ((x_t.array() - static_cast<float>(mu_coef) * output_.leftCols<2>().array()) *
-                   static_cast<float>(scale));
+  mean->array() =
+      ((x_t.array() - static_cast<float>(mu_coef) * output_.leftCols<2>().array()) * static_cast<float>(scale));
   log_variance->array() = output_.rightCols<2>().array() + static_cast<float>(log_beta);
 }
 
@@ -197,8 +197,9 @@ Prediction SohlDicksteinModel::Predict(const Batch& x_t, const DenoiseQuery& que
           "the Sohl-Dickstein model learned one reverse kernel per step of its own schedule (" +
               std::string(ScheduleKindName(schedule_.options().kind)) + ", T = " + std::to_string(T) +
               "); sample on that schedule");
-  Require(query.t_prev == query.t - 1, "the Sohl-Dickstein model learned one reverse kernel per step; it cannot take "
-                                       "strided steps (use every step)");
+  Require(query.t_prev == query.t - 1,
+          "the Sohl-Dickstein model learned one reverse kernel per step; it cannot take "
+          "strided steps (use every step)");
   Prediction prediction;
   prediction.kind = PredictionKind::kMean;
   prediction.variance_kind = VarianceKind::kLearnedLog;
@@ -321,8 +322,8 @@ double GaussianNllWith(const Eigen::VectorXd& mean, const Eigen::MatrixXd& covar
 }
 
 void CheckBaseline(const Batch& fit, const Batch& points) {
-  Require(fit.rows() >= 2 && fit.cols() >= 1 && points.rows() >= 1 && points.cols() == fit.cols() &&
-              fit.allFinite() && points.allFinite(),
+  Require(fit.rows() >= 2 && fit.cols() >= 1 && points.rows() >= 1 && points.cols() == fit.cols() && fit.allFinite() &&
+              points.allFinite(),
           "Gaussian baseline: needs >= 2 finite fitting rows and finite points with the same columns");
 }
 

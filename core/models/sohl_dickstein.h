@@ -110,10 +110,10 @@ TrainReport TrainSohlDickstein(SohlDicksteinModel& model, const Batch& data, con
 /// The variational bound on held-out points, in nats per point (divide by ln 2 for bits), and its terms.
 struct SohlDicksteinBound {
   int points = 0;
-  double nll = 0;        // the bound on -log p(x_0): kl + decoder + prior (lower is better)
-  double kl = 0;         // sum over t = 2..T of KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t))
-  double decoder = 0;    // -log p(x_0 | x_1)
-  double prior = 0;      // KL(q(x_T|x_0) || N(0, I)) (no parameters)
+  double nll = 0;             // the bound on -log p(x_0): kl + decoder + prior (lower is better)
+  double kl = 0;              // sum over t = 2..T of KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t))
+  double decoder = 0;         // -log p(x_0 | x_1)
+  double prior = 0;           // KL(q(x_T|x_0) || N(0, I)) (no parameters)
   double standard_error = 0;  // of nll, over the points
 };
 

@@ -83,9 +83,9 @@ Sr3Model::Sr3Model(ModelFile file) : LearnedModel(file, kSr3DigitsModelType, "an
   const double target = Setting(file, "predict_x0");
   Require(target == 0.0 || target == 1.0, "the SR3 model file's predict_x0 setting must be 0 or 1");
   predict_x0_ = target == 1.0;
-  Require(side_ % low_side_ == 0 && low_side_ < side_,
-          "the SR3 model file's low_side does not divide its side (" + std::to_string(low_side_) + ", " +
-              std::to_string(side_) + ")");
+  Require(side_ % low_side_ == 0 && low_side_ < side_, "the SR3 model file's low_side does not divide its side (" +
+                                                           std::to_string(low_side_) + ", " + std::to_string(side_) +
+                                                           ")");
   const int pixels = side_ * side_;
   Require(network_.input_dim() == 2 * pixels + 1 && network_.output_dim() == pixels,
           "the model file's network maps " + std::to_string(network_.input_dim()) + " inputs to " +
@@ -104,8 +104,8 @@ ModelFile Sr3Model::ToModelFile(bool with_training_state) const {
 }
 
 std::string Sr3Model::name() const {
-  return "SR3 digits " + std::to_string(low_side_) + "x" + std::to_string(low_side_) + " -> " +
-         std::to_string(side_) + "x" + std::to_string(side_);
+  return "SR3 digits " + std::to_string(low_side_) + "x" + std::to_string(low_side_) + " -> " + std::to_string(side_) +
+         "x" + std::to_string(side_);
 }
 
 void Sr3Model::RunNetwork(const Batch& x_t, const Batch& condition, double sqrt_gamma, Batch* out) {
@@ -138,10 +138,10 @@ Prediction Sr3Model::Predict(const Batch& x_t, const DenoiseQuery& query) {
 }
 
 Batch Sr3Model::Condition(const Batch& low) const {
-  Require(low.cols() == low_side_ * low_side_,
-          "SR3: the low-resolution images have " + std::to_string(low.cols()) + " pixels; this model takes " +
-              std::to_string(low_side_) + "x" + std::to_string(low_side_) + " (" +
-              std::to_string(low_side_ * low_side_) + ")");
+  Require(low.cols() == low_side_ * low_side_, "SR3: the low-resolution images have " + std::to_string(low.cols()) +
+                                                   " pixels; this model takes " + std::to_string(low_side_) + "x" +
+                                                   std::to_string(low_side_) + " (" +
+                                                   std::to_string(low_side_ * low_side_) + ")");
   Require(low.rows() >= 1 && low.allFinite(), "SR3: the low-resolution images are empty or hold NaN / infinity");
   return UpsampleBicubic(low, side_);
 }
@@ -152,9 +152,8 @@ Batch Sr3Model::SuperResolve(const Batch& low, const SamplerOptions& options, ui
                 &condition);
 }
 
-TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& options,
-                     const TrainProgressFn& progress, const StopFn& stop,
-                     const std::filesystem::path& checkpoint_path) {
+TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& options, const TrainProgressFn& progress,
+                     const StopFn& stop, const std::filesystem::path& checkpoint_path) {
   const int D = model.side_ * model.side_;
   CheckTrainingInput(options, images, D, /*images=*/true,
                      "this SR3 model trains on " + std::to_string(model.side_) + "x" + std::to_string(model.side_) +
@@ -187,10 +186,8 @@ TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& o
       input.row(b).head(D) = sg * images.row(row) + s1g * eps.row(b);
       input.row(b).segment(D, D) = conditions.row(row);
       input(b, 2 * D) = sg;
-      if (predict_x0)
-        target.row(b) = images.row(row);
-      else
-        target.row(b) = eps.row(b);
+      if (predict_x0) target.row(b) = images.row(row);
+      else target.row(b) = eps.row(b);
     }
     const double loss = MseLossGradient(n.Forward(input, ws), target, &dy);
     n.Backward(input, dy, ws);

@@ -3,8 +3,8 @@
 // network sees x_t concatenated with its bicubic upsample (800 inputs) and the continuous noise level sqrt(gamma)
 // (through 128 sinusoidal features) instead of t, and predicts x_0 (default; SR3 itself predicts eps, which this
 // option keeps: an MLP has no skip path from input to output, so an eps-network must carry the noise through its
-// hidden layers and leaves speckles of it in the output; see digits_ddpm.h). Training follows SR3's code: linear schedule,
-// T = 2000, 1e-6 .. 1e-2; each example draws t uniform in 1..T and then sqrt(gamma) ~ U(sqrt(alpha_bar_t),
+// hidden layers and leaves speckles of it in the output; see digits_ddpm.h). Training follows SR3's code: linear
+// schedule, T = 2000, 1e-6 .. 1e-2; each example draws t uniform in 1..T and then sqrt(gamma) ~ U(sqrt(alpha_bar_t),
 // sqrt(alpha_bar_{t-1})), x_noisy = sqrt(gamma) x_0 + sqrt(1 - gamma) eps. Because the network is told the noise
 // level, it samples on any schedule and with any number of steps (the sampler's alpha_bar is the noise level).
 // The condition reaches Predict through DenoiseQuery::condition (one bicubic-upsampled row per sample).
@@ -43,13 +43,13 @@ TrainOptions Sr3DefaultTraining();
 SamplerOptions Sr3DefaultSampler();
 
 struct Sr3Options {
-  int low_side = 10;                 // side of the low-resolution input (divides side: 10 or 5 for digits)
-  int side = kDigitSide;             // side of the output (20)
-  int embedding_size = 128;          // sinusoidal features of the noise level
-  double noise_level_scale = 1000;   // sqrt(gamma) in [0, 1] is multiplied by this before its sinusoidal features
-  int hidden_size = 512;             // width of the hidden layers
-  int hidden_layers = 2;             // residual SiLU blocks
-  bool predict_x0 = true;            // the network predicts x_0 (PredictionKind::kX0); false: eps (SR3's choice)
+  int low_side = 10;                // side of the low-resolution input (divides side: 10 or 5 for digits)
+  int side = kDigitSide;            // side of the output (20)
+  int embedding_size = 128;         // sinusoidal features of the noise level
+  double noise_level_scale = 1000;  // sqrt(gamma) in [0, 1] is multiplied by this before its sinusoidal features
+  int hidden_size = 512;            // width of the hidden layers
+  int hidden_layers = 2;            // residual SiLU blocks
+  bool predict_x0 = true;           // the network predicts x_0 (PredictionKind::kX0); false: eps (SR3's choice)
   ScheduleOptions schedule = Sr3TrainingSchedule();
 
   /// Empty when valid, else what is wrong, naming the option.
@@ -62,8 +62,8 @@ class Sr3Model : public LearnedModel {
  public:
   /// An untrained model (weights from seed 0). Throws Error when options.Check() fails.
   explicit Sr3Model(const Sr3Options& options = {});
-  /// A model from a model file (settings "side", "low_side", "noise_level_scale", "predict_x0"); throws Error when it is not
-  /// an SR3 digits file or its network does not fit those settings.
+  /// A model from a model file (settings "side", "low_side", "noise_level_scale", "predict_x0"); throws Error when it
+  /// is not an SR3 digits file or its network does not fit those settings.
   explicit Sr3Model(ModelFile file);
   /// Loads a model file (Error names the file and the problem).
   static Sr3Model Load(const std::filesystem::path& path) { return LoadLearnedModel<Sr3Model>(path); }
@@ -73,8 +73,8 @@ class Sr3Model : public LearnedModel {
 
   /// "SR3 digits 10x10 -> 20x20".
   std::string name() const override;
-  /// Predicts x_0 or eps (prediction_kind) for every row of x_t (n x side^2) at noise level sqrt(query.alpha_bar); query.condition must
-  /// hold n rows of side^2 values (Condition(low)). Any schedule and any stride works.
+  /// Predicts x_0 or eps (prediction_kind) for every row of x_t (n x side^2) at noise level sqrt(query.alpha_bar);
+  /// query.condition must hold n rows of side^2 values (Condition(low)). Any schedule and any stride works.
   Prediction Predict(const Batch& x_t, const DenoiseQuery& query) override;
   int dimension() const override { return side_ * side_; }
 
@@ -102,10 +102,10 @@ class Sr3Model : public LearnedModel {
   bool predict_x0_ = true;
 };
 
-/// Trains model on high-resolution images (n x side^2 in [-1, 1]; use SplitDigits(...).train) with the MSE on x_0 or eps
-/// and SR3's continuous noise level (see the top of this header). The conditions are
-/// LowResolutionCondition(images, low_side). Draws keyed by (options.seed, Stream::kTraining, update); resuming,
-/// progress, stop and checkpoints as TrainDdpm2d's. Throws Error on bad data or options, or on divergence.
+/// Trains model on high-resolution images (n x side^2 in [-1, 1]; use SplitDigits(...).train) with the MSE on x_0 or
+/// eps and SR3's continuous noise level (see the top of this header). The conditions are LowResolutionCondition(images,
+/// low_side). Draws keyed by (options.seed, Stream::kTraining, update); resuming, progress, stop and checkpoints as
+/// TrainDdpm2d's. Throws Error on bad data or options, or on divergence.
 TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& options,
                      const TrainProgressFn& progress = {}, const StopFn& stop = {},
                      const std::filesystem::path& checkpoint_path = {});
@@ -114,10 +114,10 @@ TrainReport TrainSr3(Sr3Model& model, const Batch& images, const TrainOptions& o
 /// [-1, 1], i.e. data range 2; SSIM with an 11x11 Gaussian window, sigma 1.5).
 struct Sr3Evaluation {
   int images = 0;
-  double psnr_sr3 = 0, ssim_sr3 = 0;           // SR3 output vs the truth
-  double psnr_bicubic = 0, ssim_bicubic = 0;   // bicubic upsample of the low-resolution input vs the truth
-  double consistency_psnr_sr3 = 0;             // DownscaleArea(SR3 output) vs the low-resolution input
-  double consistency_psnr_bicubic = 0;         // DownscaleArea(bicubic) vs the low-resolution input
+  double psnr_sr3 = 0, ssim_sr3 = 0;          // SR3 output vs the truth
+  double psnr_bicubic = 0, ssim_bicubic = 0;  // bicubic upsample of the low-resolution input vs the truth
+  double consistency_psnr_sr3 = 0;            // DownscaleArea(SR3 output) vs the low-resolution input
+  double consistency_psnr_bicubic = 0;        // DownscaleArea(bicubic) vs the low-resolution input
 };
 
 /// Downscales truth (n x side^2) to the model's low_side, super-resolves it with sampler and seed, and measures

@@ -19,8 +19,8 @@ template <class Net>
 TrainableModel<Net>::TrainableModel(ModelFile& file, const Spec& spec, const char* model_type,
                                     const std::string& model_name)
     : network_(spec), schedule_(file.schedule) {
-  Require(file.model_type == model_type, "the model file holds a '" + file.model_type + "' model, not " + model_name +
-                                             " (" + model_type + ")");
+  Require(file.model_type == model_type,
+          "the model file holds a '" + file.model_type + "' model, not " + model_name + " (" + model_type + ")");
   Require(file.weights.size() == network_.parameters().size(), "the model file's weights do not fit its network");
   weights_ = std::move(file.weights);
   network_.parameters() = file.train_state ? file.train_state->weights : weights_;

@@ -69,8 +69,8 @@ UNetModel::UNetModel(ModelFile& file, const char* model_type, const std::string&
     : TrainableModel(file, FileUNet(file, model_type), model_type, model_name) {}
 
 void UNetModel::SetImageSize(int channels, int height, int width) {
-  Require(channels == 1 || channels == 3, "the U-Net models take grey or RGB images (got " +
-                                              std::to_string(channels) + " channels)");
+  Require(channels == 1 || channels == 3,
+          "the U-Net models take grey or RGB images (got " + std::to_string(channels) + " channels)");
   Require(height >= 1 && width >= 1 && static_cast<long long>(height) * width <= 4096LL * 4096,
           "the image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
   channels_ = channels;
@@ -157,8 +157,8 @@ std::string PhotoCropOptions::Check() const {
   return {};
 }
 
-void DrawPhotoCrops(const std::vector<Image>& images, const PhotoCropOptions& options, int count,
-                    RandomStream& draws, Batch* out) {
+void DrawPhotoCrops(const std::vector<Image>& images, const PhotoCropOptions& options, int count, RandomStream& draws,
+                    Batch* out) {
   Require(!images.empty(), "training: no photographs to crop");
   const int S = options.side;
   const long long plane = static_cast<long long>(S) * S;
@@ -195,7 +195,8 @@ void DrawPhotoCrops(const std::vector<Image>& images, const PhotoCropOptions& op
     }
     for (int c = 0; c < 3; ++c)
       for (int i = 0; i < S; ++i)
-        std::copy_n(planes[c].ptr<float>(i), S, out->data() + b * 3 * plane + c * plane + static_cast<long long>(i) * S);
+        std::copy_n(planes[c].ptr<float>(i), S,
+                    out->data() + b * 3 * plane + c * plane + static_cast<long long>(i) * S);
   }
 }
 

@@ -86,8 +86,8 @@ struct PhotoCropOptions {
 };
 
 /// Fills out (count x 3 side side) with crops of images (RGB), drawing from draws.
-void DrawPhotoCrops(const std::vector<Image>& images, const PhotoCropOptions& options, int count,
-                    RandomStream& draws, Batch* out);
+void DrawPhotoCrops(const std::vector<Image>& images, const PhotoCropOptions& options, int count, RandomStream& draws,
+                    Batch* out);
 
 /// Area downscale of each row (channels x height x width planes) by factor, then bicubic upscale back (SR3's
 /// conditioning input). height and width must divide by factor.

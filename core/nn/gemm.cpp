@@ -79,8 +79,8 @@ __attribute__((target("avx2,fma"))) void Tile(int k, int width, const float* a, 
 
 template <bool kFull>
 __attribute__((target("avx2,fma"))) void TileRows(int rows, int k, int width, const float* a, std::ptrdiff_t a_row,
-                                                  std::ptrdiff_t a_col, const float* b, std::ptrdiff_t b_row,
-                                                  float* c, std::ptrdiff_t c_row, bool accumulate) {
+                                                  std::ptrdiff_t a_col, const float* b, std::ptrdiff_t b_row, float* c,
+                                                  std::ptrdiff_t c_row, bool accumulate) {
   switch (rows) {
     case 6: return Tile<6, kFull>(k, width, a, a_row, a_col, b, b_row, c, c_row, accumulate);
     case 5: return Tile<5, kFull>(k, width, a, a_row, a_col, b, b_row, c, c_row, accumulate);
@@ -92,8 +92,8 @@ __attribute__((target("avx2,fma"))) void TileRows(int rows, int k, int width, co
 }
 
 __attribute__((target("avx2,fma"))) void GemmAvx2(int m, int p, int k, const float* a, std::ptrdiff_t a_row,
-                                                  std::ptrdiff_t a_col, const float* b, std::ptrdiff_t b_row,
-                                                  float* c, std::ptrdiff_t c_row, bool accumulate) {
+                                                  std::ptrdiff_t a_col, const float* b, std::ptrdiff_t b_row, float* c,
+                                                  std::ptrdiff_t c_row, bool accumulate) {
   constexpr int kRows = 6, kCols = 16;
   for (int j0 = 0; j0 < p; j0 += kCols) {
     const int width = std::min(kCols, p - j0);
@@ -103,8 +103,7 @@ __attribute__((target("avx2,fma"))) void GemmAvx2(int m, int p, int k, const flo
       float* c_tile = c + i0 * c_row + j0;
       if (width == kCols)
         TileRows<true>(rows, k, width, a_tile, a_row, a_col, b + j0, b_row, c_tile, c_row, accumulate);
-      else
-        TileRows<false>(rows, k, width, a_tile, a_row, a_col, b + j0, b_row, c_tile, c_row, accumulate);
+      else TileRows<false>(rows, k, width, a_tile, a_row, a_col, b + j0, b_row, c_tile, c_row, accumulate);
     }
   }
 }
@@ -150,10 +149,8 @@ void GemmPortable(int m, int p, int k, const float* a, std::ptrdiff_t a_row, std
   }
   Eigen::Map<const RowMat, 0, Eigen::OuterStride<>> B(b, k, p, Eigen::OuterStride<>(b_row));
   auto product = [&](const auto& A) {
-    if (accumulate)
-      C.noalias() += A * B;
-    else
-      C.noalias() = A * B;
+    if (accumulate) C.noalias() += A * B;
+    else C.noalias() = A * B;
   };
   // Hand Eigen the layout it packs fastest: row-major, column-major (a transposed view), or general strides.
   if (a_col == 1) {

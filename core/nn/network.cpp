@@ -47,10 +47,8 @@ void MatMul(int m, int p, int k, const S* a, std::ptrdiff_t a_row, std::ptrdiff_
     Eigen::Map<const M, 0, Strided> A(a, m, k, Strided(a_row, a_col));
     Eigen::Map<const M, 0, Eigen::OuterStride<>> B(b, k, p, Eigen::OuterStride<>(b_row));
     Eigen::Map<M, 0, Eigen::OuterStride<>> C(c, m, p, Eigen::OuterStride<>(c_row));
-    if (accumulate)
-      C.noalias() += A * B;
-    else
-      C.noalias() = A * B;
+    if (accumulate) C.noalias() += A * B;
+    else C.noalias() = A * B;
   }
 }
 
@@ -78,8 +76,8 @@ void ActivationBackward(LayerKind act, const S* x, const S* dy, S* dx, Eigen::In
   ArrayMap<S> DX(dx, count);
   if (act == LayerKind::kGelu) {
     const S inv_sqrt_2pi = S(1.0 / std::sqrt(2.0 * std::numbers::pi));
-    DX = DY * (S(0.5) * (S(1) + (X * S(std::numbers::sqrt2 / 2)).erf()) +
-               X * (S(-0.5) * X.square()).exp() * inv_sqrt_2pi);
+    DX = DY *
+         (S(0.5) * (S(1) + (X * S(std::numbers::sqrt2 / 2)).erf()) + X * (S(-0.5) * X.square()).exp() * inv_sqrt_2pi);
   } else {
     // sigmoid s; d(x s)/dx = s (1 + x (1 - s))
     DX = DY * (S(1) + X * (S(1) - S(1) / (S(1) + (-X).exp()))) / (S(1) + (-X).exp());
@@ -148,12 +146,9 @@ LayerSpec LayerSpec::Embed(std::vector<EmbedGroup> groups) {
 
 long long LayerSpec::num_parameters() const {
   switch (kind) {
-    case LayerKind::kLinear:
-      return static_cast<long long>(in) * out + out;
-    case LayerKind::kResidual:
-      return static_cast<long long>(in) * in + in;
-    default:
-      return 0;
+    case LayerKind::kLinear: return static_cast<long long>(in) * out + out;
+    case LayerKind::kResidual: return static_cast<long long>(in) * in + in;
+    default: return 0;
   }
 }
 
@@ -181,8 +176,8 @@ std::string LayerSpec::Check() const {
         const std::string which = "embed group " + std::to_string(i + 1) + ": ";
         if (!WidthOk(g.columns)) return which + "columns must be 1.." + limit;
         if (g.size != 0 && (g.size < 4 || g.size % 2 != 0 || g.size > kMaxLayerWidth))
-          return which + "size must be 0 (identity) or an even number 4.." + limit + " (got " +
-                 std::to_string(g.size) + ")";
+          return which + "size must be 0 (identity) or an even number 4.." + limit + " (got " + std::to_string(g.size) +
+                 ")";
         if (!(std::isfinite(g.scale) && g.scale > 0.0 && g.scale < 1e6))
           return which + "scale must be a positive number below 1e6";
         total_in += g.columns;
@@ -191,12 +186,10 @@ std::string LayerSpec::Check() const {
       if (!WidthOk(total_in) || !WidthOk(total_out))
         return "an embed layer's widths must be 1.." + limit + " (in " + std::to_string(total_in) + ", out " +
                std::to_string(total_out) + ")";
-      if (total_in != in || total_out != out)
-        return "an embed layer's widths do not match its groups" + sizes;
+      if (total_in != in || total_out != out) return "an embed layer's widths do not match its groups" + sizes;
       return {};
     }
-    default:
-      return "unknown layer kind";
+    default: return "unknown layer kind";
   }
   if (!groups.empty()) return std::string(LayerKindName(kind)) + " layers take no column groups";
   return {};
@@ -226,9 +219,8 @@ std::string NetworkSpec::Check() const {
 
 NetworkSpec TinyDiffusionSpec(int embedding_size, double input_scale, int hidden_size, int hidden_layers) {
   NetworkSpec spec;
-  spec.layers.push_back(LayerSpec::Embed({{1, embedding_size, input_scale},
-                                          {1, embedding_size, input_scale},
-                                          {1, embedding_size, 1.0}}));
+  spec.layers.push_back(
+      LayerSpec::Embed({{1, embedding_size, input_scale}, {1, embedding_size, input_scale}, {1, embedding_size, 1.0}}));
   spec.layers.push_back(LayerSpec::Linear(3 * embedding_size, hidden_size));
   spec.layers.push_back(LayerSpec::Gelu(hidden_size));
   for (int i = 0; i < hidden_layers; ++i) spec.layers.push_back(LayerSpec::Residual(hidden_size));
@@ -266,8 +258,8 @@ void Network<S>::Initialize(uint64_t seed) {
 
 template <typename S>
 const typename Network<S>::Matrix& Network<S>::Forward(const Matrix& x, Workspace& ws, const S* params) const {
-  Require(x.cols() == input_dim(), "network: the input has " + std::to_string(x.cols()) + " columns, expected " +
-                                       std::to_string(input_dim()));
+  Require(x.cols() == input_dim(),
+          "network: the input has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(input_dim()));
   if (!params) params = parameters_.data();
   const size_t num_layers = spec_.layers.size();
   ws.outputs.resize(num_layers);
@@ -289,9 +281,7 @@ const typename Network<S>::Matrix& Network<S>::Forward(const Matrix& x, Workspac
         break;
       }
       case LayerKind::kGelu:
-      case LayerKind::kSilu:
-        ActivationForward<S>(layer.kind, in->data(), out.data(), out.size());
-        break;
+      case LayerKind::kSilu: ActivationForward<S>(layer.kind, in->data(), out.data(), out.size()); break;
       case LayerKind::kResidual: {
         const int w = layer.in;
         cache.resize(n, w);
@@ -400,8 +390,7 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
             const auto cos_a = out.middleCols(out_col + half, half).array();
             const auto d_sin = d_out->middleCols(out_col, half).array();
             const auto d_cos = d_out->middleCols(out_col + half, half).array();
-            d_in.col(in_col) =
-                ((d_sin * cos_a - d_cos * sin_a).matrix() * freqs[gi].transpose()) * S(group.scale);
+            d_in.col(in_col) = ((d_sin * cos_a - d_cos * sin_a).matrix() * freqs[gi].transpose()) * S(group.scale);
             ++in_col;
             out_col += group.size;
           }
@@ -415,8 +404,8 @@ void Network<S>::Backward(const Matrix& x, const Matrix& dy, Workspace& ws, Matr
 
 template <typename S>
 void Network<S>::Predict(const Matrix& x, Matrix* y, std::vector<Workspace>* pool, const S* params) const {
-  Require(x.cols() == input_dim(), "network: the input has " + std::to_string(x.cols()) + " columns, expected " +
-                                       std::to_string(input_dim()));
+  Require(x.cols() == input_dim(),
+          "network: the input has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(input_dim()));
   constexpr int kChunk = 256;  // rows per Forward; fixed, so results never depend on the thread count
   const int n = static_cast<int>(x.rows());
   y->resize(n, output_dim());

@@ -98,11 +98,11 @@ class Network {
   /// Activations and scratch of one forward/backward pass. Reuse one across calls: after the first call of a
   /// batch size nothing is allocated.
   struct Workspace {
-    std::vector<Matrix> outputs;   // output of each layer
-    std::vector<Matrix> caches;    // what a layer keeps for its backward pass (pre-activations)
-    std::vector<Matrix> grads;     // dL/d(input) of each layer
-    std::vector<Matrix> transposed; // W^T of each layer, for dL/d(input) (one per layer: no reallocation)
-    Matrix input;                  // a chunk of rows (Predict)
+    std::vector<Matrix> outputs;     // output of each layer
+    std::vector<Matrix> caches;      // what a layer keeps for its backward pass (pre-activations)
+    std::vector<Matrix> grads;       // dL/d(input) of each layer
+    std::vector<Matrix> transposed;  // W^T of each layer, for dL/d(input) (one per layer: no reallocation)
+    Matrix input;                    // a chunk of rows (Predict)
   };
 
   /// Throws Error when spec.Check() fails. Parameters start at zero; call Initialize or set them.

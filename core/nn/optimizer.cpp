@@ -92,8 +92,7 @@ double EmaDecayAt(long long step, double decay) {
   return std::min(decay, (1.0 + s) / (10.0 + s));
 }
 
-double LearningRateAt(long long step, long long total, double lr, long long warmup, bool cosine_decay,
-                      double min_lr) {
+double LearningRateAt(long long step, long long total, double lr, long long warmup, bool cosine_decay, double min_lr) {
   if (warmup > 0 && step <= warmup) return lr * static_cast<double>(step) / static_cast<double>(warmup);
   if (!cosine_decay || total <= warmup) return lr;
   const double progress =

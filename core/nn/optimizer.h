@@ -41,7 +41,6 @@ double EmaDecayAt(long long step, double decay);
 
 /// The learning rate of update `step` (1-based) of `total`: linear warm-up from lr / warmup to lr over `warmup`
 /// updates, then constant, or with cosine decay from lr to min_lr at step total.
-double LearningRateAt(long long step, long long total, double lr, long long warmup, bool cosine_decay,
-                      double min_lr);
+double LearningRateAt(long long step, long long total, double lr, long long warmup, bool cosine_decay, double min_lr);
 
 }  // namespace diffuscope

@@ -46,8 +46,8 @@ S Sigmoid(S x) {
 // a = GroupNorm(x) (per sample and group over H, W and the group's channels), s = SiLU(a). mean and rstd keep
 // n x groups values for the backward pass.
 template <typename S>
-void GroupNormSiluForward(const Tensor4<S>& x, int groups, const S* gamma, const S* beta, Tensor4<S>* a,
-                          Tensor4<S>* s, std::vector<double>* mean, std::vector<double>* rstd) {
+void GroupNormSiluForward(const Tensor4<S>& x, int groups, const S* gamma, const S* beta, Tensor4<S>* a, Tensor4<S>* s,
+                          std::vector<double>* mean, std::vector<double>* rstd) {
   const int C = x.c, cpg = C / groups;
   const long long P = static_cast<long long>(x.h) * x.w;
   a->Resize(x.n, x.h, x.w, C);
@@ -113,9 +113,9 @@ void GroupNormSiluForward(const Tensor4<S>& x, int groups, const S* gamma, const
 
 // From ds = dL/ds: dx = dL/dx (written, or added when accumulate), and dgamma, dbeta added.
 template <typename S>
-void GroupNormSiluBackward(const Tensor4<S>& x, const Tensor4<S>& a, const Tensor4<S>& ds, int groups,
-                           const S* gamma, const std::vector<double>& mean, const std::vector<double>& rstd,
-                           Tensor4<S>* dx, bool accumulate, S* dgamma, S* dbeta, std::vector<S>* scratch) {
+void GroupNormSiluBackward(const Tensor4<S>& x, const Tensor4<S>& a, const Tensor4<S>& ds, int groups, const S* gamma,
+                           const std::vector<double>& mean, const std::vector<double>& rstd, Tensor4<S>* dx,
+                           bool accumulate, S* dgamma, S* dbeta, std::vector<S>* scratch) {
   const int C = x.c, cpg = C / groups;
   const long long P = static_cast<long long>(x.h) * x.w;
   if (!accumulate) dx->Resize(x.n, x.h, x.w, C);
@@ -272,7 +272,8 @@ void ConvReferenceForward(const typename UNet<S>::Conv& cv, const Tensor4<S>& x,
             const S* in = &x.at(b, iy, ix, 0);
             for (int o = 0; o < cv.cout; ++o) {
               S acc = 0;
-              for (int i = 0; i < cv.cin; ++i) acc += in[i] * W[((static_cast<size_t>(o) * cv.cin + i) * K + ky) * K + kx];
+              for (int i = 0; i < cv.cin; ++i)
+                acc += in[i] * W[((static_cast<size_t>(o) * cv.cin + i) * K + ky) * K + kx];
               out[o] += acc;
             }
           }
@@ -282,8 +283,8 @@ void ConvReferenceForward(const typename UNet<S>::Conv& cv, const Tensor4<S>& x,
 
 // dW, db added into grads; dx written (or added when accumulate) when dx is not null.
 template <typename S>
-void ConvReferenceBackward(const typename UNet<S>::Conv& cv, const Tensor4<S>& x, const Tensor4<S>& dy,
-                           const S* params, S* grads, Tensor4<S>* dx, bool accumulate) {
+void ConvReferenceBackward(const typename UNet<S>::Conv& cv, const Tensor4<S>& x, const Tensor4<S>& dy, const S* params,
+                           S* grads, Tensor4<S>* dx, bool accumulate) {
   const int K = cv.kernel, pad = K / 2, st = cv.stride;
   const S* W = params + cv.w;
   S* dW = grads + cv.w;
@@ -362,8 +363,8 @@ void PrepareDnnlConv(const UNet<float>::Conv& cv, int n, int h, int w, bool trai
   p->bias_md = dnnl::memory::desc({cv.cout}, dt::f32, tag::a);
   const dnnl::memory::desc any_w({cv.cout, cv.cin, K, K}, dt::f32, tag::any);
   const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  dnnl::convolution_forward::desc fd(kind, dnnl::algorithm::convolution_direct, p->src_md, any_w, p->bias_md,
-                                     p->dst_md, strides, pad_l, pad_r);
+  dnnl::convolution_forward::desc fd(kind, dnnl::algorithm::convolution_direct, p->src_md, any_w, p->bias_md, p->dst_md,
+                                     strides, pad_l, pad_r);
   p->fwd_pd = dnnl::convolution_forward::primitive_desc(fd, eng);
   p->fwd = dnnl::convolution_forward(p->fwd_pd);
   p->fwd_reorder = p->fwd_pd.weights_desc() != p->user_w_md;
@@ -371,8 +372,8 @@ void PrepareDnnlConv(const UNet<float>::Conv& cv, int n, int h, int w, bool trai
   p->bwd_data_pd.reset();
   p->bwd_w_pd.reset();
   if (training) {
-    dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, p->src_md, any_w, p->dst_md,
-                                             strides, pad_l, pad_r);
+    dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, p->src_md, any_w, p->dst_md, strides,
+                                             pad_l, pad_r);
     p->bwd_data_pd.emplace(bd, eng, p->fwd_pd);
     p->bwd_data = dnnl::convolution_backward_data(*p->bwd_data_pd);
     p->bwd_reorder = p->bwd_data_pd->weights_desc() != p->user_w_md;
@@ -742,8 +743,7 @@ const typename UNet<S>::Tensor& UNet<S>::Forward(const Tensor& x, const std::vec
 
   auto block = [&](const Block& bl, const Tensor& in, typename Workspace::Impl::BlockCache& c) {
     c.x = &in;
-    GroupNormSiluForward(in, G, params + bl.n1.gamma, params + bl.n1.beta, &c.n1.a, &c.n1.s, &c.n1.mean,
-                         &c.n1.rstd);
+    GroupNormSiluForward(in, G, params + bl.n1.gamma, params + bl.n1.beta, &c.n1.a, &c.n1.s, &c.n1.mean, &c.n1.rstd);
     ConvForward<S>(bl.c1, c.n1.s, params, &c.h1, ws);
     RowMatrix<S> proj;
     linear(bl.proj, ws.emb, &proj);
@@ -755,8 +755,7 @@ const typename UNet<S>::Tensor& UNet<S>::Forward(const Tensor& x, const std::vec
       const int b = static_cast<int>(r / P);
       for (int o = 0; o < bl.cout; ++o) px[o] += proj(b, o);
     }
-    GroupNormSiluForward(c.h1, G, params + bl.n2.gamma, params + bl.n2.beta, &c.n2.a, &c.n2.s, &c.n2.mean,
-                         &c.n2.rstd);
+    GroupNormSiluForward(c.h1, G, params + bl.n2.gamma, params + bl.n2.beta, &c.n2.a, &c.n2.s, &c.n2.mean, &c.n2.rstd);
     ConvForward<S>(bl.c2, c.n2.s, params, &c.out, ws);
     const Tensor* residual = &in;
     if (bl.has_skip) {
@@ -849,8 +848,8 @@ void UNet<S>::Backward(const Tensor& x, const std::vector<S>& noise_level, const
   const Tensor* cur_in = &ws.up[L - 1].out;
   ConvBackward<S>(conv_out_, ws.out_norm.s, dy, params, grads, &ws.g_a, false, ws);
   Tensor dcur;
-  GroupNormSiluBackward(*cur_in, ws.out_norm.a, ws.g_a, G, params + norm_out_.gamma, ws.out_norm.mean,
-                        ws.out_norm.rstd, &dcur, false, grads + norm_out_.gamma, grads + norm_out_.beta, &ws.scratch);
+  GroupNormSiluBackward(*cur_in, ws.out_norm.a, ws.g_a, G, params + norm_out_.gamma, ws.out_norm.mean, ws.out_norm.rstd,
+                        &dcur, false, grads + norm_out_.gamma, grads + norm_out_.beta, &ws.scratch);
   ws.dskip.resize(L);
   for (int i = 0; i < L; ++i) {
     ws.dskip[i].Resize(ws.down[i].out.n, ws.down[i].out.h, ws.down[i].out.w, ws.down[i].out.c);

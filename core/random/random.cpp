@@ -162,7 +162,7 @@ uint32_t RandomStream::Bits() {
 }
 
 double RandomStream::Uniform() {
-  const uint64_t hi = Bits(), lo = Bits();  // two statements: the order of draws is fixed
+  const uint64_t hi = Bits(), lo = Bits();        // two statements: the order of draws is fixed
   const uint64_t bits = (hi << 21) | (lo >> 11);  // 53 bits
   return (static_cast<double>(bits) + 0.5) / 9007199254740992.0;
 }

@@ -67,7 +67,8 @@ std::vector<Polyline> ContoursOf(const cv::Mat& density, const PlotBox& box, dou
   for (const auto& dense : contours) {
     // The boundary of the cells above the level, along every cell edge, smoothed so the staircase becomes a curve.
     std::vector<Point2> line(dense.size());
-    for (size_t i = 0; i < dense.size(); ++i) line[i] = {static_cast<double>(dense[i].x), static_cast<double>(dense[i].y)};
+    for (size_t i = 0; i < dense.size(); ++i)
+      line[i] = {static_cast<double>(dense[i].x), static_cast<double>(dense[i].y)};
     for (int pass = 0; pass < 2 && line.size() >= 3; ++pass) {
       std::vector<Point2> smooth(line.size());
       for (size_t i = 0; i < line.size(); ++i) {

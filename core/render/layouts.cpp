@@ -120,8 +120,7 @@ FrameRenderer::FrameRenderer(const RenderOptions& options, const ImageShape& sha
         body_w_ = columns_ * cell_w_ + (columns_ + 1) * pad;
         body_h_ = rows_ * cell_h_ + (rows_ + 1) * pad;
         break;
-      case Layout::kScatter:
-        break;
+      case Layout::kScatter: break;
     }
   }
   width_ = body_w_;
@@ -143,13 +142,12 @@ FrameRenderer::FrameRenderer(FrameRenderer&&) noexcept = default;
 FrameRenderer& FrameRenderer::operator=(FrameRenderer&&) noexcept = default;
 
 void FrameRenderer::RequireImages(const Batch* batch, const char* what, int rows_needed) const {
-  Require(batch->cols() == shape_.dim(),
-          std::string(what) + " has " + std::to_string(batch->cols()) + " columns; images of " +
-              std::to_string(shape_.channels) + "x" + std::to_string(shape_.height) + "x" +
-              std::to_string(shape_.width) + " need " + std::to_string(shape_.dim()));
+  Require(batch->cols() == shape_.dim(), std::string(what) + " has " + std::to_string(batch->cols()) +
+                                             " columns; images of " + std::to_string(shape_.channels) + "x" +
+                                             std::to_string(shape_.height) + "x" + std::to_string(shape_.width) +
+                                             " need " + std::to_string(shape_.dim()));
   Require(batch->rows() >= rows_needed, std::string(what) + " has " + std::to_string(batch->rows()) +
-                                            " samples; sample " + std::to_string(rows_needed - 1) +
-                                            " was asked for");
+                                            " samples; sample " + std::to_string(rows_needed - 1) + " was asked for");
 }
 
 Frame FrameRenderer::Body(const FrameInput& input) const {
@@ -192,8 +190,8 @@ Frame FrameRenderer::Body(const FrameInput& input) const {
       const int n = std::min<int>(options_.grid_samples, static_cast<int>(input.x_t->rows()));
       for (int k = 0; k < n; ++k) {
         const int column = k % columns_, row = k / columns_;
-        Paste(ImageToFrame(*input.x_t, k, shape_, scale_), pad + column * (cell_w_ + pad),
-              pad + row * (cell_h_ + pad), &body);
+        Paste(ImageToFrame(*input.x_t, k, shape_, scale_), pad + column * (cell_w_ + pad), pad + row * (cell_h_ + pad),
+              &body);
       }
       return body;
     }

@@ -42,20 +42,20 @@ std::string_view LayoutDescription(Layout layout);
 
 struct RenderOptions {
   Layout layout = Layout::kImage;
-  int scale = 0;         // image layouts: each image pixel becomes scale x scale frame pixels; 0 = auto (min_cell)
-  int min_cell = 256;    // auto scale: the smallest integer scale making an image cell at least this many pixels
-  int sample = 0;        // the batch row shown by the single-image layouts (image, predictions, schedule)
-  int grid_samples = 16;  // grid: cells (rows 0..grid_samples-1 of x_t; missing rows stay empty)
-  int grid_columns = 0;   // grid: 0 = ceil(sqrt(grid_samples))
+  int scale = 0;           // image layouts: each image pixel becomes scale x scale frame pixels; 0 = auto (min_cell)
+  int min_cell = 256;      // auto scale: the smallest integer scale making an image cell at least this many pixels
+  int sample = 0;          // the batch row shown by the single-image layouts (image, predictions, schedule)
+  int grid_samples = 16;   // grid: cells (rows 0..grid_samples-1 of x_t; missing rows stay empty)
+  int grid_columns = 0;    // grid: 0 = ceil(sqrt(grid_samples))
   float eps_range = 3.0f;  // eps_hat is shown on the symmetric scale [-eps_range, eps_range]
   bool labels = true;      // predictions: "x_t", "x0_hat", "eps_hat" over the panels
   bool caption = false;    // a caption strip under every frame, text from FrameInput::caption
   int padding = 8;         // pixels between and around panels (not around the image layout)
   Rgb background{255, 255, 255};
-  TextStyle text;                 // labels and caption
-  int schedule_plot_height = 0;   // schedule layout: plot height in pixels; 0 = auto (40% of the width, >= 150)
+  TextStyle text;                     // labels and caption
+  int schedule_plot_height = 0;       // schedule layout: plot height in pixels; 0 = auto (40% of the width, >= 150)
   SchedulePlotOptions schedule_plot;  // schedule layout: curves shown (its width and height are set by the layout)
-  ScatterOptions scatter;         // scatter layout: size, fixed axis limits, colours
+  ScatterOptions scatter;             // scatter layout: size, fixed axis limits, colours
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -69,10 +69,10 @@ struct FrameInput {
   int t = 0;                       // paper timestep: the schedule cursor
   std::string caption{};           // drawn when RenderOptions::caption, e.g. CaptionText(t, alpha_bar, snr)
   // Scatter layout only (see ScatterContent):
-  const Batch* data = nullptr;           // the data set, faint
-  std::span<const Batch> history{};      // earlier states, oldest first: trajectories
-  const Batch* field_positions = nullptr;  // arrow tails
-  const Batch* field_vectors = nullptr;    // arrow vectors
+  const Batch* data = nullptr;                // the data set, faint
+  std::span<const Batch> history{};           // earlier states, oldest first: trajectories
+  const Batch* field_positions = nullptr;     // arrow tails
+  const Batch* field_vectors = nullptr;       // arrow vectors
   const ScatterOverlays* overlays = nullptr;  // what the app's view draws over the points (fields, contours, paths)
 };
 
@@ -102,10 +102,10 @@ class FrameRenderer {
   RenderOptions options_;
   ImageShape shape_;
   int scale_ = 1;
-  int cell_w_ = 0, cell_h_ = 0;   // one scaled image
-  int body_w_ = 0, body_h_ = 0;   // the frame without caption
+  int cell_w_ = 0, cell_h_ = 0;  // one scaled image
+  int body_w_ = 0, body_h_ = 0;  // the frame without caption
   int label_h_ = 0;
-  int columns_ = 1, rows_ = 1;    // grid
+  int columns_ = 1, rows_ = 1;  // grid
   int width_ = 0, height_ = 0;
   TextStyle caption_style_;
   std::unique_ptr<SchedulePlot> plot_;

@@ -59,8 +59,8 @@ bool ClipSegment(double& x0, double& y0, double& x1, double& y1, double lo_x, do
 
 void RequireTwoColumns(const Batch* batch, const char* what) {
   if (batch == nullptr) return;
-  Require(batch->cols() == 2, std::string("scatter ") + what + " needs 2 columns (x, y), not " +
-                                  std::to_string(batch->cols()));
+  Require(batch->cols() == 2,
+          std::string("scatter ") + what + " needs 2 columns (x, y), not " + std::to_string(batch->cols()));
 }
 
 }  // namespace
@@ -182,9 +182,7 @@ SchedulePlot::SchedulePlot(const NoiseSchedule& schedule, const SchedulePlotOpti
   for (Curve& c : curves) markers_.push_back({c.colour, std::move(c.t), std::move(c.value)});
 }
 
-double SchedulePlot::XOfT(double t) const {
-  return left_ + (right_ - left_) * (num_steps_ > 0 ? t / num_steps_ : 0.0);
-}
+double SchedulePlot::XOfT(double t) const { return left_ + (right_ - left_) * (num_steps_ > 0 ? t / num_steps_ : 0.0); }
 
 double SchedulePlot::YOfValue(double value) const { return bottom_ - (bottom_ - top_) * value; }
 
@@ -265,8 +263,8 @@ Frame RenderScatter(const ScatterContent& content, const ScatterOptions& options
     const cv::Scalar zero_colour = Rgb{215, 215, 215}.scalar();
     if (options.x_min < 0 && options.x_max > 0) segment(px(0), 0, px(0), options.height, zero_colour, 1);
     if (options.y_min < 0 && options.y_max > 0) segment(0, py(0), options.width, py(0), zero_colour, 1);
-    cv::rectangle(mat, cv::Point(0, 0), cv::Point(options.width - 1, options.height - 1),
-                  Rgb{170, 170, 170}.scalar(), 1, cv::LINE_8);
+    cv::rectangle(mat, cv::Point(0, 0), cv::Point(options.width - 1, options.height - 1), Rgb{170, 170, 170}.scalar(),
+                  1, cv::LINE_8);
     // The limits, unambiguously: "x -3..3" bottom right, "y -3..3" top left.
     const TextStyle& text = options.text;
     const std::string x_label = "x " + Short(options.x_min) + ".." + Short(options.x_max);
@@ -312,7 +310,8 @@ Frame RenderScatter(const ScatterContent& content, const ScatterOptions& options
         if (!visible(x0, y0) || !std::isfinite(x1) || !std::isfinite(y1)) continue;
         const double length = std::hypot(x1 - x0, y1 - y0);
         if (length < 0.5 || length > 4.0 * (options.width + options.height)) continue;
-        cv::arrowedLine(mat, Fixed(x0, y0), Fixed(x1, y1), colour, 1, cv::LINE_AA, kShift, std::min(0.35, 6.0 / length));
+        cv::arrowedLine(mat, Fixed(x0, y0), Fixed(x1, y1), colour, 1, cv::LINE_AA, kShift,
+                        std::min(0.35, 6.0 / length));
       }
     }
     auto polyline = [&](const Polyline& line, const cv::Scalar& colour) {

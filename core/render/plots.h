@@ -23,12 +23,12 @@
 namespace diffuscope {
 
 struct SchedulePlotOptions {
-  int width = 512, height = 200;  // pixels, legend and axes included
-  bool show_alpha_bar = true;       // alpha_bar_t
-  bool show_sqrt_alpha_bar = true;  // sqrt(alpha_bar_t), the signal coefficient
+  int width = 512, height = 200;              // pixels, legend and axes included
+  bool show_alpha_bar = true;                 // alpha_bar_t
+  bool show_sqrt_alpha_bar = true;            // sqrt(alpha_bar_t), the signal coefficient
   bool show_sqrt_one_minus_alpha_bar = true;  // sqrt(1 - alpha_bar_t), the noise coefficient
-  bool show_beta = true;            // beta_t / max beta
-  bool show_log_snr = true;         // log-SNR mapped linearly from [min, max] (finite values) to [0, 1]
+  bool show_beta = true;                      // beta_t / max beta
+  bool show_log_snr = true;                   // log-SNR mapped linearly from [min, max] (finite values) to [0, 1]
   bool legend = true;
   TextStyle text{.font_scale = 0.38, .thickness = 1, .colour = {40, 40, 40}};
   Rgb background{255, 255, 255};
@@ -64,9 +64,9 @@ class SchedulePlot {
 };
 
 struct ScatterOptions {
-  int width = 512, height = 512;  // pixels
+  int width = 512, height = 512;                        // pixels
   double x_min = -4, x_max = 4, y_min = -4, y_max = 4;  // fixed axis limits in data units (y grows upwards)
-  double point_radius = 2.0;       // pixels, antialiased
+  double point_radius = 2.0;                            // pixels, antialiased
   double background_point_radius = 1.5;
   Rgb background{255, 255, 255};
   Rgb point_colour{31, 119, 180};
@@ -74,9 +74,9 @@ struct ScatterOptions {
   Rgb trajectory_colour{255, 127, 14};
   Rgb arrow_colour{120, 120, 120};
   Rgb contour_colour{200, 90, 0};
-  int max_trajectories = 64;       // trajectories drawn (of evenly spread points); 0 = none
-  double arrow_scale = 1.0;        // data units drawn per unit of a field vector
-  bool axes = true;                // a frame with ticks at the axis limits and zero lines
+  int max_trajectories = 64;  // trajectories drawn (of evenly spread points); 0 = none
+  double arrow_scale = 1.0;   // data units drawn per unit of a field vector
+  bool axes = true;           // a frame with ticks at the axis limits and zero lines
   TextStyle text{.font_scale = 0.38, .thickness = 1, .colour = {90, 90, 90}};
 
   /// Empty when valid (sizes 32..8192, x_min < x_max, y_min < y_max, finite), else what is wrong.
@@ -95,7 +95,7 @@ struct ScatterField {
   Batch tails, vectors;  // k x 2
   double cell = 0;       // the grid's spacing: drawn so that the longest arrow is 0.9 cell (0: arrow_scale instead)
   Rgb colour{90, 90, 90};
-  std::string label;     // the legend's line ("" = none)
+  std::string label;  // the legend's line ("" = none)
   bool operator==(const ScatterField& other) const {
     return tails == other.tails && vectors == other.vectors && cell == other.cell && colour == other.colour &&
            label == other.label;
@@ -114,12 +114,12 @@ struct ScatterOverlays {
 
 /// What a scatter frame shows; each Batch has 2 columns (x, y) in data units. Only points is required.
 struct ScatterContent {
-  const Batch* points = nullptr;      // x_t, n x 2
-  const Batch* background = nullptr;  // the data set (faint points), m x 2
-  std::span<const Batch> history{};   // earlier states, oldest first, each n x 2: drawn as polylines per point,
-                                      // ending at points
-  const Batch* field_positions = nullptr;  // k x 2 arrow tails
-  const Batch* field_vectors = nullptr;    // k x 2 arrow vectors (scaled by arrow_scale)
+  const Batch* points = nullptr;              // x_t, n x 2
+  const Batch* background = nullptr;          // the data set (faint points), m x 2
+  std::span<const Batch> history{};           // earlier states, oldest first, each n x 2: drawn as polylines per point,
+                                              // ending at points
+  const Batch* field_positions = nullptr;     // k x 2 arrow tails
+  const Batch* field_vectors = nullptr;       // k x 2 arrow vectors (scaled by arrow_scale)
   const ScatterOverlays* overlays = nullptr;  // drawn as the app's view draws them: fields (with their legend),
                                               // contours, trajectories
 };

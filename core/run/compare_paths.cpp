@@ -63,8 +63,9 @@ OdeSdeComparison CompareOdeAndSde(const NoiseSchedule& schedule, Denoiser& model
   if (schedule.alpha_bar(T) <= 0.0) {
     ode.kind = SamplerKind::kDdim;
     sde.kind = SamplerKind::kDdpm;
-    out.note = "the schedule ends at alpha_bar_T = 0, where Euler steps in log(alpha_bar) cannot start: DDIM (eta 0, "
-               "the ODE's exact-in-the-linear-part step) and DDPM (the SDE's ancestral step) ran instead";
+    out.note =
+        "the schedule ends at alpha_bar_T = 0, where Euler steps in log(alpha_bar) cannot start: DDIM (eta 0, "
+        "the ODE's exact-in-the-linear-part step) and DDPM (the SDE's ancestral step) ran instead";
   }
   for (SamplerOptions* o : {&ode, &sde}) {
     o->num_steps = std::min(options.num_steps, T);
@@ -144,8 +145,8 @@ FlowDdpmStudy RunFlowDdpmStudy(const FlowDdpmStudyOptions& options, Flow2dModel&
           "compare flow: the DDPM was trained in another space than " + options.data + "'s");
   const bool exact = options.exact_rows && CanonicalDatasetName(options.data) == "8gaussians";
   const long long runs = static_cast<long long>(options.comparison.step_counts.size()) * 3 * (exact ? 2 : 1);
-  const long long total = (options.train_flow ? train.iterations : 0) + (options.train_ddpm ? train.iterations : 0) +
-                          runs;
+  const long long total =
+      (options.train_flow ? train.iterations : 0) + (options.train_ddpm ? train.iterations : 0) + runs;
   long long before = 0;  // units of the finished phases
   auto trained = [&](const TrainProgress& p) {
     if (progress) progress(before + p.step, total, "training");

@@ -32,10 +32,10 @@ namespace diffuscope {
 // ---- ODE against SDE ----
 
 struct OdeSdeOptions {
-  int num_steps = 0;   // K steps of both runs (0 = every step of the schedule; more than T take T)
+  int num_steps = 0;     // K steps of both runs (0 = every step of the schedule; more than T take T)
   int particles = 2000;  // all from InitialNoise(particles, 2, seed), in the model's space
-  int traced = 12;     // the first `traced` particles' paths are kept for drawing
-  uint64_t seed = 0;   // x_T and the SDE's noise
+  int traced = 12;       // the first `traced` particles' paths are kept for drawing
+  uint64_t seed = 0;     // x_T and the SDE's noise
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -46,19 +46,19 @@ struct ComparedRun {
   SamplerKind sampler = SamplerKind::kOdeEuler;
   int steps = 0;
   int nfe = 0;
-  std::vector<int> t;              // t of every state: x_T's first, then each step's x_prev (0: the data)
-  std::vector<Batch> paths;        // the traced particles at every state (traced x 2, data units)
-  std::vector<double> spread;      // at every state: RMS distance of all particles from their mean (data units)
-  Batch samples;                   // the endpoint, every particle (data units)
-  double energy_distance = 0;      // samples against the reference
-  double straightness = 0;         // mean path length / mean chord over all particles (as MeanStraightness)
+  std::vector<int> t;          // t of every state: x_T's first, then each step's x_prev (0: the data)
+  std::vector<Batch> paths;    // the traced particles at every state (traced x 2, data units)
+  std::vector<double> spread;  // at every state: RMS distance of all particles from their mean (data units)
+  Batch samples;               // the endpoint, every particle (data units)
+  double energy_distance = 0;  // samples against the reference
+  double straightness = 0;     // mean path length / mean chord over all particles (as MeanStraightness)
 };
 
 struct OdeSdeComparison {
   ComparedRun ode, sde;
-  std::vector<double> gap;         // at every state: RMS distance between paired particles of the two (data units)
-  double gaussian_baseline = 0;    // a Gaussian fitted to the reference against the reference
-  std::string note;                // what was substituted and why ("" when the Euler solvers ran)
+  std::vector<double> gap;       // at every state: RMS distance between paired particles of the two (data units)
+  double gaussian_baseline = 0;  // a Gaussian fitted to the reference against the reference
+  std::string note;              // what was substituted and why ("" when the Euler solvers ran)
 };
 
 /// Runs the probability-flow ODE (ode-euler) and the reverse SDE (sde-euler) from the same x_T on model and
@@ -68,8 +68,8 @@ struct OdeSdeComparison {
 /// unit per step of either run and one per energy distance; stop asked every step (throws Cancelled). Throws Error
 /// on bad options, a model that cannot run an ODE (Sohl-Dickstein's reverse mean), or a reference of < 2 points.
 OdeSdeComparison CompareOdeAndSde(const NoiseSchedule& schedule, Denoiser& model, const PointNormalization& space,
-                                  const Batch& reference, const OdeSdeOptions& options,
-                                  const ProgressFn& progress = {}, const StopFn& stop = {});
+                                  const Batch& reference, const OdeSdeOptions& options, const ProgressFn& progress = {},
+                                  const StopFn& stop = {});
 
 /// Accumulates the straightness of many paths one state at a time (MeanStraightness without keeping the states).
 class StraightnessMeter {
@@ -88,11 +88,11 @@ class StraightnessMeter {
 // ---- Flow matching against the DDPM ----
 
 struct FlowDdpmStudyOptions {
-  std::string data = "8gaussians";   // a built-in data set: both train on its 20,000 draws of seed, and the samples
-                                     // are compared with comparison.particles fresh draws (seed + 1000)
-  long long iterations = 5000;       // updates of each training (the same budget; the shipped models' recipe)
-  int batch = 128;                   // points per update
-  bool train_flow = true;            // false: use the flow model as given (it must live in the data's space)
+  std::string data = "8gaussians";  // a built-in data set: both train on its 20,000 draws of seed, and the samples
+                                    // are compared with comparison.particles fresh draws (seed + 1000)
+  long long iterations = 5000;      // updates of each training (the same budget; the shipped models' recipe)
+  int batch = 128;                  // points per update
+  bool train_flow = true;           // false: use the flow model as given (it must live in the data's space)
   bool train_ddpm = true;
   FlowComparisonOptions comparison;  // step counts, particles, seed; traced paths per row
   bool exact_rows = true;            // on 8gaussians, also the exact mixture field's rows (model "exact")
@@ -102,10 +102,10 @@ struct FlowDdpmStudyOptions {
 };
 
 struct FlowDdpmStudy {
-  std::vector<FlowComparisonRow> rows;  // flow euler, flow heun, ddpm ddim per step count; then the exact rows
-  double gaussian_baseline = 0;         // a Gaussian fitted to the held-out points against them
+  std::vector<FlowComparisonRow> rows;       // flow euler, flow heun, ddpm ddim per step count; then the exact rows
+  double gaussian_baseline = 0;              // a Gaussian fitted to the held-out points against them
   TrainReport flow_training, ddpm_training;  // zero when not trained here
-  Batch reference;                      // the held-out points the samples were compared with (data units)
+  Batch reference;                           // the held-out points the samples were compared with (data units)
 };
 
 /// The training recipe of the study (ShippedTrainingRecipe with a tenth of warm-up for short runs, seed).

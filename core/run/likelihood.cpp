@@ -26,8 +26,8 @@ std::string LikelihoodOptions::Check() const {
 
 Eigen::VectorXd MixtureNoiseDivergence(const GaussianMixture& m, const Eigen::MatrixXd& y, double sigma) {
   const int D = m.dimension(), K = static_cast<int>(m.weights.size());
-  Require(y.cols() == D, "the mixture is " + std::to_string(D) + "-dimensional; y has " + std::to_string(y.cols()) +
-                             " columns");
+  Require(y.cols() == D,
+          "the mixture is " + std::to_string(D) + "-dimensional; y has " + std::to_string(y.cols()) + " columns");
   Require(std::isfinite(sigma) && sigma >= 0.0, "sigma must be finite and >= 0");
   const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(D, D);
   Eigen::MatrixXd log_resp(y.rows(), K), whitened_sq(y.rows(), K);
@@ -96,18 +96,15 @@ Eigen::MatrixXd ModelNoisePrediction(Denoiser& model, const Eigen::MatrixXd& y, 
   const Eigen::MatrixXd value = p.value.cast<double>(), xin = input.cast<double>();
   Eigen::MatrixXd eps(blocks * n, D);
   switch (p.kind) {
-    case PredictionKind::kEps:
-      eps = value;
-      break;
+    case PredictionKind::kEps: eps = value; break;
     case PredictionKind::kX0:
       // eps = (x - sqrt(a) x_0) / sqrt(1 - a); at the data itself its limit, 0.
       eps = s1a > 0.0 ? ((xin - sa * value) / s1a).eval() : Eigen::MatrixXd::Zero(blocks * n, D);
       break;
-    case PredictionKind::kV:
-      eps = sa * value + s1a * xin;
-      break;
+    case PredictionKind::kV: eps = sa * value + s1a * xin; break;
     case PredictionKind::kMean:
-      throw Error("the model '" + model.name() + "' predicts the reverse kernel's mean, not eps or x_0: it has no "
+      throw Error("the model '" + model.name() +
+                  "' predicts the reverse kernel's mean, not eps or x_0: it has no "
                   "probability-flow ODE (for Sohl-Dickstein's model use its variational bound)");
   }
   if (divergence) {
@@ -158,14 +155,13 @@ LikelihoodReport SolveLikelihood(const NoiseField& field, long long evaluations_
     reported = done;
   };
   // The first attempt is small: the flow is fastest near the data, where the noise is smallest.
-  const DormandPrinceSolution solution = IntegrateDormandPrince(rhs, std::move(state), 0.0, report.sigma_T,
-                                                                options.tolerance, 1e-3 * std::min(1.0, report.sigma_T),
-                                                                stop, options.max_steps, on_step);
+  const DormandPrinceSolution solution =
+      IntegrateDormandPrince(rhs, std::move(state), 0.0, report.sigma_T, options.tolerance,
+                             1e-3 * std::min(1.0, report.sigma_T), stop, options.max_steps, on_step);
   // The prior of the sampler: x_T ~ N(0, I), so y_T = x_T / sqrt(alpha_bar_T) ~ N(0, (1 + sigma_T^2) I).
   const double prior_variance = 1.0 + report.sigma_T * report.sigma_T;
-  const Eigen::VectorXd prior =
-      (-0.5 * static_cast<double>(D) * std::log(2.0 * std::numbers::pi * prior_variance)) -
-      solution.state.leftCols(D).rowwise().squaredNorm().array() / (2.0 * prior_variance);
+  const Eigen::VectorXd prior = (-0.5 * static_cast<double>(D) * std::log(2.0 * std::numbers::pi * prior_variance)) -
+                                solution.state.leftCols(D).rowwise().squaredNorm().array() / (2.0 * prior_variance);
   report.log_det_normalization = -static_cast<double>(D) * std::log(normalization.scale);
   report.log_likelihood = (prior + solution.state.col(D)).array() + report.log_det_normalization;
   Require(report.log_likelihood.allFinite(), "likelihood: the solve gave non-finite log-densities");

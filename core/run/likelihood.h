@@ -35,15 +35,15 @@ struct LikelihoodOptions {
 };
 
 struct LikelihoodReport {
-  Eigen::VectorXd log_likelihood;  // log p_0(x_i) per point, nats, in the units the points were given in
-  double mean_nll = 0;             // -mean(log_likelihood): nats per point
-  double standard_error = 0;       // of mean_nll, over the points
-  double prior_mean = 0;           // mean log p_T(y_T) (nats): the prior's share of the log-likelihood
+  Eigen::VectorXd log_likelihood;    // log p_0(x_i) per point, nats, in the units the points were given in
+  double mean_nll = 0;               // -mean(log_likelihood): nats per point
+  double standard_error = 0;         // of mean_nll, over the points
+  double prior_mean = 0;             // mean log p_T(y_T) (nats): the prior's share of the log-likelihood
   double log_det_normalization = 0;  // -D log(scale): what the normalisation's Jacobian adds to every log p
   double sigma_T = 0;
-  int steps = 0, rejected = 0;     // Dormand-Prince steps (shared by all points)
-  long long evaluations = 0;       // right-hand sides of the ODE, each batched over all points
-  long long nfe = 0;               // model evaluations per point: evaluations x (1 + 2 D) with differences, else x 1
+  int steps = 0, rejected = 0;  // Dormand-Prince steps (shared by all points)
+  long long evaluations = 0;    // right-hand sides of the ODE, each batched over all points
+  long long nfe = 0;            // model evaluations per point: evaluations x (1 + 2 D) with differences, else x 1
 };
 
 /// div_y eps(y, sigma) per row, in closed form, for the mixture eps of MixtureNoisePrediction:

@@ -23,38 +23,38 @@
 namespace diffuscope {
 
 struct MemorisationOptions {
-  std::vector<int> sizes = {8, 32, 128, 512, 2048, 8000};  // training-set sizes N (the first N points), ascending
+  std::vector<int> sizes = {8, 32, 128, 512, 2048, 8000};        // training-set sizes N (the first N points), ascending
   TrainOptions training = ShippedTrainingRecipe(4000, 64, 500);  // the same budget and seed for every N
-  Ddpm2dOptions model;                                     // the network and schedule (default: the 2D DDPM's)
-  SamplerOptions sampler;                                  // default DDPM ancestral, every step
-  int num_samples = 1000;                                  // samples per model, all from one x_T
-  double copy_radius = 0.02;                               // a sample this close to a training point is a copy
-                                                           // (normalised units, where the data have unit scale)
-  bool empirical = true;                                   // also sample the empirical denoiser of each N
-  uint64_t seed = 0;                                       // x_T and the samplers' noise (training: training.seed)
+  Ddpm2dOptions model;                                           // the network and schedule (default: the 2D DDPM's)
+  SamplerOptions sampler;                                        // default DDPM ancestral, every step
+  int num_samples = 1000;                                        // samples per model, all from one x_T
+  double copy_radius = 0.02;                                     // a sample this close to a training point is a copy
+                                                                 // (normalised units, where the data have unit scale)
+  bool empirical = true;                                         // also sample the empirical denoiser of each N
+  uint64_t seed = 0;  // x_T and the samplers' noise (training: training.seed)
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
 };
 
 struct MemorisationRow {
-  int size = 0;                        // N
-  double ddpm_nearest_mean = 0;        // mean over samples of the distance to the nearest of the N training points
-  double ddpm_nearest_median = 0;      // their median (robust to the few samples a model throws far out)
-  double ddpm_copy_fraction = 0;       // fraction of samples within copy_radius of a training point
-  double empirical_nearest_mean = 0;   // the same for the empirical denoiser's samples (NaN when not run)
+  int size = 0;                       // N
+  double ddpm_nearest_mean = 0;       // mean over samples of the distance to the nearest of the N training points
+  double ddpm_nearest_median = 0;     // their median (robust to the few samples a model throws far out)
+  double ddpm_copy_fraction = 0;      // fraction of samples within copy_radius of a training point
+  double empirical_nearest_mean = 0;  // the same for the empirical denoiser's samples (NaN when not run)
   double empirical_nearest_median = 0;
   double empirical_copy_fraction = 0;
-  double held_out_nearest_mean = 0;    // the held-out points' mean distance to the N training points
+  double held_out_nearest_mean = 0;  // the held-out points' mean distance to the N training points
   double held_out_nearest_median = 0;
-  double held_out_copy_fraction = 0;   // and their fraction within copy_radius (the chance level of a copy)
-  double final_loss = 0;               // the training's smoothed loss at the end
+  double held_out_copy_fraction = 0;  // and their fraction within copy_radius (the chance level of a copy)
+  double final_loss = 0;              // the training's smoothed loss at the end
 };
 
 struct MemorisationReport {
-  std::vector<MemorisationRow> rows;   // one per size, in options order
-  double copy_radius = 0;              // options.copy_radius, in normalised units
-  long long iterations = 0;            // updates per size
+  std::vector<MemorisationRow> rows;  // one per size, in options order
+  double copy_radius = 0;             // options.copy_radius, in normalised units
+  long long iterations = 0;           // updates per size
 };
 
 /// Distance from every row of points to its nearest row of reference (Euclidean, any dimension), in double.

@@ -108,8 +108,8 @@ ModelLikelihood MeasureModelLikelihood(const ModelLikelihoodInput& input, const 
   }
   if (input.mixture_law) {
     out.exact_log_p = MixtureLogDensity(EightGaussiansDataLaw(), input.held_out, {});
-    out.lines.push_back({"exact log-density of the 8gaussians mixture", -out.exact_log_p.mean(),
-                         StandardError(out.exact_log_p), -1});
+    out.lines.push_back(
+        {"exact log-density of the 8gaussians mixture", -out.exact_log_p.mean(), StandardError(out.exact_log_p), -1});
   }
   out.gaussian_log_p = GaussianLogDensity(input.fit, input.held_out);
   out.lines.push_back({"full-covariance Gaussian fitted to the data", GaussianNll(input.fit, input.held_out),

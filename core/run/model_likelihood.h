@@ -28,8 +28,8 @@ class SohlDicksteinModel;
 struct ModelLikelihoodOptions {
   double tolerance = 0.0;  // Dormand-Prince tolerance; 0: 1e-6 for the closed-form mixture, 1e-5 for a model
   double difference_step = LikelihoodOptions{}.difference_step;  // central differences of a learned model
-  int bound_draws = 4;     // Sohl-Dickstein bound: noise draws per point
-  uint64_t seed = 0;       // of the bound's noise draws
+  int bound_draws = 4;                                           // Sohl-Dickstein bound: noise draws per point
+  uint64_t seed = 0;                                             // of the bound's noise draws
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -47,18 +47,18 @@ struct ModelLikelihoodInput {
 };
 
 struct LikelihoodLine {
-  std::string method;            // "probability-flow ODE, exact mixture (closed-form div)", ...
-  double nll = 0;                // nats per point
-  double standard_error = -1;    // of nll over the points; < 0 when not given
-  long long nfe = -1;            // model evaluations per point; < 0 when none
+  std::string method;          // "probability-flow ODE, exact mixture (closed-form div)", ...
+  double nll = 0;              // nats per point
+  double standard_error = -1;  // of nll over the points; < 0 when not given
+  long long nfe = -1;          // model evaluations per point; < 0 when none
 };
 
 struct ModelLikelihood {
-  std::vector<LikelihoodLine> lines;  // ODE (two for the mixture: closed form, then its denoiser by differences),
-                                      // bound, exact density, fitted Gaussian
+  std::vector<LikelihoodLine> lines;    // ODE (two for the mixture: closed form, then its denoiser by differences),
+                                        // bound, exact density, fitted Gaussian
   std::optional<LikelihoodReport> ode;  // the ODE solve of the model (closed form for the mixture)
-  Eigen::VectorXd exact_log_p;        // the exact log-density per point (mixture law), else empty
-  Eigen::VectorXd gaussian_log_p;     // the fitted Gaussian's log-density per point
+  Eigen::VectorXd exact_log_p;          // the exact log-density per point (mixture law), else empty
+  Eigen::VectorXd gaussian_log_p;       // the fitted Gaussian's log-density per point
 };
 
 /// The 8gaussians law, as the data set draws it and the 'mixture' model knows it: centres on the circle of radius

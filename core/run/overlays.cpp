@@ -6,8 +6,8 @@
 #include "core/sampling/sampler.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 
 namespace diffuscope {
 
@@ -39,7 +39,8 @@ std::string FieldOptions::Check() const {
   if (FieldKindName(kind) != "none" && FieldKindName(kind) != "score" && FieldKindName(kind) != "drift")
     return "unknown field kind";
   if (grid < 2 || grid > 101) return "field grid must have 2..101 arrows a side";
-  if (!(std::isfinite(half_width) && half_width > 0 && half_width <= 100)) return "field half width must be in (0, 100]";
+  if (!(std::isfinite(half_width) && half_width > 0 && half_width <= 100))
+    return "field half width must be in (0, 100]";
   return {};
 }
 

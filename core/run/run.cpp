@@ -5,8 +5,8 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/sha256.h"
-#include "core/data/image_io.h"
 #include "core/data/digits.h"
+#include "core/data/image_io.h"
 #include "core/data/points2d.h"
 #include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
@@ -240,8 +240,8 @@ SamplerOptions RunSamplerOptions(const RunSpec& run, int T) {
 
 ReverseStart ReverseStartOf(const RunSpec& run, const NoiseSchedule& schedule, const Batch& x0, int noise_rows) {
   if (run.start_t <= 0) return {InitialNoise(noise_rows, static_cast<int>(x0.cols()), run.seed), 0};
-  Require(run.start_t <= schedule.num_steps(),
-          "the run starts at t = " + std::to_string(run.start_t) + ", past T = " + std::to_string(schedule.num_steps()));
+  Require(run.start_t <= schedule.num_steps(), "the run starts at t = " + std::to_string(run.start_t) +
+                                                   ", past T = " + std::to_string(schedule.num_steps()));
   const ForwardProcess forward(schedule, x0, run.seed);
   // Fresh noise has no one path to start from: its closed form with the fixed eps.
   const ForwardPath path = run.forward_path == ForwardPath::kMarkov ? ForwardPath::kMarkov : ForwardPath::kClosed;
@@ -308,8 +308,8 @@ ReverseRun StartReverseRun(const RunSpec& run, const NoiseSchedule& schedule, De
   return ReverseRun(std::move(chains));
 }
 
-void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,
-               Batch* eps_hat, const Batch* condition) {
+void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat,
+               const Batch* condition) {
   DenoiseQuery query;
   query.t = t;
   query.t_prev = t - 1;
@@ -317,8 +317,8 @@ void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batc
   query.schedule = &schedule;
   query.condition = condition;
   const Prediction prediction = model.Predict(x_t, query);
-  PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1),
-                    schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
+  PredictionToX0Eps(prediction, x_t, schedule.alpha_bar(t), schedule.alpha_bar(t - 1), schedule.posterior_mean_coef1(t),
+                    schedule.posterior_mean_coef2(t), x0_hat, eps_hat);
 }
 
 fs::path SaveContentAddressedModel(const std::vector<uint8_t>& bytes, const fs::path& folder) {

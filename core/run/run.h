@@ -30,8 +30,8 @@ namespace diffuscope {
 /// What a run's input resolves to.
 struct RunInput {
   bool points = false;
-  Batch x0;          // the clean rows the forward process moves: image rows (x samples) or particles (data units)
-  Batch data;        // 2D: the data set of the exact denoisers, in its own units (empty for images)
+  Batch x0;    // the clean rows the forward process moves: image rows (x samples) or particles (data units)
+  Batch data;  // 2D: the data set of the exact denoisers, in its own units (empty for images)
   // 2D: the data's normalisation (the space the exact models and the forward process run in; see ModelContext).
   PointNormalization normalization;
   ImageShape shape;  // images: the shape of x0's rows
@@ -39,7 +39,7 @@ struct RunInput {
   // simulated) or the low-resolution image's bicubic upsample, at the output's shape.
   Batch low;
   ImageShape low_shape;
-  std::string file;  // the input file read ("" for built-in data and inline points)
+  std::string file;    // the input file read ("" for built-in data and inline points)
   std::string sha256;  // of the input file, or of an inline point set's float bytes ("" for built-in data)
 };
 /// Loads the image (shrunk to max_image_side) or the points of a run. Throws Error naming the problem.
@@ -130,8 +130,8 @@ ReverseRun StartReverseRun(const RunSpec& run, const NoiseSchedule& schedule, De
                            const PointNormalization& space = {}, const Batch* condition = nullptr);
 
 /// x0_hat and eps_hat of a model at t for x_t (t >= 1).
-void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat,
-               Batch* eps_hat, const Batch* condition = nullptr);
+void PredictAt(Denoiser& model, const NoiseSchedule& schedule, int t, const Batch& x_t, Batch* x0_hat, Batch* eps_hat,
+               const Batch* condition = nullptr);
 
 /// Writes a model file's bytes under folder as model-<SHA-256>.dfm (atomically; kept if already there) and
 /// returns its path: a model that lives only in memory gets a file a bundle can name and check.

@@ -53,8 +53,7 @@ std::string RunSpec::Check() const {
   if (std::string p = schedule.Check(); !p.empty()) return "schedule: " + p;
   if (std::string p = sampler.Check(); !p.empty()) return "sampler: " + p;
   if (label < -1 || label >= 64) return "label must be a class 0..63, or -1 for an unconditional run";
-  if (!(std::isfinite(guidance) && guidance >= 0.0 && guidance <= 10.0))
-    return "guidance must be a weight in [0, 10]";
+  if (!(std::isfinite(guidance) && guidance >= 0.0 && guidance <= 10.0)) return "guidance must be a weight in [0, 10]";
   if (label >= 0 && !has_data) return "label and guidance are for 2D runs";
   if (label < 0 && guidance != 0.0) return "guidance needs a label (the class to guide towards)";
   if (start_t < 0 || start_t > schedule.num_steps)
@@ -69,7 +68,8 @@ namespace {
 class Fields {
  public:
   Fields(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    if (!j_.is_object()) throw Error((where_.empty() ? std::string("the run") : "'" + where_ + "'") + " must be a JSON object");
+    if (!j_.is_object())
+      throw Error((where_.empty() ? std::string("the run") : "'" + where_ + "'") + " must be a JSON object");
   }
   bool Has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
   std::string Name(const char* key) const { return where_.empty() ? key : where_ + "." + key; }
@@ -128,9 +128,14 @@ class Fields {
 }  // namespace
 
 json ScheduleToJson(const ScheduleOptions& o) {
-  return {{"kind", ScheduleKindName(o.kind)}, {"steps", o.num_steps}, {"beta_start", o.beta_start},
-          {"beta_end", o.beta_end}, {"cosine_s", o.cosine_s}, {"max_beta", o.max_beta},
-          {"zero_terminal_snr", o.zero_terminal_snr}, {"custom", o.custom}};
+  return {{"kind", ScheduleKindName(o.kind)},
+          {"steps", o.num_steps},
+          {"beta_start", o.beta_start},
+          {"beta_end", o.beta_end},
+          {"cosine_s", o.cosine_s},
+          {"max_beta", o.max_beta},
+          {"zero_terminal_snr", o.zero_terminal_snr},
+          {"custom", o.custom}};
 }
 
 ScheduleOptions ScheduleFromJson(const json& j, const std::string& where) {
@@ -153,15 +158,22 @@ ScheduleOptions ScheduleFromJson(const json& j, const std::string& where) {
       o.custom.push_back(v.get<double>());
     }
   }
-  if (std::string problem = o.Check(); !problem.empty()) throw Error("'" + where + "' is not a valid schedule: " + problem);
+  if (std::string problem = o.Check(); !problem.empty())
+    throw Error("'" + where + "' is not a valid schedule: " + problem);
   return o;
 }
 
 json SamplerToJson(const SamplerOptions& o) {
-  json j = {{"kind", SamplerKindName(o.kind)}, {"steps", o.num_steps}, {"spacing", SpacingName(o.spacing)},
-            {"variance", VarianceChoiceName(o.variance)}, {"eta", o.eta}, {"clip_x0", o.clip_x0},
-            {"clip_range", o.clip_range}, {"dynamic_threshold", o.dynamic_threshold},
-            {"threshold_percentile", o.threshold_percentile}, {"seed", o.seed}};
+  json j = {{"kind", SamplerKindName(o.kind)},
+            {"steps", o.num_steps},
+            {"spacing", SpacingName(o.spacing)},
+            {"variance", VarianceChoiceName(o.variance)},
+            {"eta", o.eta},
+            {"clip_x0", o.clip_x0},
+            {"clip_range", o.clip_range},
+            {"dynamic_threshold", o.dynamic_threshold},
+            {"threshold_percentile", o.threshold_percentile},
+            {"seed", o.seed}};
   // Only where it matters, so the files (and content hashes) of the other samplers stay as they were.
   if (o.kind == SamplerKind::kHeunKarras || o.rho != SamplerOptions{}.rho) j["rho"] = o.rho;
   return j;
@@ -170,8 +182,9 @@ json SamplerToJson(const SamplerOptions& o) {
 SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
   const Fields f(j, where);
   SamplerOptions o;
-  o.kind = f.Enum<SamplerKind>("kind", ParseSamplerKind, o.kind,
-                               "sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++, flow-euler, flow-heun)");
+  o.kind = f.Enum<SamplerKind>(
+      "kind", ParseSamplerKind, o.kind,
+      "sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++, flow-euler, flow-heun)");
   o.num_steps = f.Get<int>("steps", o.num_steps);
   o.spacing = f.Enum<Spacing>("spacing", ParseSpacing, o.spacing, "spacing (leading, trailing, linspace)");
   o.variance = f.Enum<VarianceChoice>("variance", ParseVarianceChoice, o.variance,
@@ -188,11 +201,20 @@ SamplerOptions SamplerFromJson(const json& j, const std::string& where) {
 }
 
 json RunToJson(const RunSpec& r) {
-  json j = {{"image", r.image}, {"data", r.data}, {"max_image_side", r.max_image_side}, {"points", r.points},
-            {"data_points", r.data_points}, {"samples", r.samples}, {"digits", r.digits}, {"digit", r.digit},
+  json j = {{"image", r.image},
+            {"data", r.data},
+            {"max_image_side", r.max_image_side},
+            {"points", r.points},
+            {"data_points", r.data_points},
+            {"samples", r.samples},
+            {"digits", r.digits},
+            {"digit", r.digit},
             {"schedule", ScheduleToJson(r.schedule)},
-            {"schedule_from_model", r.schedule_from_model}, {"sampler", SamplerToJson(r.sampler)},
-            {"model", r.model}, {"forward_path", ForwardPathName(r.forward_path)}, {"start_t", r.start_t},
+            {"schedule_from_model", r.schedule_from_model},
+            {"sampler", SamplerToJson(r.sampler)},
+            {"model", r.model},
+            {"forward_path", ForwardPathName(r.forward_path)},
+            {"start_t", r.start_t},
             {"seed", r.seed}};
   // Written only when used, so the runs of earlier versions keep their text.
   if (r.super_resolution != 0) {

@@ -43,9 +43,9 @@ struct RunSpec {
   int max_image_side = kDefaultExportSide;  // larger images are shrunk (area average) to this many pixels a side;
                                             // smaller ones keep their size (the renderer's min_cell enlarges
                                             // tiny ones by an integer scale)
-  int points = 2000;         // 2D: particles of a reverse run from noise (and of the forward run without point_set)
-  int data_points = 8000;    // 2D: points of a generated data set given to the exact denoisers
-  int samples = 1;           // images: samples (rows) in the batch; the digits DDPM: digits sampled
+  int points = 2000;       // 2D: particles of a reverse run from noise (and of the forward run without point_set)
+  int data_points = 8000;  // 2D: points of a generated data set given to the exact denoisers
+  int samples = 1;         // images: samples (rows) in the batch; the digits DDPM: digits sampled
   // Digits models (SR3 and the digits DDPM, which run.model names) work on 20x20 digits instead of the image. SR3
   // refines the low-resolution view of its truth: held-out digit `digit` (a test row of SplitDigits), or with
   // digit = -1 the image made grey and 20x20 (DigitFromImage); the digits DDPM samples from pure noise.

@@ -11,8 +11,8 @@ namespace diffuscope {
 
 Eigen::MatrixXd MixtureNoisePrediction(const GaussianMixture& m, const Eigen::MatrixXd& y, double sigma) {
   const int D = m.dimension(), K = static_cast<int>(m.weights.size());
-  Require(y.cols() == D, "the mixture is " + std::to_string(D) + "-dimensional; y has " + std::to_string(y.cols()) +
-                             " columns");
+  Require(y.cols() == D,
+          "the mixture is " + std::to_string(D) + "-dimensional; y has " + std::to_string(y.cols()) + " columns");
   Require(std::isfinite(sigma) && sigma >= 0.0, "sigma must be finite and >= 0");
   const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(D, D);
   Eigen::MatrixXd log_resp(y.rows(), K);
@@ -53,8 +53,8 @@ DormandPrinceSolution IntegrateDormandPrince(const OdeRightHandSide& f, Eigen::M
                                      {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
                                      {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
   // 5th minus 4th order weights: the local error estimate.
-  static constexpr double e[7] = {71.0 / 57600,      0, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200,
-                                  22.0 / 525, -1.0 / 40};
+  static constexpr double e[7] = {71.0 / 57600,      0,          -71.0 / 16695, 71.0 / 1920,
+                                  -17253.0 / 339200, 22.0 / 525, -1.0 / 40};
   DormandPrinceSolution out;
   auto rhs = [&](const Eigen::MatrixXd& state, double time) {
     ++out.evaluations;
@@ -112,9 +112,9 @@ ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, con
           "the probability-flow solve's tolerance must be in [1e-14, 1e-2]");
   // dy/dsigma = eps(y, sigma) from sigma_start down to 0.
   const double sigma = std::sqrt((1.0 - alpha_bar_start) / alpha_bar_start);
-  DormandPrinceSolution solution = IntegrateDormandPrince(
-      [&](const Eigen::MatrixXd& y, double s) { return MixtureNoisePrediction(mixture, y, s); },
-      x_start / std::sqrt(alpha_bar_start), sigma, 0.0, tolerance, 0.0, stop);
+  DormandPrinceSolution solution =
+      IntegrateDormandPrince([&](const Eigen::MatrixXd& y, double s) { return MixtureNoisePrediction(mixture, y, s); },
+                             x_start / std::sqrt(alpha_bar_start), sigma, 0.0, tolerance, 0.0, stop);
   ProbabilityFlowSolution out;
   out.x0 = std::move(solution.state);
   out.steps = solution.steps;
@@ -171,9 +171,7 @@ SamplerErrorReport MeasureSamplerError(const GaussianMixture& mixture, const Sam
   report.reference_steps = reference.steps;
   report.reference_evaluations = reference.evaluations;
   report.reference_tolerance = options.reference_tolerance;
-  auto rms = [&](const Eigen::MatrixXd& x) {
-    return std::sqrt((x - reference.x0).rowwise().squaredNorm().mean());
-  };
+  auto rms = [&](const Eigen::MatrixXd& x) { return std::sqrt((x - reference.x0).rowwise().squaredNorm().mean()); };
   auto median_error = [&](const Eigen::MatrixXd& x) {
     const Eigen::VectorXd distances = (x - reference.x0).rowwise().norm();
     std::vector<double> d(distances.data(), distances.data() + distances.size());

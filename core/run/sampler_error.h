@@ -30,10 +30,10 @@ Eigen::MatrixXd MixtureNoisePrediction(const GaussianMixture& mixture, const Eig
 using OdeRightHandSide = std::function<Eigen::MatrixXd(const Eigen::MatrixXd& state, double time)>;
 
 struct DormandPrinceSolution {
-  Eigen::MatrixXd state;        // at time_end
-  int steps = 0;                // accepted steps
-  int rejected = 0;             // rejected step attempts
-  long long evaluations = 0;    // calls of the right-hand side (each batched over all rows)
+  Eigen::MatrixXd state;      // at time_end
+  int steps = 0;              // accepted steps
+  int rejected = 0;           // rejected step attempts
+  long long evaluations = 0;  // calls of the right-hand side (each batched over all rows)
 };
 
 /// Integrates d state / d time = f(state, time) from time_start to time_end (either direction; lands on time_end
@@ -47,10 +47,10 @@ DormandPrinceSolution IntegrateDormandPrince(const OdeRightHandSide& f, Eigen::M
                                              const std::function<void(double time)>& on_step = {});
 
 struct ProbabilityFlowSolution {
-  Eigen::MatrixXd x0;           // the endpoint at sigma = 0 (alpha_bar = 1), one row per start row
-  int steps = 0;                // accepted steps
-  int rejected = 0;             // rejected step attempts
-  long long evaluations = 0;    // evaluations of the mixture's eps (batched over all rows)
+  Eigen::MatrixXd x0;         // the endpoint at sigma = 0 (alpha_bar = 1), one row per start row
+  int steps = 0;              // accepted steps
+  int rejected = 0;           // rejected step attempts
+  long long evaluations = 0;  // evaluations of the mixture's eps (batched over all rows)
 };
 
 /// Solves the probability-flow ODE dy/dsigma = eps(y, sigma), y = x / sqrt(alpha_bar), sigma = sqrt((1 - abar) / abar)
@@ -61,14 +61,14 @@ ProbabilityFlowSolution SolveProbabilityFlow(const GaussianMixture& mixture, con
                                              double alpha_bar_start, double tolerance, const StopFn& stop = {});
 
 struct SamplerErrorOptions {
-  ScheduleOptions schedule;                             // what every sampler steps on (default linear, T = 1000)
+  ScheduleOptions schedule;  // what every sampler steps on (default linear, T = 1000)
   std::vector<SamplerKind> samplers = AllSamplerKinds();
-  std::vector<int> nfe = {5, 10, 20, 40, 80, 160};      // budgets: each sampler takes the most steps that fit
-  Spacing spacing = Spacing::kTrailing;                 // starts at t = T, where x_T is
-  int num_samples = 1000;                               // particles, all from one x_T ~ N(0, I)
-  int num_data = 4000;                                  // points of the law for the energy distance
-  double reference_tolerance = 1e-10;                   // of the reference solve (and 1000x looser for its check)
-  uint64_t seed = 0;                                    // x_T, the stochastic samplers' noise, the law's points
+  std::vector<int> nfe = {5, 10, 20, 40, 80, 160};  // budgets: each sampler takes the most steps that fit
+  Spacing spacing = Spacing::kTrailing;             // starts at t = T, where x_T is
+  int num_samples = 1000;                           // particles, all from one x_T ~ N(0, I)
+  int num_data = 4000;                              // points of the law for the energy distance
+  double reference_tolerance = 1e-10;               // of the reference solve (and 1000x looser for its check)
+  uint64_t seed = 0;                                // x_T, the stochastic samplers' noise, the law's points
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -77,21 +77,21 @@ struct SamplerErrorOptions {
 struct SamplerErrorRow {
   SamplerKind sampler = SamplerKind::kDdim;
   int steps = 0;
-  int nfe = 0;                  // network evaluations of the run
-  bool stochastic = false;      // its path depends on the noise: endpoint_rms is not a discretisation error
-  double endpoint_rms = 0;      // sqrt(mean over particles of |x_0 - x_0 of the reference|^2)
-  double endpoint_median = 0;   // the median over particles of |x_0 - x_0 of the reference| (robust to a few far ones)
-  double energy_distance = 0;   // of the samples to num_data points of the law
+  int nfe = 0;                 // network evaluations of the run
+  bool stochastic = false;     // its path depends on the noise: endpoint_rms is not a discretisation error
+  double endpoint_rms = 0;     // sqrt(mean over particles of |x_0 - x_0 of the reference|^2)
+  double endpoint_median = 0;  // the median over particles of |x_0 - x_0 of the reference| (robust to a few far ones)
+  double energy_distance = 0;  // of the samples to num_data points of the law
 };
 
 struct SamplerErrorReport {
-  std::vector<SamplerErrorRow> rows;         // samplers in options order, each over options.nfe
-  double alpha_bar_start = 0;                // alpha_bar_T where every run starts
-  int reference_steps = 0;                   // accepted Dormand-Prince steps of the reference
+  std::vector<SamplerErrorRow> rows;  // samplers in options order, each over options.nfe
+  double alpha_bar_start = 0;         // alpha_bar_T where every run starts
+  int reference_steps = 0;            // accepted Dormand-Prince steps of the reference
   long long reference_evaluations = 0;
   double reference_tolerance = 0;
-  double reference_check = 0;                // RMS difference between the reference and a 1000x looser solve
-  double reference_energy_distance = 0;      // the reference endpoint's energy distance to the law's points (the floor)
+  double reference_check = 0;            // RMS difference between the reference and a 1000x looser solve
+  double reference_energy_distance = 0;  // the reference endpoint's energy distance to the law's points (the floor)
 };
 
 /// Runs every sampler of options at every NFE budget from one x_T on `model` (nullptr = the mixture's exact

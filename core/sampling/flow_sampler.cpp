@@ -54,8 +54,9 @@ void FlowVelocity(Denoiser& model, const Batch& x_s, double s, int t, const Nois
   DenoiseQuery query{t, t - 1, a, &schedule, condition};
   const Prediction prediction = model.Predict(x_vp, query);
   Require(prediction.kind != PredictionKind::kEps || a > 0.0,
-          "flow sampler: " + model.name() + " predicts eps, which says nothing about x_0 at s = 1 (pure noise); "
-          "start it below (s_start < 1)");
+          "flow sampler: " + model.name() +
+              " predicts eps, which says nothing about x_0 at s = 1 (pure noise); "
+              "start it below (s_start < 1)");
   Require(prediction.value.allFinite(), "the model predicted NaN or infinite values at s = " + std::to_string(s));
   Batch x0, eps;
   PredictionToX0Eps(prediction, x_vp, a, a_prev, schedule.posterior_mean_coef1(t), schedule.posterior_mean_coef2(t),
@@ -65,7 +66,10 @@ void FlowVelocity(Denoiser& model, const Batch& x_s, double s, int t, const Nois
 }
 
 FlowSampler::FlowSampler(Denoiser& model, const FlowSamplerOptions& options, Batch x_start, const Batch* condition)
-    : model_(model), options_(options), grid_(FlowGridSchedule(options)), condition_(condition),
+    : model_(model),
+      options_(options),
+      grid_(FlowGridSchedule(options)),
+      condition_(condition),
       x_(std::move(x_start)) {
   Require(x_.size() > 0 && x_.allFinite(), "the flow sampler's start x holds no values, NaN or infinity");
   if (model.dimension() > 0)

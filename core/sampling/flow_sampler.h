@@ -58,10 +58,10 @@ void FlowVelocity(Denoiser& model, const Batch& x_s, double s, int t, const Nois
 struct FlowStep {
   int index = 0;
   double s = 1.0, s_next = 0.0;
-  Batch x_s;       // the input of the step
-  Batch velocity;  // v(x_s, s) (Heun: the average of the two slopes actually used)
-  Batch x0_hat;    // the model's x0_hat at (x_s, s)
-  Batch x_next;    // x_s + (s_next - s) velocity
+  Batch x_s;            // the input of the step
+  Batch velocity;       // v(x_s, s) (Heun: the average of the two slopes actually used)
+  Batch x0_hat;         // the model's x0_hat at (x_s, s)
+  Batch x_next;         // x_s + (s_next - s) velocity
   int evaluations = 0;  // model calls of this step (NFE)
 };
 

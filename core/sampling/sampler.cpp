@@ -88,7 +88,8 @@ std::string_view VarianceChoiceName(VarianceChoice variance) { return NameOf(kVa
 std::optional<VarianceChoice> ParseVarianceChoice(std::string_view name) { return Parse(kVarianceNames, name); }
 
 std::string SamplerOptions::Check() const {
-  if (num_steps < 0) return "the number of sampling steps must be >= 0 (0 = every step), got " + std::to_string(num_steps);
+  if (num_steps < 0)
+    return "the number of sampling steps must be >= 0 (0 = every step), got " + std::to_string(num_steps);
   if (!(std::isfinite(eta) && eta >= 0.0)) return "eta must be a finite number >= 0";
   if (!(std::isfinite(clip_range) && clip_range > 0.0)) return "clip_range must be > 0";
   if (!(std::isfinite(threshold_percentile) && threshold_percentile > 0.0 && threshold_percentile <= 1.0))
@@ -99,8 +100,8 @@ std::string SamplerOptions::Check() const {
 
 std::vector<int> SpacedTimesteps(int T, int K, Spacing spacing) {
   Require(T >= 1, "the schedule has no steps");
-  Require(K >= 1 && K <= T, "the number of sampling steps must be in 1.." + std::to_string(T) + " (got " +
-                                std::to_string(K) + ")");
+  Require(K >= 1 && K <= T,
+          "the number of sampling steps must be in 1.." + std::to_string(T) + " (got " + std::to_string(K) + ")");
   std::vector<int> steps(K);
   switch (spacing) {
     case Spacing::kLeading: {
@@ -162,8 +163,9 @@ void PredictionToX0Eps(const Prediction& p, const Batch& x_t, double a, double a
   const float sa = static_cast<float>(std::sqrt(a)), s1a = static_cast<float>(std::sqrt(1.0 - a));
   switch (p.kind) {
     case PredictionKind::kEps:
-      Require(a > 0.0, "an eps-prediction model cannot predict x_0 where alpha_bar_t = 0 (zero terminal SNR); "
-                       "use a schedule without the rescale, or an x0 / v model");
+      Require(a > 0.0,
+              "an eps-prediction model cannot predict x_0 where alpha_bar_t = 0 (zero terminal SNR); "
+              "use a schedule without the rescale, or an x0 / v model");
       *eps_hat = p.value;
       *x0_hat = ((x_t.array() - s1a * p.value.array()) / sa).matrix();
       break;
@@ -207,10 +209,8 @@ int NearestTimestep(const NoiseSchedule& schedule, int top, double alpha_bar) {
   int lo = 1, hi = top;  // the first t with log_snr(t) <= lam, or top
   while (lo < hi) {
     const int mid = lo + (hi - lo) / 2;
-    if (schedule.log_snr(mid) <= lam)
-      hi = mid;
-    else
-      lo = mid + 1;
+    if (schedule.log_snr(mid) <= lam) hi = mid;
+    else lo = mid + 1;
   }
   if (lo > 1 && std::abs(schedule.log_snr(lo - 1) - lam) <= std::abs(schedule.log_snr(lo) - lam)) return lo - 1;
   return lo;
@@ -233,9 +233,8 @@ Sampler::Sampler(const NoiseSchedule& schedule, Denoiser& model, const SamplerOp
   if (model.dimension() > 0)
     Require(x_.cols() == model.dimension(), "the model takes " + std::to_string(model.dimension()) +
                                                 " values per sample, the start x has " + std::to_string(x_.cols()));
-  Require(start_t > 0 || options.num_steps <= T,
-          "the number of sampling steps (" + std::to_string(options.num_steps) + ") exceeds the schedule's T = " +
-              std::to_string(T));
+  Require(start_t > 0 || options.num_steps <= T, "the number of sampling steps (" + std::to_string(options.num_steps) +
+                                                     ") exceeds the schedule's T = " + std::to_string(T));
   // Started part-way (SDEdit), K steps are spread over 1..start_t; more than start_t are not possible.
   const int top = start_t > 0 ? start_t : T;
   const int K = options.num_steps == 0 ? top : std::min(options.num_steps, top);
@@ -313,8 +312,9 @@ Prediction Sampler::Evaluate(const Batch& x, const DenoiseQuery& query, double c
     *x0_hat = x0_hat->array().max(-c).min(c).matrix();
   }
   if (adjusted_x0)  // eps consistent with the x0 actually used (as diffusers does)
-    *eps_hat = ((x.array() - static_cast<float>(std::sqrt(a)) * x0_hat->array()) /
-                static_cast<float>(std::sqrt(1.0 - a))).matrix();
+    *eps_hat =
+        ((x.array() - static_cast<float>(std::sqrt(a)) * x0_hat->array()) / static_cast<float>(std::sqrt(1.0 - a)))
+            .matrix();
   return prediction;
 }
 
@@ -347,7 +347,8 @@ const Step& Sampler::Next() {
     Require(kind == SamplerKind::kDdpm || kind == SamplerKind::kDdim,
             "a model that predicts the reverse mean (Sohl-Dickstein et al.) samples with ddpm only, not " +
                 std::string(SamplerKindName(kind)));
-    Require(t_prev == t - 1, "a model that predicts the reverse mean cannot be sampled with strided steps; use every step");
+    Require(t_prev == t - 1,
+            "a model that predicts the reverse mean cannot be sampled with strided steps; use every step");
   }
   bool noisy = false;  // whether x_prev = mean + sqrt(variance) z
 
@@ -361,10 +362,8 @@ const Step& Sampler::Next() {
       break;
     }
     case SamplerKind::kDdpm: {
-      if (prediction.kind == PredictionKind::kMean && !adjusted_x0)
-        s.mean = prediction.value;
-      else
-        s.mean = Combine(coef1, s.x0_hat, coef2, x_);
+      if (prediction.kind == PredictionKind::kMean && !adjusted_x0) s.mean = prediction.value;
+      else s.mean = Combine(coef1, s.x0_hat, coef2, x_);
       // A model of the whole reverse kernel (Sohl-Dickstein et al.: mean and variance) is sampled with its own
       // variance; the fixed choices are DDPM's for models that predict only the mean's ingredients.
       const VarianceChoice variance =
@@ -372,12 +371,8 @@ const Step& Sampler::Next() {
               ? VarianceChoice::kLearned
               : options_.variance;
       switch (variance) {
-        case VarianceChoice::kFixedSmall:
-          s.variance = posterior_variance;
-          break;
-        case VarianceChoice::kFixedLarge:
-          s.variance = beta;
-          break;
+        case VarianceChoice::kFixedSmall: s.variance = posterior_variance; break;
+        case VarianceChoice::kFixedLarge: s.variance = beta; break;
         case VarianceChoice::kLearned: {
           Require(prediction.variance_kind != VarianceKind::kNone,
                   "the 'learned' variance needs a model that predicts its variance; this one does not");
@@ -385,8 +380,8 @@ const Step& Sampler::Next() {
             s.variance_field = prediction.variance.array().exp().matrix();
           } else {
             // improved DDPM: log sigma^2 = f log beta + (1 - f) log beta~ (beta~ clipped away from 0 at t = 1).
-            const double log_small = std::log(t_prev == 0 && t > 1 ? schedule_.posterior_variance(2)
-                                                                   : std::max(posterior_variance, 1e-20));
+            const double log_small =
+                std::log(t_prev == 0 && t > 1 ? schedule_.posterior_variance(2) : std::max(posterior_variance, 1e-20));
             const double log_large = std::log(beta);
             s.variance_field = (((prediction.variance.array() + 1.0f) * 0.5f) * static_cast<float>(log_large) +
                                 ((1.0f - prediction.variance.array()) * 0.5f) * static_cast<float>(log_small))
@@ -439,9 +434,7 @@ const Step& Sampler::Next() {
       break;
     }
     case SamplerKind::kFlowEuler:
-    case SamplerKind::kFlowHeun:
-      StepFlow(s);
-      break;
+    case SamplerKind::kFlowHeun: StepFlow(s); break;
     case SamplerKind::kDpmSolverPP: {
       // Lu et al. 2022, in alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log(alpha / sigma), h = lambda_prev -
       // lambda: x_prev = (sigma_prev / sigma) x - alpha_prev (e^-h - 1) D, with D = x0_hat on the first and the last
@@ -468,10 +461,8 @@ const Step& Sampler::Next() {
     Batch z(x_.rows(), x_.cols());
     FillNormalParallel({options_.seed, Stream::kReverseNoise, static_cast<uint64_t>(t)}, 0,
                        std::span<float>(z.data(), z.size()));
-    if (s.variance_field.size() > 0)
-      s.x_prev = (s.mean.array() + s.variance_field.array().sqrt() * z.array()).matrix();
-    else
-      s.x_prev = (s.mean.array() + static_cast<float>(std::sqrt(s.variance)) * z.array()).matrix();
+    if (s.variance_field.size() > 0) s.x_prev = (s.mean.array() + s.variance_field.array().sqrt() * z.array()).matrix();
+    else s.x_prev = (s.mean.array() + static_cast<float>(std::sqrt(s.variance)) * z.array()).matrix();
   }
   Require(s.x_prev.allFinite(), std::string(SamplerKindName(kind)) + " stepped to NaN or infinite values at t = " +
                                     std::to_string(t) + " (too few steps for this model?)");

@@ -24,14 +24,14 @@
 namespace diffuscope {
 
 enum class SamplerKind {
-  kDdpm,        // ancestral p(x_{t-1} | x_t) (Ho et al. 2020)
-  kDdim,        // Song, Meng and Ermon 2021; eta = 0: the Euler method of the probability-flow ODE in (x/sqrt(abar), sigma)
-  kOdeEuler,    // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
-  kSdeEuler,    // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
-  kHeunKarras,  // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
-  kDpmSolverPP, // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
-  kFlowEuler,   // Euler in flow time s of the straight path x_s = (1 - s) x_0 + s eps (flow matching), uniform s
-  kFlowHeun,    // Heun in flow time (its last step, to s = 0, Euler): core/sampling/flow_sampler.h's solvers
+  kDdpm,  // ancestral p(x_{t-1} | x_t) (Ho et al. 2020)
+  kDdim,  // Song, Meng and Ermon 2021; eta = 0: the Euler method of the probability-flow ODE in (x/sqrt(abar), sigma)
+  kOdeEuler,     // probability-flow ODE of the VP SDE (Song et al. 2021), Euler steps in the clock log(alpha_bar)
+  kSdeEuler,     // reverse-time VP SDE (Song et al. 2021), Euler-Maruyama steps in the clock log(alpha_bar)
+  kHeunKarras,   // Heun's 2nd-order method on Karras et al. (2022) sigma steps (EDM Algorithm 1, deterministic)
+  kDpmSolverPP,  // DPM-Solver++(2M), the multistep data-prediction solver (Lu et al. 2022)
+  kFlowEuler,    // Euler in flow time s of the straight path x_s = (1 - s) x_0 + s eps (flow matching), uniform s
+  kFlowHeun,     // Heun in flow time (its last step, to s = 0, Euler): core/sampling/flow_sampler.h's solvers
 };
 // The flow kinds step x_s = FlowScale(s) x_t (flow_sampler.h) on K uniform steps of s from the start's flow time
 // FlowTimeOfAlphaBar(alpha_bar_top) to 0, with v = eps_hat - x0_hat: exact for any Denoiser, since a VP query at
@@ -66,16 +66,16 @@ std::optional<VarianceChoice> ParseVarianceChoice(std::string_view name);  // "f
 
 struct SamplerOptions {
   SamplerKind kind = SamplerKind::kDdpm;
-  int num_steps = 0;                    // K sampling steps; 0 = every step of the schedule
+  int num_steps = 0;                     // K sampling steps; 0 = every step of the schedule
   Spacing spacing = Spacing::kTrailing;  // which K of the T timesteps (heun-karras: its own Karras levels instead)
   VarianceChoice variance = VarianceChoice::kFixedSmall;  // DDPM only
-  double eta = 0.0;                     // DDIM: 0 deterministic, 1 = DDPM-like
-  bool clip_x0 = false;                 // clamp x0_hat to [-clip_range, clip_range] (images)
+  double eta = 0.0;                                       // DDIM: 0 deterministic, 1 = DDPM-like
+  bool clip_x0 = false;                                   // clamp x0_hat to [-clip_range, clip_range] (images)
   double clip_range = 1.0;
-  bool dynamic_threshold = false;       // Imagen's dynamic thresholding of x0_hat
+  bool dynamic_threshold = false;  // Imagen's dynamic thresholding of x0_hat
   double threshold_percentile = 0.995;
-  double rho = 7.0;                     // heun-karras: the exponent of Karras et al.'s sigma steps
-  uint64_t seed = 0;                    // the reverse noise z of every step (ddpm, sde-euler, ddim with eta > 0)
+  double rho = 7.0;   // heun-karras: the exponent of Karras et al.'s sigma steps
+  uint64_t seed = 0;  // the reverse noise z of every step (ddpm, sde-euler, ddim with eta > 0)
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -166,8 +166,8 @@ class Sampler {
   Denoiser& model_;
   SamplerOptions options_;
   const Batch* condition_;
-  std::vector<int> timesteps_;       // paper t, descending
-  std::vector<double> alpha_bars_;   // exact noise level of each step's x_t, then 1
+  std::vector<int> timesteps_;      // paper t, descending
+  std::vector<double> alpha_bars_;  // exact noise level of each step's x_t, then 1
   // heun-karras, flow kinds: their noise levels as a schedule of their own (t = 1..N, ascending noise), the schedule
   // their queries name: a model on its own schedule reads t, so an off-grid noise level must come with a schedule
   // that has it.

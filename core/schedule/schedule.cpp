@@ -89,8 +89,7 @@ std::string ScheduleOptions::Check() const {
         return "max_beta must be in (0, 1] (got " + Fmt(max_beta) + ")";
       break;
     case ScheduleKind::kJsd:
-    case ScheduleKind::kSohlDickstein:
-      break;
+    case ScheduleKind::kSohlDickstein: break;
     case ScheduleKind::kCustomBeta:
     case ScheduleKind::kCustomAlphaBar:
       if (static_cast<int>(custom.size()) != num_steps)
@@ -119,9 +118,7 @@ std::vector<double> ComputeBetas(const ScheduleOptions& o) {
   const int T = o.num_steps;
   std::vector<double> beta(T);
   switch (o.kind) {
-    case ScheduleKind::kLinear:
-      beta = Linspace(o.beta_start, o.beta_end, T);
-      break;
+    case ScheduleKind::kLinear: beta = Linspace(o.beta_start, o.beta_end, T); break;
     case ScheduleKind::kScaledLinear:
       beta = Linspace(std::sqrt(o.beta_start), std::sqrt(o.beta_end), T);
       for (double& b : beta) b *= b;
@@ -142,9 +139,7 @@ std::vector<double> ComputeBetas(const ScheduleOptions& o) {
     case ScheduleKind::kJsd:
       for (int i = 0; i < T; ++i) beta[i] = 1.0 / double(T - i);
       break;
-    case ScheduleKind::kConst:
-      std::fill(beta.begin(), beta.end(), o.beta_end);
-      break;
+    case ScheduleKind::kConst: std::fill(beta.begin(), beta.end(), o.beta_end); break;
     case ScheduleKind::kSohlDickstein: {
       auto b = Linspace(double(T), 2.0, T);
       // sigmoid(logit(1/b)) == 1/b; the code's form is kept in words, not in floating-point noise.
@@ -152,9 +147,7 @@ std::vector<double> ComputeBetas(const ScheduleOptions& o) {
       beta[0] += 1e-3;
       break;
     }
-    case ScheduleKind::kCustomBeta:
-      beta = o.custom;
-      break;
+    case ScheduleKind::kCustomBeta: beta = o.custom; break;
     case ScheduleKind::kCustomAlphaBar: {
       double prev = 1.0;
       for (int i = 0; i < T; ++i) {
@@ -275,8 +268,7 @@ ScheduleOptions LoadCustomSchedule(const std::string& path) {
   }
   Require(!options.custom.empty(), "schedule file '" + path + "' holds no values");
   options.num_steps = static_cast<int>(options.custom.size());
-  if (std::string problem = options.Check(); !problem.empty())
-    throw Error("schedule file '" + path + "': " + problem);
+  if (std::string problem = options.Check(); !problem.empty()) throw Error("schedule file '" + path + "': " + problem);
   return options;
 }
 

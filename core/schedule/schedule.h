@@ -14,15 +14,15 @@
 namespace diffuscope {
 
 enum class ScheduleKind {
-  kLinear,         // beta = linspace(b0, b1, T) (DDPM)
-  kScaledLinear,   // beta = linspace(sqrt b0, sqrt b1, T)^2 ("quadratic" of DDPM / tiny-diffusion)
-  kCosine,         // improved DDPM, s = 0.008, beta clipped at 0.999
-  kSigmoid,        // beta = sigmoid(linspace(-6, 6, T)) (b1 - b0) + b0
-  kJsd,            // beta = 1 / (T - i): ends at alpha_bar_T = 0
-  kConst,          // beta = b1
-  kSohlDickstein,  // the 2015 code's schedule: 1e-6 + (1/linspace(T, 2, T)) (1 - 1.1e-5), + 1e-3 on step 1
-  kCustomBeta,     // the betas given in ScheduleOptions::custom
-  kCustomAlphaBar, // the alpha_bar values given in ScheduleOptions::custom
+  kLinear,          // beta = linspace(b0, b1, T) (DDPM)
+  kScaledLinear,    // beta = linspace(sqrt b0, sqrt b1, T)^2 ("quadratic" of DDPM / tiny-diffusion)
+  kCosine,          // improved DDPM, s = 0.008, beta clipped at 0.999
+  kSigmoid,         // beta = sigmoid(linspace(-6, 6, T)) (b1 - b0) + b0
+  kJsd,             // beta = 1 / (T - i): ends at alpha_bar_T = 0
+  kConst,           // beta = b1
+  kSohlDickstein,   // the 2015 code's schedule: 1e-6 + (1/linspace(T, 2, T)) (1 - 1.1e-5), + 1e-3 on step 1
+  kCustomBeta,      // the betas given in ScheduleOptions::custom
+  kCustomAlphaBar,  // the alpha_bar values given in ScheduleOptions::custom
 };
 
 /// The command-line / file name of a kind ("linear", "scaled-linear", "cosine", ...).
@@ -34,13 +34,13 @@ std::vector<std::string_view> ScheduleKindNames();
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::kLinear;
-  int num_steps = 1000;       // T
-  double beta_start = 1e-4;   // b0 (linear, scaled-linear, sigmoid)
-  double beta_end = 0.02;     // b1 (linear, scaled-linear, sigmoid, const)
-  double cosine_s = 0.008;    // offset s of the cosine schedule
-  double max_beta = 0.999;    // the cosine schedule's clip
+  int num_steps = 1000;            // T
+  double beta_start = 1e-4;        // b0 (linear, scaled-linear, sigmoid)
+  double beta_end = 0.02;          // b1 (linear, scaled-linear, sigmoid, const)
+  double cosine_s = 0.008;         // offset s of the cosine schedule
+  double max_beta = 0.999;         // the cosine schedule's clip
   bool zero_terminal_snr = false;  // rescale so alpha_bar_T = 0 exactly (Lin et al. 2024)
-  std::vector<double> custom;  // betas or alpha_bar values (i = 0..T-1) for the custom kinds
+  std::vector<double> custom;      // betas or alpha_bar values (i = 0..T-1) for the custom kinds
 
   /// Empty when the options describe a valid schedule, else what is wrong, naming the parameter.
   std::string Check() const;
@@ -88,8 +88,8 @@ class NoiseSchedule {
   size_t Index(int t) const;  // t - 1, checked
 
   ScheduleOptions options_;
-  std::vector<double> beta_, alpha_bar_, posterior_variance_, posterior_log_variance_clipped_,
-      posterior_mean_coef1_, posterior_mean_coef2_;
+  std::vector<double> beta_, alpha_bar_, posterior_variance_, posterior_log_variance_clipped_, posterior_mean_coef1_,
+      posterior_mean_coef2_;
 };
 
 /// Betas of a kind before any rescale (i = 0..T-1); throws Error on bad options.

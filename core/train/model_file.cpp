@@ -80,12 +80,9 @@ int JsonDepth(std::span<const uint8_t> text, int limit) {
   bool in_string = false, escaped = false;
   for (uint8_t c : text) {
     if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
       continue;
     }
     if (c == '"') {
@@ -103,9 +100,8 @@ int JsonDepth(std::span<const uint8_t> text, int limit) {
 // ------------------------------------------------------------------------------------------------ writing
 
 json UNetToJson(const UNetSpec& u) {
-  return {{"in_channels", u.in_channels},       {"out_channels", u.out_channels},
-          {"channels", u.channels},             {"groups", u.groups},
-          {"embedding_size", u.embedding_size}, {"embedding_width", u.embedding_width},
+  return {{"in_channels", u.in_channels}, {"out_channels", u.out_channels},     {"channels", u.channels},
+          {"groups", u.groups},           {"embedding_size", u.embedding_size}, {"embedding_width", u.embedding_width},
           {"zero_init", u.zero_init}};
 }
 
@@ -118,16 +114,15 @@ json LayerToJson(const LayerSpec& layer) {
       j["out"] = layer.out;
       break;
     case LayerKind::kGelu:
-    case LayerKind::kSilu:
-      j["width"] = layer.in;
-      break;
+    case LayerKind::kSilu: j["width"] = layer.in; break;
     case LayerKind::kResidual:
       j["width"] = layer.in;
       j["activation"] = std::string(LayerKindName(layer.activation));
       break;
     case LayerKind::kEmbed: {
       json groups = json::array();
-      for (const EmbedGroup& g : layer.groups) groups.push_back({{"columns", g.columns}, {"size", g.size}, {"scale", g.scale}});
+      for (const EmbedGroup& g : layer.groups)
+        groups.push_back({{"columns", g.columns}, {"size", g.size}, {"scale", g.scale}});
       j["groups"] = groups;
       break;
     }
@@ -179,8 +174,8 @@ void Validate(const ModelFile& file, const Fail& fail) {
   if (file.trained_steps < 0) fail("the number of trained steps is negative");
   const auto count = static_cast<size_t>(file.num_parameters());
   if (file.weights.size() != count)
-    fail("it holds " + std::to_string(file.weights.size()) + " weights but its network has " +
-         std::to_string(count) + " parameters");
+    fail("it holds " + std::to_string(file.weights.size()) + " weights but its network has " + std::to_string(count) +
+         " parameters");
   if (!AllFinite(file.weights)) fail("its weights hold NaN or infinite values (the training diverged)");
   for (const auto& [key, value] : file.settings)
     if (!std::isfinite(value)) fail("setting '" + key + "' is not a finite number");
@@ -294,10 +289,8 @@ LayerSpec ParseLayer(const HeaderReader& r, const json& j, const std::string& wh
     case LayerKind::kLinear:
       return LayerSpec::Linear(static_cast<int>(r.Int(j, "in", where, 1, kMaxLayerWidth)),
                                static_cast<int>(r.Int(j, "out", where, 1, kMaxLayerWidth)));
-    case LayerKind::kGelu:
-      return LayerSpec::Gelu(static_cast<int>(r.Int(j, "width", where, 1, kMaxLayerWidth)));
-    case LayerKind::kSilu:
-      return LayerSpec::Silu(static_cast<int>(r.Int(j, "width", where, 1, kMaxLayerWidth)));
+    case LayerKind::kGelu: return LayerSpec::Gelu(static_cast<int>(r.Int(j, "width", where, 1, kMaxLayerWidth)));
+    case LayerKind::kSilu: return LayerSpec::Silu(static_cast<int>(r.Int(j, "width", where, 1, kMaxLayerWidth)));
     case LayerKind::kResidual: {
       const int width = static_cast<int>(r.Int(j, "width", where, 1, kMaxLayerWidth));
       const std::string act_name = r.String(j, "activation", where);
@@ -430,12 +423,13 @@ ModelFile ParseModelFile(std::span<const uint8_t> bytes, const std::string& sour
     throw Error(name + " is corrupted: the checksum of its first 32 bytes does not match");
   const uint32_t version = GetU32(bytes.data() + 8);
   if (version == 0 || version > kModelFileVersion)
-    throw Error(name + " has model-file format version " + std::to_string(version) + "; this build of Diffuscope reads " +
-                "versions 1 to " + std::to_string(kModelFileVersion) +
+    throw Error(name + " has model-file format version " + std::to_string(version) +
+                "; this build of Diffuscope reads " + "versions 1 to " + std::to_string(kModelFileVersion) +
                 (version > kModelFileVersion ? " (the file comes from a newer Diffuscope)" : ""));
   const uint64_t header_bytes = GetU32(bytes.data() + 12);
   const uint64_t payload_bytes = GetU64(bytes.data() + 16);
-  if (header_bytes == 0 || header_bytes > kMaxHeaderBytes || payload_bytes > kMaxModelFileBytes || payload_bytes % 4 != 0)
+  if (header_bytes == 0 || header_bytes > kMaxHeaderBytes || payload_bytes > kMaxModelFileBytes ||
+      payload_bytes % 4 != 0)
     throw Error(name + " is corrupted: its header gives impossible sizes");
   const uint64_t expected = kModelFilePreamble + header_bytes + payload_bytes;
   if (bytes.size() < expected)
@@ -457,7 +451,8 @@ ModelFile ParseModelFile(std::span<const uint8_t> bytes, const std::string& sour
   HeaderReader r(source);
   ModelFile file;
   try {
-    if (r.String(header, "format", "") != kFormatName) r.Fail("its header's format is not '" + std::string(kFormatName) + "'");
+    if (r.String(header, "format", "") != kFormatName)
+      r.Fail("its header's format is not '" + std::string(kFormatName) + "'");
     file.model_type = r.String(header, "model", "");
     file.trained_steps = r.Int(header, "trained_steps", "", 0, std::numeric_limits<long long>::max());
     const json& network = r.Field(header, "network", "");

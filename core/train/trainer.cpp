@@ -61,8 +61,9 @@ const std::vector<float>& SamplingWeights(const TrainState& state) {
 
 TrainReport RunTraining(Network<float>& net, TrainState& state, const TrainOptions& options,
                         const LossGradientFn& loss_gradient, const TrainCallbacks& callbacks) {
-  return RunTraining(net.parameters(), net.gradients(), state, options,
-                     [&](long long iteration) { return loss_gradient(iteration, net); }, callbacks);
+  return RunTraining(
+      net.parameters(), net.gradients(), state, options,
+      [&](long long iteration) { return loss_gradient(iteration, net); }, callbacks);
 }
 
 TrainReport RunTraining(std::vector<float>& parameters, std::vector<float>& gradients, TrainState& state,
@@ -88,9 +89,9 @@ TrainReport RunTraining(std::vector<float>& parameters, std::vector<float>& grad
     if (!use_ema) state.ema.clear();
     parameters = state.weights;
   }
-  Require(state.step <= options.iterations,
-          "training: the model has already been trained for " + std::to_string(state.step) +
-              " updates, more than the " + std::to_string(options.iterations) + " asked for");
+  Require(state.step <= options.iterations, "training: the model has already been trained for " +
+                                                std::to_string(state.step) + " updates, more than the " +
+                                                std::to_string(options.iterations) + " asked for");
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

@@ -21,21 +21,21 @@
 namespace diffuscope {
 
 struct TrainOptions {
-  long long iterations = 50000;   // total updates of a run (a resumed run continues up to this count)
-  int batch_size = 32;            // samples per update
-  double learning_rate = 1e-3;    // peak AdamW learning rate
-  double weight_decay = 0.01;     // AdamW's decoupled weight decay (PyTorch's default)
+  long long iterations = 50000;  // total updates of a run (a resumed run continues up to this count)
+  int batch_size = 32;           // samples per update
+  double learning_rate = 1e-3;   // peak AdamW learning rate
+  double weight_decay = 0.01;    // AdamW's decoupled weight decay (PyTorch's default)
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  long long warmup_steps = 0;     // linear learning-rate warm-up over the first updates (0 = none)
-  bool cosine_decay = false;      // after warm-up, decay the learning rate to min_learning_rate along a cosine
+  long long warmup_steps = 0;  // linear learning-rate warm-up over the first updates (0 = none)
+  bool cosine_decay = false;   // after warm-up, decay the learning rate to min_learning_rate along a cosine
   double min_learning_rate = 0.0;
-  double grad_clip_norm = 1.0;    // clip the global gradient L2 norm to this (0 = no clipping)
-  double ema_decay = 0.999;       // EMA of the weights used for sampling (0 = sample with the raw weights)
-  uint64_t seed = 0;              // initial weights, minibatches, timesteps and noise
-  long long checkpoint_every = 0; // updates between checkpoints (0 = only when stopped)
-  long long report_every = 100;   // updates between progress reports
+  double grad_clip_norm = 1.0;     // clip the global gradient L2 norm to this (0 = no clipping)
+  double ema_decay = 0.999;        // EMA of the weights used for sampling (0 = sample with the raw weights)
+  uint64_t seed = 0;               // initial weights, minibatches, timesteps and noise
+  long long checkpoint_every = 0;  // updates between checkpoints (0 = only when stopped)
+  long long report_every = 100;    // updates between progress reports
 
   /// Empty when valid, else what is wrong, naming the option.
   std::string Check() const;
@@ -44,11 +44,11 @@ struct TrainOptions {
 
 /// Everything that a resumed run needs besides the options: with it, training continues bit for bit.
 struct TrainState {
-  long long step = 0;                // updates done
-  std::vector<float> weights;        // the optimised weights (raw, not averaged)
-  std::vector<float> adam_m, adam_v; // AdamW's moments
-  std::vector<float> ema;            // EMA of the weights (empty when ema_decay == 0)
-  double loss_ema = 0.0;             // running average of the loss (0.98 per update, before bias correction)
+  long long step = 0;                 // updates done
+  std::vector<float> weights;         // the optimised weights (raw, not averaged)
+  std::vector<float> adam_m, adam_v;  // AdamW's moments
+  std::vector<float> ema;             // EMA of the weights (empty when ema_decay == 0)
+  double loss_ema = 0.0;              // running average of the loss (0.98 per update, before bias correction)
 
   /// True before the first update of a run (no moments yet).
   bool empty() const { return adam_m.empty(); }
@@ -76,9 +76,9 @@ using LossGradientFn = std::function<double(long long iteration, Network<float>&
 using StepLossGradientFn = std::function<double(long long iteration)>;
 
 struct TrainCallbacks {
-  TrainProgressFn progress;                            // every options.report_every updates and at the end
-  StopFn stop;                                         // asked after every update
-  std::function<void(const TrainState&)> checkpoint;   // every options.checkpoint_every updates and when stopped
+  TrainProgressFn progress;                           // every options.report_every updates and at the end
+  StopFn stop;                                        // asked after every update
+  std::function<void(const TrainState&)> checkpoint;  // every options.checkpoint_every updates and when stopped
 };
 
 /// What a finished run did.

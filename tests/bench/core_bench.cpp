@@ -87,7 +87,10 @@ void empirical_ddim_sampling(benchmark::State& state) {
   options.num_steps = 50;
   for (auto _ : state) benchmark::DoNotOptimize(Sample(schedule, model, options, InitialNoise(2000, 2, 2)).data());
 }
-BENCHMARK(empirical_ddim_sampling)->Name("empirical_ddim_2000_of_8000_x50")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(empirical_ddim_sampling)
+    ->Name("empirical_ddim_2000_of_8000_x50")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace diffuscope

@@ -80,9 +80,8 @@ void RunExport(benchmark::State& state, int channels, const std::string& name, E
   for (auto _ : state) result = ExportAnimation(out, animation.frames, source, options);
   std::error_code ec;
   state.counters["MB"] = fs::is_directory(out) ? 0.0 : static_cast<double>(fs::file_size(out, ec)) / 1e6;
-  state.counters["frames_per_s"] =
-      benchmark::Counter(static_cast<double>(animation.frames) * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  state.counters["frames_per_s"] = benchmark::Counter(
+      static_cast<double>(animation.frames) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.SetLabel(result.codec + (result.note.empty() ? "" : ": " + result.note));
   fs::remove_all(BenchFolder(), ec);
 }

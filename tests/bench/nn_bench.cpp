@@ -1,5 +1,6 @@
 // Benchmarks of the Eigen trainer and the 2D DDPM (issue 5's speed targets: >= 1,500 training steps per second
-// at batch 32; 10,000 points x 50 DDPM steps in <= 2 s). Run: build/tests/bench/diffuscope-bench --benchmark_filter='nn_|ddpm2d_'
+// at batch 32; 10,000 points x 50 DDPM steps in <= 2 s). Run: build/tests/bench/diffuscope-bench
+// --benchmark_filter='nn_|ddpm2d_'
 #include "core/models/ddpm2d.h"
 #include "core/nn/gemm.h"
 #include "core/nn/network.h"

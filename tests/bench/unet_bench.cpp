@@ -42,7 +42,10 @@ void unet_train_step(benchmark::State& state) {
   }
   state.counters["steps/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(unet_train_step)->Name("unet_train_step/reference")->Unit(benchmark::kMillisecond)->UseRealTime()
+BENCHMARK(unet_train_step)
+    ->Name("unet_train_step/reference")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
     ->MinTime(10.0);
 
 void unet_forward(benchmark::State& state) {

@@ -34,12 +34,12 @@ TEST(CompareOdeSde, SameMarginalsDifferentPaths) {
   o.particles = 4000;
   o.seed = 3;
   long long calls = 0, last_done = 0, last_total = 0;
-  const OdeSdeComparison c = CompareOdeAndSde(schedule, model, {}, data, o, [&](long long done, long long total,
-                                                                                const std::string&) {
-    ++calls;
-    last_done = done;
-    last_total = total;
-  });
+  const OdeSdeComparison c =
+      CompareOdeAndSde(schedule, model, {}, data, o, [&](long long done, long long total, const std::string&) {
+        ++calls;
+        last_done = done;
+        last_total = total;
+      });
   EXPECT_EQ(c.note, "");
   EXPECT_EQ(c.ode.sampler, SamplerKind::kOdeEuler);
   EXPECT_EQ(c.sde.sampler, SamplerKind::kSdeEuler);

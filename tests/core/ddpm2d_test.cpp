@@ -6,8 +6,8 @@
 #include "core/random/random.h"
 #include "core/sampling/sampler.h"
 
-#include <Eigen/Cholesky>
 #include <gtest/gtest.h>
+#include <Eigen/Cholesky>
 
 #include <cmath>
 #include <filesystem>
@@ -71,7 +71,7 @@ TEST(Ddpm2d, SchedulesAndArchitectureAreTinyDiffusionsWithACosineDefault) {
   EXPECT_EQ(cosine.num_steps(), 50);
   EXPECT_EQ(cosine.options().kind, ScheduleKind::kCosine);
   EXPECT_LT(cosine.alpha_bar(50), 1e-4);  // x_T is pure noise
-  EXPECT_GT(cosine.alpha(50), 0.099);      // and the first reverse step does not amplify the model's error 32x
+  EXPECT_GT(cosine.alpha(50), 0.099);     // and the first reverse step does not amplify the model's error 32x
   const NoiseSchedule tiny(TinyDiffusionSchedule());
   EXPECT_NEAR(tiny.alpha_bar(50), 0.602951597, 1e-8);  // REFERENCE.md: tiny-diffusion's T = 50 linear
   Ddpm2dModel model;
@@ -300,7 +300,9 @@ TEST(Ddpm2d, TrainingIsSeededAndResumesFromACheckpointFileBitForBit) {
   const fs::path checkpoint = Scratch("checkpoint.dfm");
   Ddpm2dModel first(options);
   int updates = 0;
-  EXPECT_THROW(TrainDdpm2d(first, data, train, {}, [&] { return ++updates == 150; }, checkpoint), Cancelled);
+  EXPECT_THROW(TrainDdpm2d(
+                   first, data, train, {}, [&] { return ++updates == 150; }, checkpoint),
+               Cancelled);
   EXPECT_EQ(first.trained_steps(), 150);
   Ddpm2dModel resumed = Ddpm2dModel::Load(checkpoint);
   EXPECT_TRUE(resumed.resumable());
@@ -321,8 +323,7 @@ TEST(Ddpm2d, ATrainedModelSamplesTheDataNotAGaussian) {
   options.iterations = 3000;
   options.seed = 1;
   double last_loss = 0;
-  const TrainReport report =
-      TrainDdpm2d(model, data, options, [&](const TrainProgress& p) { last_loss = p.loss_ema; });
+  const TrainReport report = TrainDdpm2d(model, data, options, [&](const TrainProgress& p) { last_loss = p.loss_ema; });
   // The eps-prediction MSE starts near 1 (predicting 0); a model that learned the data is well below.
   EXPECT_LT(report.final_loss_ema, 0.6);
   EXPECT_EQ(last_loss, report.final_loss_ema);
@@ -347,8 +348,7 @@ TEST(Ddpm2d, ATrainedModelSamplesTheDataNotAGaussian) {
   const Batch fresh = TwoClusters(n, 4);
   const double model_distance = EnergyDistance(samples, fresh);
   const double gaussian_distance = EnergyDistance(FittedGaussian(data, n, 6), fresh);
-  std::printf("energy distance to fresh data: model %.4f, fitted Gaussian %.4f\n", model_distance,
-              gaussian_distance);
+  std::printf("energy distance to fresh data: model %.4f, fitted Gaussian %.4f\n", model_distance, gaussian_distance);
   // The quality bar: at most a tenth of the Gaussian baseline's distance.
   EXPECT_LT(model_distance, 0.1 * gaussian_distance);
 }

@@ -68,8 +68,8 @@ TEST(DigitsDdpm, DefaultNetworkAndSchedule) {
 TEST(DigitsDdpm, PredictsX0OfTheRightShape) {
   DigitsDdpmModel model(Small());
   NoiseSchedule s(DigitsDdpmDefaultSchedule());
-  Prediction p = model.Predict(Split().test.topRows(3), {.t = 10, .t_prev = 9, .alpha_bar = s.alpha_bar(10),
-                                                          .schedule = &s});
+  Prediction p =
+      model.Predict(Split().test.topRows(3), {.t = 10, .t_prev = 9, .alpha_bar = s.alpha_bar(10), .schedule = &s});
   EXPECT_EQ(p.kind, PredictionKind::kX0);
   EXPECT_EQ(p.value.rows(), 3);
   EXPECT_EQ(p.value.cols(), 400);
@@ -78,8 +78,7 @@ TEST(DigitsDdpm, PredictsX0OfTheRightShape) {
   ScheduleOptions cosine;
   cosine.kind = ScheduleKind::kCosine;
   NoiseSchedule other(cosine);
-  EXPECT_NEAR(model.TimestepIndex({.t = 3, .t_prev = 2, .alpha_bar = s.alpha_bar(500), .schedule = &other}), 499,
-              1e-6);
+  EXPECT_NEAR(model.TimestepIndex({.t = 3, .t_prev = 2, .alpha_bar = s.alpha_bar(500), .schedule = &other}), 499, 1e-6);
 }
 
 // The MSE of the network's target (x_0) on 64 held-out digits noised at five fixed timesteps with fixed noise.
@@ -112,7 +111,8 @@ TEST(DigitsDdpm, TrainingLowersTheHeldOutLossAndResumesToTheSameBytes) {
   DigitsDdpmModel halves(Small());
   long long calls = 0;
   const fs::path checkpoint = Scratch("resume.dfm");
-  EXPECT_THROW(TrainDigitsDdpm(halves, Split().train, Short(20), {}, [&] { return ++calls == 7; }, checkpoint),
+  EXPECT_THROW(TrainDigitsDdpm(
+                   halves, Split().train, Short(20), {}, [&] { return ++calls == 7; }, checkpoint),
                Cancelled);
   DigitsDdpmModel reloaded = DigitsDdpmModel::Load(checkpoint);
   EXPECT_TRUE(reloaded.resumable());

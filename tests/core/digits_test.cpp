@@ -213,9 +213,9 @@ void WriteBgr(const fs::path& path, int width, int height, cv::Scalar bgr) {
 
 TEST(ImageSet, LoadsEveryReadableImageResized) {
   const fs::path folder = TempFolder("set");
-  WriteBgr(folder / "a.png", 8, 6, cv::Scalar(255, 0, 0));                                      // blue
+  WriteBgr(folder / "a.png", 8, 6, cv::Scalar(255, 0, 0));                                          // blue
   ASSERT_TRUE(cv::imwrite((folder / "b.bmp").string(), cv::Mat(10, 10, CV_8UC1, cv::Scalar(51))));  // grey
-  WriteBgr(folder / "c.PNG", 5, 5, cv::Scalar(0, 0, 255));                                      // red
+  WriteBgr(folder / "c.PNG", 5, 5, cv::Scalar(0, 0, 255));                                          // red
   std::ofstream(folder / "d.jpg") << "not a JPEG";
   std::ofstream(folder / "notes.txt") << "not an image file at all";
 

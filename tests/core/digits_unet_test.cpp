@@ -5,8 +5,8 @@
 
 #include "core/models/digits_ddpm.h"
 #include "core/models/registry.h"
-#include "core/sampling/sampler.h"
 #include "core/random/random.h"
+#include "core/sampling/sampler.h"
 #include "core/train/model_file.h"
 
 #include <gtest/gtest.h>
@@ -142,8 +142,8 @@ TEST(DigitsUNet, RecognitionCountsSevenOfTenAgreeingNeighbours) {
   for (int c : test.recognised_counts) sum += c;
   EXPECT_EQ(sum, test.recognised);
   // Pure noise is recognised far less often than real digits: the measure can fail.
-  const DigitsSampleQuality noise = EvaluateDigitsSamples(InitialNoise(100, 400, 9).cwiseMax(-1.0f).cwiseMin(1.0f),
-                                                          split);
+  const DigitsSampleQuality noise =
+      EvaluateDigitsSamples(InitialNoise(100, 400, 9).cwiseMax(-1.0f).cwiseMin(1.0f), split);
   EXPECT_LT(noise.recognised, 0.6 * 100 * test.test_recognised_fraction);
 }
 

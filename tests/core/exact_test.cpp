@@ -4,8 +4,8 @@
 #include "core/models/registry.h"
 #include "core/sampling/sampler.h"
 
-#include <Eigen/Dense>
 #include <gtest/gtest.h>
+#include <Eigen/Dense>
 
 #include <cmath>
 
@@ -56,7 +56,7 @@ TEST(Exact, SingleGaussianPosteriorIsTheLinearEstimator) {
   const double a = 0.6;
   const Eigen::Vector2d mu = m.means[0];
   const Eigen::Vector2d expected = mu + std::sqrt(a) * S * (a * S + (1 - a) * Eigen::Matrix2d::Identity()).inverse() *
-                                           (x.row(0).cast<double>().transpose() - std::sqrt(a) * mu);
+                                            (x.row(0).cast<double>().transpose() - std::sqrt(a) * mu);
   const Batch got = d.PosteriorMean(x, a);
   EXPECT_NEAR(got(0, 0), expected[0], 1e-5);
   EXPECT_NEAR(got(0, 1), expected[1], 1e-5);
@@ -72,7 +72,8 @@ TEST(Exact, EmpiricalMatchesBruteForceInDouble) {
     for (int r = 0; r < x.rows(); r += 13) {
       Eigen::VectorXd logits(data.rows());
       for (int i = 0; i < data.rows(); ++i)
-        logits[i] = -(x.row(r).cast<double>() - std::sqrt(a) * data.row(i).cast<double>()).squaredNorm() / (2 * (1 - a));
+        logits[i] =
+            -(x.row(r).cast<double>() - std::sqrt(a) * data.row(i).cast<double>()).squaredNorm() / (2 * (1 - a));
       const Eigen::VectorXd w = (logits.array() - logits.maxCoeff()).exp();
       const Eigen::RowVectorXd expected = (w.transpose() * data.cast<double>()) / w.sum();
       EXPECT_LT((got.row(r).cast<double>() - expected).cwiseAbs().maxCoeff(), 2e-3) << "a " << a << " row " << r;
@@ -106,8 +107,7 @@ TEST(Exact, MixtureSamplesInDataUnitsHaveTheMixturesMeanAndCovariance) {
   const NoiseSchedule schedule(Cosine50());
   GaussianMixtureDenoiser in_unit(normalised);
   const int n = 4000;
-  const Batch samples =
-      normalization.ToData(Sample(schedule, in_unit, SamplerOptions{}, InitialNoise(n, 2, 7)));
+  const Batch samples = normalization.ToData(Sample(schedule, in_unit, SamplerOptions{}, InitialNoise(n, 2, 7)));
   // Exact answers: mean (10, -3) and covariance 25 (1 + 0.01) I of the law; 5 standard errors of n samples.
   const Eigen::RowVector2d mean = samples.cast<double>().colwise().mean();
   const Eigen::MatrixXd centred = samples.cast<double>().rowwise() - mean;

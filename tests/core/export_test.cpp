@@ -281,8 +281,8 @@ TEST_F(ExportTest, ColourGifErrorIsBoundedAndDeterministic) {
     for (int i = 0; i < 8; ++i) {
       const double mae = MeanAbsError(gif.frames[i], animation(i));
       if (i == 0 || i == 7)
-        std::printf("GIF colour (%s), frame %d: MAE %.2f, PSNR %.1f dB\n", dither ? "dithered" : "not dithered", i,
-                    mae, Psnr(gif.frames[i], animation(i)));
+        std::printf("GIF colour (%s), frame %d: MAE %.2f, PSNR %.1f dB\n", dither ? "dithered" : "not dithered", i, mae,
+                    Psnr(gif.frames[i], animation(i)));
       EXPECT_LT(mae, dither ? 1.5 * lattice_mae : lattice_mae) << "frame " << i;
     }
   }
@@ -465,8 +465,8 @@ double VideoPsnr(const std::vector<Frame>& decoded, const std::vector<Frame>& fr
 
 // The point of the libavcodec writer: noise survives as noise. Colour noise loses most of its chroma to 4:2:0
 // subsampling whatever the bitrate (every player's format: a 4:2:0 round trip with no coding at all gives 11.17 dB
-// on this noise, measured with ffmpeg), so grey noise shows what the codec keeps. The thresholds sit about 1 dB under the PSNR measured at the default CRFs
-// (printed); OpenCV's VP8 writer, before, turned the noise into blotches.
+// on this noise, measured with ffmpeg), so grey noise shows what the codec keeps. The thresholds sit about 1 dB under
+// the PSNR measured at the default CRFs (printed); OpenCV's VP8 writer, before, turned the noise into blotches.
 TEST_F(ExportTest, VideoKeepsPhotosAndNoise) {
   const PhotoFrames photo = MakePhotoFrames(128, 10);
   struct Case {
@@ -628,7 +628,7 @@ TEST_F(ExportTest, BadRequestsAreErrorsAndWriteNothing) {
   std::ofstream(dir_ / "file") << "x";
   EXPECT_THROW(ExportAnimation(dir_ / "file" / "a.gif", 3, source), Error);  // parent is a file
   EXPECT_THROW(ExportAnimation(dir_ / "file" / "frames/", 3, source), Error);
-  EXPECT_THROW(WritePngFrames(dir_ / "file", 3, source), Error);  // target is a file
+  EXPECT_THROW(WritePngFrames(dir_ / "file", 3, source), Error);          // target is a file
   EXPECT_THROW(WriteGif(dir_ / "a.gif", 3, source, {.fps = 60}), Error);  // GIF delays are 1/100 s
   // An absurd frame size.
   const FrameSource huge = [](int) {

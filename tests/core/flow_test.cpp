@@ -10,12 +10,12 @@
 #include "core/sampling/flow_sampler.h"
 #include "core/sampling/sampler.h"
 
-#include <Eigen/Dense>
 #include <gtest/gtest.h>
+#include <Eigen/Dense>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
-#include <unistd.h>
 
 namespace diffuscope {
 namespace {
@@ -218,9 +218,9 @@ TEST(Flow, ATrainedFlowRecoversTheMixturesMeanAndCovariance) {
   ASSERT_TRUE(samples.allFinite());
   const Eigen::Vector2d mean_error = Mean(samples) - law.Mean();
   const Eigen::Matrix2d cov_error = Covariance(samples) - law.Covariance();
-  std::printf("flow: mean error (%.3f, %.3f), covariance error max %.3f (covariance %.3f %.3f %.3f)\n",
-              mean_error.x(), mean_error.y(), cov_error.cwiseAbs().maxCoeff(), law.Covariance()(0, 0),
-              law.Covariance()(0, 1), law.Covariance()(1, 1));
+  std::printf("flow: mean error (%.3f, %.3f), covariance error max %.3f (covariance %.3f %.3f %.3f)\n", mean_error.x(),
+              mean_error.y(), cov_error.cwiseAbs().maxCoeff(), law.Covariance()(0, 0), law.Covariance()(0, 1),
+              law.Covariance()(1, 1));
   // Tolerances: 0.05 on the mean and 0.08 on each covariance entry (the law's variances are 1.23 and 0.21; N(0, I)
   // misses them by 0.2 or more). Sampling error alone at n = 4000 is about 0.02; measured: 0.015 and 0.026.
   EXPECT_LT(mean_error.cwiseAbs().maxCoeff(), 0.05);

@@ -2,22 +2,22 @@
 // here in double, independently), the label dropout of training, a short conditional training that recovers each
 // class's mean and covariance, files, guided runs through the RunSpec, class labels of the data sets, and refused
 // options.
+#include "core/models/guidance.h"
 #include "core/data/points2d.h"
 #include "core/models/conditional_ddpm2d.h"
 #include "core/models/exact.h"
-#include "core/models/guidance.h"
 #include "core/models/registry.h"
 #include "core/run/run.h"
 #include "core/run/run_spec.h"
 #include "core/sampling/sampler.h"
 
-#include <Eigen/Dense>
 #include <gtest/gtest.h>
+#include <Eigen/Dense>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
-#include <unistd.h>
 
 namespace diffuscope {
 namespace {

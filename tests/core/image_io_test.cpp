@@ -41,7 +41,7 @@ TEST(ImageIo, GreySixteenBitAndAlpha) {
   EXPECT_FLOAT_EQ(g.pixels(0, 0), 1.0f);
   EXPECT_FLOAT_EQ(g.pixels(0, 7), -1.0f);
   cv::Mat rgba(2, 2, CV_8UC4, cv::Scalar(0, 0, 0, 0));  // fully transparent black -> white
-  rgba.at<cv::Vec4b>(0, 0) = cv::Vec4b(0, 0, 0, 255);  // opaque black stays black
+  rgba.at<cv::Vec4b>(0, 0) = cv::Vec4b(0, 0, 0, 255);   // opaque black stays black
   cv::imwrite(Temp("a.png"), rgba);
   Image a = LoadImage(Temp("a.png"));
   EXPECT_TRUE(a.source_had_alpha);
@@ -65,9 +65,7 @@ TEST(ImageIo, BadFilesAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not an image"), std::string::npos) << e.what();
   }
-  {
-    std::ofstream f(Temp("empty.png"));
-  }
+  { std::ofstream f(Temp("empty.png")); }
   EXPECT_THROW(LoadImage(Temp("empty.png")), Error);
   EXPECT_THROW(LoadImage(::testing::TempDir()), Error);
   // Truncated PNG.
@@ -136,9 +134,14 @@ void PutBe16(std::vector<uchar>& b, size_t at, uint32_t v) {
 
 TEST(ImageIo, SizeIsReadFromTheHeaderOfEachFormat) {
   const cv::Mat m(13, 21, CV_8UC3, cv::Scalar(10, 200, 30));
-  for (const auto& [ext, params] : std::vector<std::pair<std::string, std::vector<int>>>{
-           {".png", {}}, {".jpg", {}}, {".bmp", {}}, {".ppm", {}}, {".pgm", {}},
-           {".webp", {cv::IMWRITE_WEBP_QUALITY, 80}}, {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}}}) {
+  for (const auto& [ext, params] :
+       std::vector<std::pair<std::string, std::vector<int>>>{{".png", {}},
+                                                             {".jpg", {}},
+                                                             {".bmp", {}},
+                                                             {".ppm", {}},
+                                                             {".pgm", {}},
+                                                             {".webp", {cv::IMWRITE_WEBP_QUALITY, 80}},
+                                                             {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}}}) {
     cv::Mat input = m;
     if (ext == ".pgm") cv::cvtColor(m, input, cv::COLOR_BGR2GRAY);
     const std::vector<uchar> bytes = Encode(ext, input, params);

@@ -56,11 +56,12 @@ TEST(Memorisation, SmallTrainingSetsAreCopiedLargeOnesAreNot) {
   const MemorisationRow& small = r.rows[0];
   const MemorisationRow& large = r.rows[1];
   for (const MemorisationRow& row : r.rows)
-    std::printf("N %5d: DDPM nearest %.4f (median %.4f) copies %.3f | empirical %.2e (%.2e) copies %.3f | held-out "
-                "%.4f (%.4f) copies %.3f | loss %.3f\n",
-                row.size, row.ddpm_nearest_mean, row.ddpm_nearest_median, row.ddpm_copy_fraction,
-                row.empirical_nearest_mean, row.empirical_nearest_median, row.empirical_copy_fraction,
-                row.held_out_nearest_mean, row.held_out_nearest_median, row.held_out_copy_fraction, row.final_loss);
+    std::printf(
+        "N %5d: DDPM nearest %.4f (median %.4f) copies %.3f | empirical %.2e (%.2e) copies %.3f | held-out "
+        "%.4f (%.4f) copies %.3f | loss %.3f\n",
+        row.size, row.ddpm_nearest_mean, row.ddpm_nearest_median, row.ddpm_copy_fraction, row.empirical_nearest_mean,
+        row.empirical_nearest_median, row.empirical_copy_fraction, row.held_out_nearest_mean,
+        row.held_out_nearest_median, row.held_out_copy_fraction, row.final_loss);
   // Measured (moons, 1000 updates of 32, radius 0.05; sampling seeds 0, 1, 3, 5, 6 with training seeds 1, 7 ..):
   // N = 8: DDPM median nearest 0.031 .. 0.033, copies 0.62 .. 0.70; empirical median 0, copies 0.975 .. 0.995;
   // held-out median 0.49, copies 0.03. N = 1000: DDPM median 0.037 .. 0.060, copies 0.43 .. 0.61; held-out median

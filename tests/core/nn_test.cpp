@@ -48,8 +48,14 @@ void ExpectGemmClose(const std::vector<float>& c, const std::vector<double>& exa
 }
 
 TEST(Gemm, MatchesTheExactProductForAwkwardShapesStridesAndAccumulation) {
-  for (GemmShape s : {GemmShape{1, 1, 1}, {7, 19, 5}, {6, 16, 3}, {13, 33, 17}, {32, 128, 384}, {32, 2, 128},
-                      {5, 8, 0}, {300, 40, 9}}) {
+  for (GemmShape s : {GemmShape{1, 1, 1},
+                      {7, 19, 5},
+                      {6, 16, 3},
+                      {13, 33, 17},
+                      {32, 128, 384},
+                      {32, 2, 128},
+                      {5, 8, 0},
+                      {300, 40, 9}}) {
     for (bool transposed_a : {false, true}) {
       for (bool accumulate : {false, true}) {
         const std::vector<float> a = Uniforms(static_cast<size_t>(s.m) * s.k + 1, 1);

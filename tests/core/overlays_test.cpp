@@ -93,7 +93,7 @@ TEST(Field, ModelFieldIsDrawnInTheDataUnits) {
   ASSERT_EQ(field.tails.rows(), 25);
   EXPECT_EQ(field.tails(0, 0), 10.0f - 10.0f);  // -2 spreads of 5 from the centre 10
   EXPECT_EQ(field.tails(0, 1), -3.0f - 10.0f);
-  EXPECT_EQ(field.cell, 5.0);                   // 4 / 4 normalised units apart, times 5
+  EXPECT_EQ(field.cell, 5.0);  // 4 / 4 normalised units apart, times 5
   for (Eigen::Index i = 0; i < 25; ++i) EXPECT_EQ(field.vectors(i, 0), vectors(i, 0) * 5.0f);
   EXPECT_EQ(field.colour, (Rgb{1, 2, 3}));
 }
@@ -128,7 +128,8 @@ TEST(Trajectories, ForwardPathsFollowTheProcessAndEndAtTheParticles) {
   const Batch x0 = GenerateDataset("moons", 300, 1);
   const PointNormalization space{.shift_x = 1, .shift_y = 2, .scale = 3};
   const ForwardProcess forward(schedule, x0, 7);
-  EXPECT_EQ(TrajectoryRows(300, 12), (std::vector<Eigen::Index>{0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250, 275}));
+  EXPECT_EQ(TrajectoryRows(300, 12),
+            (std::vector<Eigen::Index>{0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250, 275}));
   EXPECT_EQ(TrajectoryRows(5, 12).size(), 5u);
   EXPECT_TRUE(TrajectoryRows(5, 0).empty());
   const ForwardTrajectories paths(forward, ForwardPath::kMarkov, space, 12);
@@ -147,7 +148,8 @@ TEST(Trajectories, ForwardPathsFollowTheProcessAndEndAtTheParticles) {
   const std::vector<Eigen::Index> rows = {2, 299};
   const auto reverse = StateTrajectories(states, rows);
   ASSERT_EQ(reverse.size(), 2u);
-  EXPECT_EQ(reverse[1], (Polyline{{x0(299, 0), x0(299, 1)}, {x_10(299, 0), x_10(299, 1)}, {x_30(299, 0), x_30(299, 1)}}));
+  EXPECT_EQ(reverse[1],
+            (Polyline{{x0(299, 0), x0(299, 1)}, {x_10(299, 0), x_10(299, 1)}, {x_30(299, 0), x_30(299, 1)}}));
 }
 
 AnimationSpec MixtureSpec(Direction direction) {

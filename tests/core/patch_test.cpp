@@ -206,8 +206,8 @@ TEST(PatchDenoiser, ReverseRunFromItsOwnPatchesRebuildsTheImage) {
       EXPECT_GT(rebuilt, std::max(noised, rescaled)) << "channels " << channels << " t0 " << t0;
       RecordProperty("psnr_c" + std::to_string(channels) + "_t" + std::to_string(t0),
                      std::to_string(rebuilt) + " vs noised " + std::to_string(std::max(noised, rescaled)));
-      std::printf("channels %d t0 %d: PSNR rebuilt %.2f dB, noised x_t %.2f dB, x_t / sqrt(abar) %.2f dB\n",
-                  channels, t0, rebuilt, noised, rescaled);
+      std::printf("channels %d t0 %d: PSNR rebuilt %.2f dB, noised x_t %.2f dB, x_t / sqrt(abar) %.2f dB\n", channels,
+                  t0, rebuilt, noised, rescaled);
     }
   }
 }

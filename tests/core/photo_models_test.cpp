@@ -1,10 +1,10 @@
 // core/models/photo_models and photo_eval: the U-Net photo models' files, conditioning, any-size prediction,
 // training (tiny runs: loss falls, resume equals an uninterrupted run), SR3's condition and output size, and the
 // evaluation's measures against exact values.
-#include "core/forward/forward.h"
-#include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
+#include "core/forward/forward.h"
 #include "core/metrics/super_resolution.h"
+#include "core/models/photo_eval.h"
 #include "core/models/registry.h"
 #include "core/random/random.h"
 #include "core/train/model_file.h"
@@ -54,12 +54,12 @@ PhotoDdpmOptions TinyDdpmOptions() {
 }
 
 TEST(PhotoModels, NoiseLevelInputMapsLogSnrOntoZeroToThousandAndClamps) {
-  EXPECT_FLOAT_EQ(NoiseLevelInput(0.5), 500.0f);                    // log-SNR 0
-  EXPECT_FLOAT_EQ(NoiseLevelInput(1.0), 0.0f);                      // clean
-  EXPECT_FLOAT_EQ(NoiseLevelInput(0.0), 1000.0f);                   // pure noise
-  const double ab = 1.0 / (1.0 + std::exp(-3.0));                   // log-SNR 3
+  EXPECT_FLOAT_EQ(NoiseLevelInput(0.5), 500.0f);   // log-SNR 0
+  EXPECT_FLOAT_EQ(NoiseLevelInput(1.0), 0.0f);     // clean
+  EXPECT_FLOAT_EQ(NoiseLevelInput(0.0), 1000.0f);  // pure noise
+  const double ab = 1.0 / (1.0 + std::exp(-3.0));  // log-SNR 3
   EXPECT_NEAR(NoiseLevelInput(ab), 1000.0 * 12.0 / 30.0, 1e-3);
-  EXPECT_GT(NoiseLevelInput(0.2), NoiseLevelInput(0.8));            // noisier is larger
+  EXPECT_GT(NoiseLevelInput(0.2), NoiseLevelInput(0.8));  // noisier is larger
 }
 
 TEST(PhotoModels, ModelFileRoundTripKeepsTheUNetSettingsAndIsVersion2) {
@@ -249,7 +249,8 @@ TEST(PhotoModels, Sr3MeanOfSamplesAveragesIndependentChainsAndChainZeroIsTheSing
   sampler.num_steps = 3;
   sampler.seed = 11;
   int steps = 0;
-  const Batch mean = SuperResolvePhoto(model, low, sampler, 5, [&](const Step&) { ++steps; }, {}, 3);
+  const Batch mean = SuperResolvePhoto(
+      model, low, sampler, 5, [&](const Step&) { ++steps; }, {}, 3);
   EXPECT_EQ(steps, 9);  // every step of every chain is observed
   ASSERT_EQ(mean.cols(), 3 * 24 * 20);
   // Each chain by hand: row k of the initial noise, step noise from SrChainSeed(seed, k).

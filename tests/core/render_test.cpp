@@ -118,8 +118,8 @@ TEST(Frame, FieldToFrameAndBadInput) {
   EXPECT_EQ(f.rgb[3 * 15], 255);
   EXPECT_THROW(FieldToFrame(e, 0, shape, 0.0f), Error);
   EXPECT_THROW(ImageToFrame(e, 0, {.channels = 3, .height = 4, .width = 4}), Error);  // 16 != 48 values
-  EXPECT_THROW(ImageToFrame(e, 1, shape), Error);                                       // no row 1
-  EXPECT_THROW(ImageToFrame(e, 0, {.channels = 2, .height = 2, .width = 4}), Error);    // 2 channels
+  EXPECT_THROW(ImageToFrame(e, 1, shape), Error);                                     // no row 1
+  EXPECT_THROW(ImageToFrame(e, 0, {.channels = 2, .height = 2, .width = 4}), Error);  // 2 channels
   EXPECT_THROW(ImageToFrame(e, 0, shape, 0), Error);
 }
 

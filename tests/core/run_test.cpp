@@ -1,6 +1,7 @@
 // RunSpec: its JSON round trip (every field, inline points bit for bit), errors that name the field, older
 // bundles; the run's core calls (reverse start on each path, sampler seed) against direct calls to the forward
 // process and the sampler; a model trained in memory saved by its SHA-256 and remade from a bundle.
+#include "core/run/run.h"
 #include "core/common/sha256.h"
 #include "core/data/points2d.h"
 #include "core/export/animation.h"
@@ -8,7 +9,6 @@
 #include "core/models/exact.h"
 #include "core/models/photo_eval.h"
 #include "core/models/photo_models.h"
-#include "core/run/run.h"
 #include "core/train/model_file.h"
 
 #include <gtest/gtest.h>
@@ -79,8 +79,10 @@ TEST(RunSpec, ErrorsNameTheField) {
     return text.replace(at, from.size(), to);
   };
   EXPECT_EQ(message(replaced("\"kind\": \"ddpm\"", "\"kind\": \"ddjm\"")),
-            "run.json: 'sampler.kind' is 'ddjm', not a known sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, dpm-solver++, flow-euler, flow-heun)");
-  EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")), "run.json: 'schedule.steps' must be a whole number");
+            "run.json: 'sampler.kind' is 'ddjm', not a known sampler (ddpm, ddim, ode-euler, sde-euler, heun-karras, "
+            "dpm-solver++, flow-euler, flow-heun)");
+  EXPECT_EQ(message(replaced("\"steps\": 40", "\"steps\": \"forty\"")),
+            "run.json: 'schedule.steps' must be a whole number");
   EXPECT_EQ(message(replaced("\"seed\": 11", "\"seed\": -1")), "run.json: 'seed' must not be negative");
   EXPECT_EQ(message(replaced("\"forward_path\": \"closed\"", "\"forward_path\": \"wiggly\"")),
             "run.json: 'forward_path' is 'wiggly', not a known forward path (closed, markov, fresh-noise)");
@@ -218,7 +220,6 @@ TEST(Run, OlderBundlesStartReverseRunsOnTheClosedForm) {
   text.replace(text.find(key), key.size(), "\"markov\": true");
   EXPECT_EQ(ParseBundle(text).spec.forward_path, ForwardPath::kMarkov);
 }
-
 
 // A region of the image at its own resolution, and super-resolution runs: the truth and its area-downscaled
 // view (simulated), or the image and its bicubic upsample; their JSON, their checks, and SR3's condition.

@@ -3,8 +3,8 @@
 // nominal order.
 #include "core/run/sampler_error.h"
 
-#include <Eigen/Eigenvalues>
 #include <gtest/gtest.h>
+#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cmath>
@@ -48,8 +48,8 @@ TEST(SamplerError, ReferenceSolveIsExactForOneGaussian) {
   const Eigen::Matrix2d map =
       V * (l.array().sqrt() / (l.array() + sigma_T * sigma_T).sqrt()).matrix().asDiagonal() * V.transpose();
   const Eigen::MatrixXd y_T = x / std::sqrt(a);
-  const Eigen::MatrixXd expected = ((y_T.rowwise() - g.means[0].transpose()) * map.transpose()).rowwise() +
-                                   g.means[0].transpose();
+  const Eigen::MatrixXd expected =
+      ((y_T.rowwise() - g.means[0].transpose()) * map.transpose()).rowwise() + g.means[0].transpose();
   EXPECT_LT((solution.x0 - expected).cwiseAbs().maxCoeff(), 1e-8);
   EXPECT_GT(solution.steps, 5);
   EXPECT_EQ(solution.evaluations, 1 + 6LL * (solution.steps + solution.rejected));  // first same as last
@@ -83,10 +83,9 @@ SamplerErrorReport Measure(std::vector<SamplerKind> samplers, std::vector<int> n
 }
 
 TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
-  const SamplerErrorReport r = Measure(
-      {SamplerKind::kDdim, SamplerKind::kOdeEuler, SamplerKind::kHeunKarras, SamplerKind::kDpmSolverPP,
-       SamplerKind::kFlowEuler, SamplerKind::kFlowHeun},
-      {80, 160, 320, 640});
+  const SamplerErrorReport r = Measure({SamplerKind::kDdim, SamplerKind::kOdeEuler, SamplerKind::kHeunKarras,
+                                        SamplerKind::kDpmSolverPP, SamplerKind::kFlowEuler, SamplerKind::kFlowHeun},
+                                       {80, 160, 320, 640});
   EXPECT_LT(r.reference_check, 1e-6);
   std::map<SamplerKind, std::pair<std::vector<int>, std::vector<double>>> series;
   for (const SamplerErrorRow& row : r.rows) {
@@ -94,12 +93,9 @@ TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
     series[row.sampler].first.push_back(row.nfe);
     series[row.sampler].second.push_back(row.endpoint_rms);
   }
-  const std::map<SamplerKind, double> nominal = {{SamplerKind::kDdim, 1.0},
-                                                 {SamplerKind::kOdeEuler, 1.0},
-                                                 {SamplerKind::kHeunKarras, 2.0},
-                                                 {SamplerKind::kDpmSolverPP, 2.0},
-                                                 {SamplerKind::kFlowEuler, 1.0},
-                                                 {SamplerKind::kFlowHeun, 2.0}};
+  const std::map<SamplerKind, double> nominal = {{SamplerKind::kDdim, 1.0},       {SamplerKind::kOdeEuler, 1.0},
+                                                 {SamplerKind::kHeunKarras, 2.0}, {SamplerKind::kDpmSolverPP, 2.0},
+                                                 {SamplerKind::kFlowEuler, 1.0},  {SamplerKind::kFlowHeun, 2.0}};
   for (const auto& [kind, order] : nominal) {
     const auto& [nfe, error] = series.at(kind);
     for (size_t i = 1; i < error.size(); ++i) EXPECT_LT(error[i], error[i - 1]) << SamplerKindName(kind);
@@ -119,7 +115,7 @@ TEST(SamplerError, OdeSamplersConvergeAtTheirNominalOrder) {
 TEST(SamplerError, ConvergedSamplersReachTheEnergyDistanceFloor) {
   const SamplerErrorReport r = Measure({SamplerKind::kHeunKarras, SamplerKind::kSdeEuler}, {5, 319});
   ASSERT_EQ(r.rows.size(), 4u);
-  EXPECT_NEAR(r.rows[1].energy_distance, r.reference_energy_distance, 2e-4);  // Heun at 319 NFE
+  EXPECT_NEAR(r.rows[1].energy_distance, r.reference_energy_distance, 2e-4);         // Heun at 319 NFE
   EXPECT_GT(r.rows[0].energy_distance, 10 * std::abs(r.reference_energy_distance));  // Heun at 5 NFE: far off
   EXPECT_TRUE(r.rows[2].stochastic);
   EXPECT_EQ(r.rows[3].nfe, 319);
@@ -192,11 +188,11 @@ TEST(SamplerError, ProgressStopAndBitIdenticalReruns) {
   o.num_samples = 50;
   o.num_data = 100;
   long long last_done = 0, last_total = 0, calls = 0;
-  const SamplerErrorReport first = MeasureSamplerError(EightGaussiansLaw(), o, [&](long long done, long long total,
-                                                                                   const std::string&) {
-    EXPECT_EQ(done, last_done + 1);
-    last_done = done, last_total = total, ++calls;
-  });
+  const SamplerErrorReport first =
+      MeasureSamplerError(EightGaussiansLaw(), o, [&](long long done, long long total, const std::string&) {
+        EXPECT_EQ(done, last_done + 1);
+        last_done = done, last_total = total, ++calls;
+      });
   EXPECT_EQ(last_total, 3 * 2 + 2);
   EXPECT_EQ(last_done, last_total);
   const SamplerErrorReport again = MeasureSamplerError(EightGaussiansLaw(), o);

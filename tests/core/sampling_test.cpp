@@ -98,16 +98,17 @@ TEST(Sampling, PredictionKindsAgree) {
   Batch x_t = Batch::Constant(1, 3, 0.4f), x0 = Batch::Constant(1, 3, -0.2f);
   const Batch eps = ((x_t.array() - float(std::sqrt(a)) * x0.array()) / float(std::sqrt(1 - a))).matrix();
   const Batch v = (float(std::sqrt(a)) * eps.array() - float(std::sqrt(1 - a)) * x0.array()).matrix();
-  for (auto [kind, value] : {std::pair{PredictionKind::kEps, eps}, std::pair{PredictionKind::kX0, x0},
-                             std::pair{PredictionKind::kV, v}}) {
+  for (auto [kind, value] :
+       {std::pair{PredictionKind::kEps, eps}, std::pair{PredictionKind::kX0, x0}, std::pair{PredictionKind::kV, v}}) {
     Batch xh, eh;
     PredictionToX0Eps({kind, value, VarianceKind::kNone, {}}, x_t, a, 0.5, 0.1, 0.9, &xh, &eh);
     EXPECT_LT((xh - x0).cwiseAbs().maxCoeff(), 1e-5);
     EXPECT_LT((eh - eps).cwiseAbs().maxCoeff(), 1e-5);
   }
   Batch xh, eh;
-  EXPECT_THROW(PredictionToX0Eps({PredictionKind::kEps, eps, VarianceKind::kNone, {}}, x_t, 0.0, 0.5, 0.1, 0.9, &xh, &eh),
-               Error);
+  EXPECT_THROW(
+      PredictionToX0Eps({PredictionKind::kEps, eps, VarianceKind::kNone, {}}, x_t, 0.0, 0.5, 0.1, 0.9, &xh, &eh),
+      Error);
 }
 
 GaussianMixture Skewed() {
@@ -184,7 +185,8 @@ TEST(Sampling, StepRecordsAreConsistent) {
     last_t = step.t;
     // x_t = sqrt(abar) x0_hat + sqrt(1 - abar) eps_hat, always.
     const Batch recomposed = (float(std::sqrt(step.alpha_bar)) * step.x0_hat.array() +
-                              float(std::sqrt(1 - step.alpha_bar)) * step.eps_hat.array()).matrix();
+                              float(std::sqrt(1 - step.alpha_bar)) * step.eps_hat.array())
+                                 .matrix();
     EXPECT_LT((recomposed - step.x_t).cwiseAbs().maxCoeff(), 1e-4);
     EXPECT_EQ(step.x_prev, sampler.x());
   }
@@ -224,7 +226,6 @@ TEST(Sampling, OracleReversePathEndsOnData) {
   EXPECT_EQ(Sample(s, oracle, o, InitialNoise(5, 3, 9), {}, {}, nullptr, 400),
             Sample(s, oracle, o, InitialNoise(5, 3, 9), {}, {}, nullptr, 400));
 }
-
 
 // ---- The samplers beyond DDPM / DDIM (issue 10) ----
 
@@ -280,7 +281,7 @@ TEST(Samplers, NamesRoundTrip) {
 }
 
 TEST(Samplers, KarrasSigmasMatchReference) {
-  const std::vector<double> expected = {80,         42.4151893, 21.1086767, 9.72320136, 4.0661236,
+  const std::vector<double> expected = {80,         42.4151893,  21.1086767,  9.72320136,   4.0661236,
                                         1.50174198, 0.469979058, 0.116638564, 0.0204353346, 0.002};
   const std::vector<double> sigmas = KarrasSigmas(10, 0.002, 80, 7);
   ASSERT_EQ(sigmas.size(), expected.size());
@@ -395,7 +396,8 @@ TEST(Samplers, StepFieldsStayMeaningful) {
       EXPECT_EQ(step.alpha_bar, sampler.alpha_bars()[index]);
       EXPECT_EQ(step.alpha_bar_prev, sampler.alpha_bars()[index + 1]);
       const Batch recomposed = (float(std::sqrt(step.alpha_bar)) * step.x0_hat.array() +
-                                float(std::sqrt(1 - step.alpha_bar)) * step.eps_hat.array()).matrix();
+                                float(std::sqrt(1 - step.alpha_bar)) * step.eps_hat.array())
+                                   .matrix();
       EXPECT_LT((recomposed - step.x_t).cwiseAbs().maxCoeff(), 1e-3) << SamplerKindName(kind);
       EXPECT_EQ(step.x_prev, sampler.x());
       if (kind == SamplerKind::kSdeEuler && step.t_prev > 0) {
@@ -490,8 +492,7 @@ TEST(Samplers, ClipAndThresholdApplyToX0Hat) {
     Sampler sampler(s, oracle, o, InitialNoise(3, 4, 1));
     while (!sampler.done()) EXPECT_LE(sampler.Next().x0_hat.maxCoeff(), 1.0f) << SamplerKindName(kind);
     // The clipped x0_hat = 1 is the oracle's data now: the run ends there.
-    EXPECT_LT((sampler.x().array() - 1.0f).abs().maxCoeff(), 1e-5f)
-        << SamplerKindName(kind);
+    EXPECT_LT((sampler.x().array() - 1.0f).abs().maxCoeff(), 1e-5f) << SamplerKindName(kind);
     o.clip_x0 = false;
     o.dynamic_threshold = true;
     Sampler thresholded(s, oracle, o, InitialNoise(3, 4, 1));
@@ -513,8 +514,7 @@ TEST(Samplers, RerunsAreBitIdenticalAndDeterministicOnesIgnoreTheSeed) {
     const Batch other_seed = Sample(s, model, o, InitialNoise(50, 2, 8));
     if (SamplerIsStochastic(kind))
       EXPECT_GT((other_seed - first).cwiseAbs().maxCoeff(), 0.01f) << SamplerKindName(kind);
-    else
-      EXPECT_EQ(other_seed, first) << SamplerKindName(kind);
+    else EXPECT_EQ(other_seed, first) << SamplerKindName(kind);
   }
 }
 
@@ -540,7 +540,6 @@ TEST(Samplers, OdeAndSdeShareTheMarginalsNotThePaths) {
   const Batch wrong = wider.Sample(8000, 3);
   EXPECT_NONFATAL_FAILURE(ExpectMixtureMoments(wrong, m), "cov");
 }
-
 
 TEST(Samplers, RunVocabularyReadsNewNamesAndOldFiles) {
   for (SamplerKind kind : AllSamplerKinds()) {
@@ -577,7 +576,8 @@ TEST(Samplers, StartPartWayOnEverySampler) {
     EXPECT_EQ(sampler.timesteps().front(), 300) << SamplerKindName(kind);
     EXPECT_NEAR(sampler.alpha_bars().front(), s.alpha_bar(300), 1e-12) << SamplerKindName(kind);
     while (!sampler.done()) sampler.Next();
-    for (int r = 0; r < 4; ++r) EXPECT_LT((sampler.x().row(r) - x0).cwiseAbs().maxCoeff(), 1e-4) << SamplerKindName(kind);
+    for (int r = 0; r < 4; ++r)
+      EXPECT_LT((sampler.x().row(r) - x0).cwiseAbs().maxCoeff(), 1e-4) << SamplerKindName(kind);
   }
 }
 

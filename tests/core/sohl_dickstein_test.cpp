@@ -93,8 +93,8 @@ TEST(SohlDickstein, LossIsTheWeightedSumOfKernelKls) {
       if (t == 1) {
         expected += GaussianNegLogDensity(c.x0(b, k), mean, log_var);
       } else {
-        const double mean_q = c.schedule.posterior_mean_coef1(t) * c.x0(b, k) +
-                              c.schedule.posterior_mean_coef2(t) * c.xt(b, k);
+        const double mean_q =
+            c.schedule.posterior_mean_coef1(t) * c.x0(b, k) + c.schedule.posterior_mean_coef2(t) * c.xt(b, k);
         expected += NormalKl(mean_q, std::log(c.schedule.posterior_variance(t)), mean, log_var);
       }
     }
@@ -115,7 +115,8 @@ TEST(SohlDickstein, LossGradientMatchesFiniteDifferences) {
       plus(b, k) += h;
       minus(b, k) -= h;
       const double numeric = (SohlDicksteinLoss(c.schedule, c.t, c.x0, c.xt, plus) -
-                              SohlDicksteinLoss(c.schedule, c.t, c.x0, c.xt, minus)) / (2 * h);
+                              SohlDicksteinLoss(c.schedule, c.t, c.x0, c.xt, minus)) /
+                             (2 * h);
       EXPECT_NEAR(grad(b, k), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << "row " << b << " output " << k;
     }
 }
@@ -205,9 +206,8 @@ TEST(SohlDickstein, TheBoundInDataUnitsIsTheNormalisedBoundPlusTheLogJacobian) {
   scaled.Save(path);
   SohlDicksteinModel loaded = SohlDicksteinModel::Load(path);
   EXPECT_EQ(loaded.normalization(), normalization);
-  const Batch samples = normalization.ToData(Sample(loaded.schedule(), loaded,
-                                                    SamplerOptions{.variance = VarianceChoice::kLearned},
-                                                    InitialNoise(500, 2, 4)));
+  const Batch samples = normalization.ToData(
+      Sample(loaded.schedule(), loaded, SamplerOptions{.variance = VarianceChoice::kLearned}, InitialNoise(500, 2, 4)));
   // 30 updates learn little; the point is the space: the loaded file's run is the unit model's run mapped by
   // x = 5 z + (10, -3), so its samples spread 5 times as wide around (10, -3).
   const Batch unit_samples =

@@ -1,6 +1,6 @@
-// core/models/sr3: the network's inputs (x_t, the bicubic condition, the noise level), the condition rules, model files,
-// a short training that lowers the loss, and the shipped 10x10 and 5x5 models on held-out digits: SR3 beats bicubic
-// in PSNR by more than the noise of the measurement, and its output downsamples back to its input.
+// core/models/sr3: the network's inputs (x_t, the bicubic condition, the noise level), the condition rules, model
+// files, a short training that lowers the loss, and the shipped 10x10 and 5x5 models on held-out digits: SR3 beats
+// bicubic in PSNR by more than the noise of the measurement, and its output downsamples back to its input.
 #include "core/models/sr3.h"
 
 #include "core/metrics/image_quality.h"

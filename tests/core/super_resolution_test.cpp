@@ -24,7 +24,8 @@ Batch BlockUpsample(const Batch& low, int channels, int h, int w, int f) {
   for (int c = 0; c < channels; ++c)
     for (int y = 0; y < h * f; ++y)
       for (int x = 0; x < w * f; ++x)
-        out(0, (static_cast<long long>(c) * h * f + y) * w * f + x) = low(0, (static_cast<long long>(c) * h + y / f) * w + x / f);
+        out(0, (static_cast<long long>(c) * h * f + y) * w * f + x) =
+            low(0, (static_cast<long long>(c) * h + y / f) * w + x / f);
   return out;
 }
 

@@ -324,8 +324,7 @@ TEST(ModelFile, EveryTruncationIsAClearError) {
     const std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + n);
     const std::string message = ParseError(cut);
     ASSERT_FALSE(message.empty()) << "a file cut to " << n << " bytes was accepted";
-    if (n >= kModelFilePreamble)
-      ASSERT_NE(message.find("truncated"), std::string::npos) << n << ": " << message;
+    if (n >= kModelFilePreamble) ASSERT_NE(message.find("truncated"), std::string::npos) << n << ": " << message;
   }
 }
 

@@ -192,9 +192,9 @@ TEST(UNet, WrongShapesAreClearErrors) {
   UNet<float> net(SmallSpec());
   net.Initialize(1);
   UNet<float>::Workspace ws;
-  EXPECT_THROW(net.Forward(RandomTensor<float>(1, 4, 4, 3, 1), {0.f}, ws), Error);   // 3 channels, net takes 2
-  EXPECT_THROW(net.Forward(RandomTensor<float>(1, 5, 4, 2, 1), {0.f}, ws), Error);   // odd height
-  EXPECT_THROW(net.Forward(RandomTensor<float>(2, 4, 4, 2, 1), {0.f}, ws), Error);   // one level for two samples
+  EXPECT_THROW(net.Forward(RandomTensor<float>(1, 4, 4, 3, 1), {0.f}, ws), Error);  // 3 channels, net takes 2
+  EXPECT_THROW(net.Forward(RandomTensor<float>(1, 5, 4, 2, 1), {0.f}, ws), Error);  // odd height
+  EXPECT_THROW(net.Forward(RandomTensor<float>(2, 4, 4, 2, 1), {0.f}, ws), Error);  // one level for two samples
   UNetSpec bad = SmallSpec();
   bad.channels = {4, 7};
   EXPECT_THROW(UNet<float>{bad}, Error);

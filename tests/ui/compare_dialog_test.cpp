@@ -3,10 +3,10 @@
 // core calls (CompareOdeAndSde; RunFlowDdpmStudy, which diffuscope-cli compare-flow prints), with refusals and
 // Cancel. With DIFFUSCOPE_SCREENSHOT=FILE.png set, screenshot() saves the ODE / SDE view of the 8gaussians mixture
 // (DIFFUSCOPE_SCREENSHOT_FLOW: screenshotFlow() the flow-against-DDPM view, 5,000 updates each).
+#include "ui/widgets/compare_dialog.h"
 #include "core/models/exact.h"
 #include "core/models/registry.h"
 #include "ui/state/document.h"
-#include "ui/widgets/compare_dialog.h"
 #include "ui/widgets/scatter_view.h"
 
 #include <QChart>

@@ -4,9 +4,9 @@
 #include "core/random/random.h"
 #include "core/render/density.h"
 #include "ui/state/document.h"
+#include "ui/state/settings.h"
 #include "ui/widgets/points_workspace.h"
 #include "ui/widgets/scatter_view.h"
-#include "ui/state/settings.h"
 
 #include <QSettings>
 #include <QTest>

@@ -4,12 +4,12 @@
 //
 // DIFFUSCOPE_SCREENSHOT=out.png (under xvfb-run, QT_QPA_PLATFORM=xcb) makes the screenshot test show the dialog
 // and capture the screen with ImageMagick's `import -window root`, cropped to the dialog.
+#include "ui/widgets/export_dialog.h"
 #include "core/export/animation.h"
 #include "core/models/registry.h"
 #include "ui/state/document.h"
-#include "ui/widgets/export_dialog.h"
-#include "ui/widgets/frame_view.h"
 #include "ui/state/jobs.h"
+#include "ui/widgets/frame_view.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -197,7 +197,7 @@ class ExportDialogTest : public QObject {
     QVERIFY2(points_spec.Check().empty(), points_spec.Check().c_str());
     QVERIFY(points_spec.field.kind == FieldKind::kNone && !points_spec.contours);
     QCOMPARE(points_spec.render.scatter.max_trajectories, 0);
-    QVERIFY(points_spec.draw_data);  // the view draws the data set faint unless told not to
+    QVERIFY(points_spec.draw_data);                              // the view draws the data set faint unless told not to
     QCOMPARE(points_spec.render.scatter.x_max, kViewHalfWidth);  // the square the view shows
 
     // What the view draws over the particles, the export draws: the dialog starts with it and keeps it.
@@ -478,8 +478,8 @@ class ExportDialogTest : public QObject {
       const QString crop =
           QStringLiteral("%1x%2+%3+%4").arg(frame.width()).arg(frame.height()).arg(frame.x()).arg(frame.y());
       QProcess import;
-      import.start(QStringLiteral("import"), {QStringLiteral("-window"), QStringLiteral("root"), QStringLiteral("-crop"),
-                                              crop, QStringLiteral("+repage"), file});
+      import.start(QStringLiteral("import"), {QStringLiteral("-window"), QStringLiteral("root"),
+                                              QStringLiteral("-crop"), crop, QStringLiteral("+repage"), file});
       return import.waitForFinished(30000) && import.exitCode() == 0;
     };
     QVERIFY(capture(QString::fromLocal8Bit(target)));

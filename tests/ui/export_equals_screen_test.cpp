@@ -7,17 +7,17 @@
 #include "core/data/image_io.h"
 #include "core/data/points2d.h"
 #include "core/export/animation.h"
-#include "core/models/ddpm2d.h"
 #include "core/metrics/image_quality.h"
+#include "core/models/ddpm2d.h"
 #include "core/models/photo_models.h"
-#include "core/run/run.h"
 #include "core/models/registry.h"
 #include "core/render/plots.h"
+#include "core/run/run.h"
 #include "ui/state/document.h"
+#include "ui/state/jobs.h"
 #include "ui/widgets/export_dialog.h"
 #include "ui/widgets/frame_view.h"
 #include "ui/widgets/image_workspace.h"
-#include "ui/state/jobs.h"
 #include "ui/widgets/points_workspace.h"
 #include "ui/widgets/training_panel.h"
 
@@ -146,7 +146,10 @@ class ExportEqualsScreenTest : public QObject {
     QVERIFY(csv.open(QIODevice::WriteOnly));
     csv.write("x,y\n");
     for (Eigen::Index i = 0; i < moons.rows(); ++i)
-      csv.write(QStringLiteral("%1,%2\n").arg(5.0 * moons(i, 0) + 10.0, 0, 'g', 9).arg(5.0 * moons(i, 1) - 3.0, 0, 'g', 9).toUtf8());
+      csv.write(QStringLiteral("%1,%2\n")
+                    .arg(5.0 * moons(i, 0) + 10.0, 0, 'g', 9)
+                    .arg(5.0 * moons(i, 1) - 3.0, 0, 'g', 9)
+                    .toUtf8());
   }
   void init() { QSettings().clear(); }
 
@@ -165,10 +168,12 @@ class ExportEqualsScreenTest : public QObject {
     QTest::newRow("learned photo model at a working size of 24") << QString() << false << true << 24 << QSize(24, 17);
     QTest::newRow("learned photo model from t0 at 24") << QString() << true << true << 24 << QSize(24, 17);
     QTest::newRow("learned photo model at full size") << QString() << true << true << 0 << QSize(40, 28);
-    QTest::newRow("oracle ignores the working size") << QStringLiteral("oracle") << false << true << 24 << QSize(40, 28);
+    QTest::newRow("oracle ignores the working size")
+        << QStringLiteral("oracle") << false << true << 24 << QSize(40, 28);
     // SR3 x4 of the photo: simulated (the photo at 24 is the truth, cut to a multiple of 4), and of a 6 x 6
     // region at the photo's own resolution.
-    QTest::newRow("sr3 photo, simulated low resolution") << QStringLiteral("sr3") << false << true << 24 << QSize(24, 16);
+    QTest::newRow("sr3 photo, simulated low resolution")
+        << QStringLiteral("sr3") << false << true << 24 << QSize(24, 16);
     QTest::newRow("sr3 photo of a region") << QStringLiteral("sr3 region") << false << true << 24 << QSize(24, 24);
     // The mean of two SR3 chains: chain 0's x_t on screen and in the export, the mean as the result.
     QTest::newRow("sr3 photo, mean of 2 samples") << QStringLiteral("sr3 mean") << false << true << 24 << QSize(24, 16);
@@ -323,9 +328,8 @@ class ExportEqualsScreenTest : public QObject {
         const RunInput input = LoadRunInput(document.run(0));
         const Image view{input.low_shape.channels, input.low_shape.height, input.low_shape.width, input.low};
         const Batch bicubic = ResizeImage(view, 24, 16).pixels.cwiseMax(-1.0f).cwiseMin(1.0f);
-        QCOMPARE(run->photo_sr->psnr_bicubic,
-                 Psnr(std::span<const float>(input.x0.data(), input.x0.size()),
-                      std::span<const float>(bicubic.data(), bicubic.size())));
+        QCOMPARE(run->photo_sr->psnr_bicubic, Psnr(std::span<const float>(input.x0.data(), input.x0.size()),
+                                                   std::span<const float>(bicubic.data(), bicubic.size())));
         QVERIFY(run->photo_sr->ssim_bicubic > 0 && run->photo_sr->ssim_bicubic < 1);
         QVERIFY(std::isfinite(run->psnr_sample) && run->psnr_sample > 0);
         QCOMPARE(run->psnr_x0_hat.size(), run->t.size());
@@ -399,14 +403,18 @@ class ExportEqualsScreenTest : public QObject {
     QTest::addColumn<QString>("dataset");
     QTest::addColumn<bool>("from_t0");
     QTest::newRow("empirical") << QStringLiteral("empirical") << QStringLiteral("moons") << false;
-    QTest::newRow("empirical from t0 on the Markov path") << QStringLiteral("empirical") << QStringLiteral("moons") << true;
+    QTest::newRow("empirical from t0 on the Markov path")
+        << QStringLiteral("empirical") << QStringLiteral("moons") << true;
     QTest::newRow("mixture") << QStringLiteral("mixture") << QStringLiteral("8gaussians") << false;
     QTest::newRow("empirical, a CSV at scale 5 and an offset") << QStringLiteral("empirical") << csv_path_ << true;
     QTest::newRow("learned, a CSV at scale 5 and an offset") << QStringLiteral("learned") << csv_path_ << false;
-    QTest::newRow("learned (trained in the app, not saved)") << QStringLiteral("learned") << QStringLiteral("moons") << false;
+    QTest::newRow("learned (trained in the app, not saved)")
+        << QStringLiteral("learned") << QStringLiteral("moons") << false;
     QTest::newRow("learned from t0") << QStringLiteral("learned") << QStringLiteral("moons") << true;
-    QTest::newRow("sohl-dickstein") << QStringLiteral("sohl-dickstein-swissroll") << QStringLiteral("swiss_roll") << false;
-    QTest::newRow("learned on 8gaussians (the exact field beside)") << QStringLiteral("learned") << QStringLiteral("8gaussians") << false;
+    QTest::newRow("sohl-dickstein") << QStringLiteral("sohl-dickstein-swissroll") << QStringLiteral("swiss_roll")
+                                    << false;
+    QTest::newRow("learned on 8gaussians (the exact field beside)")
+        << QStringLiteral("learned") << QStringLiteral("8gaussians") << false;
   }
 
   void points() {
@@ -464,11 +472,18 @@ class ExportEqualsScreenTest : public QObject {
         QCOMPARE(shown.fields.size(), t > 0 ? fields : size_t{0});
         QVERIFY(!shown.contours.empty());
         QCOMPARE(shown.trajectories.size(), size_t{12});
-        QVERIFY2(exported.overlays.front().fields == shown.fields, qPrintable(QStringLiteral("fields at t = %1").arg(t)));
-        QVERIFY2(exported.overlays.front().trajectories == shown.trajectories, qPrintable(QStringLiteral("paths at t = %1").arg(t)));
-        QVERIFY2(exported.overlays.front().contours == shown.contours, qPrintable(QStringLiteral("contours at t = %1 %2 %3").arg(t).arg(exported.overlays.front().contours.size()).arg(shown.contours.size())));
+        QVERIFY2(exported.overlays.front().fields == shown.fields,
+                 qPrintable(QStringLiteral("fields at t = %1").arg(t)));
+        QVERIFY2(exported.overlays.front().trajectories == shown.trajectories,
+                 qPrintable(QStringLiteral("paths at t = %1").arg(t)));
+        QVERIFY2(exported.overlays.front().contours == shown.contours,
+                 qPrintable(QStringLiteral("contours at t = %1 %2 %3")
+                                .arg(t)
+                                .arg(exported.overlays.front().contours.size())
+                                .arg(shown.contours.size())));
         // The exported frame is the view's content drawn by the core's renderer.
-        QVERIFY2(exported.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+        QVERIFY2(exported.frames.front() == ViewFrame(document, workspace),
+                 qPrintable(QStringLiteral("t = %1").arg(t)));
       }
     }
 
@@ -548,7 +563,8 @@ class ExportEqualsScreenTest : public QObject {
         QCOMPARE(workspace.shownT(), t);
         const AnimationFrames with_data = ExportFrames(document, Direction::kForward, {t});
         QVERIFY(SpecFromDocument(document, Direction::kForward).draw_data);
-        QVERIFY2(with_data.frames.front() == ViewFrame(document, workspace), qPrintable(QStringLiteral("t = %1").arg(t)));
+        QVERIFY2(with_data.frames.front() == ViewFrame(document, workspace),
+                 qPrintable(QStringLiteral("t = %1").arg(t)));
 
         const int undo_steps = document.undoStack()->count();
         workspace.setDataSetShown(false);  // the view's "Data set (faint)" box

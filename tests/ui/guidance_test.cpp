@@ -5,8 +5,8 @@
 #include "core/models/conditional_ddpm2d.h"
 #include "core/models/flow2d.h"
 #include "ui/state/document.h"
-#include "ui/widgets/points_workspace.h"
 #include "ui/state/session.h"
+#include "ui/widgets/points_workspace.h"
 #include "ui/widgets/training_panel.h"
 
 #include <QComboBox>

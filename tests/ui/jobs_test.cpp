@@ -1,8 +1,8 @@
 // Work off the GUI thread: the newest request wins and stale results are dropped; a background reverse run
 // reports progress, and Cancel stops it with no result; errors come back as messages.
+#include "ui/state/jobs.h"
 #include "core/models/exact.h"
 #include "core/sampling/sampler.h"
-#include "ui/state/jobs.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>

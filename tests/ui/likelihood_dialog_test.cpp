@@ -1,9 +1,9 @@
 // Playback > Likelihood (issue 10): the workspace's model's NLL of held-out points through the probability-flow ODE
 // beside the exact density and a fitted Gaussian, on a worker thread; its figures are MeasureModelLikelihood's (the
 // call of diffuscope-cli likelihood) on the same points; models without a density are refused; Cancel stops it.
+#include "ui/widgets/likelihood_dialog.h"
 #include "core/models/exact.h"
 #include "ui/state/document.h"
-#include "ui/widgets/likelihood_dialog.h"
 
 #include <QChart>
 #include <QLabel>

@@ -1,10 +1,10 @@
 // The application window as users drive it: it opens on the bundled photograph, scrubbing shows the newest
 // frame, bad files are errors (no crash, the current image stays), a reverse run can be cancelled and a
 // finished one is scrubbable, and a session saved from the window opens to the same picture.
+#include "ui/widgets/main_window.h"
 #include "ui/state/document.h"
 #include "ui/widgets/frame_view.h"
 #include "ui/widgets/image_workspace.h"
-#include "ui/widgets/main_window.h"
 #include "ui/widgets/points_workspace.h"
 #include "ui/widgets/scatter_view.h"
 
@@ -12,8 +12,8 @@
 #include "core/models/registry.h"
 
 #include <QFile>
-#include <QSettings>
 #include <QPainter>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSvgRenderer>
 #include <QTemporaryDir>

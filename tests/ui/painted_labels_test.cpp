@@ -133,7 +133,8 @@ class PaintedLabelsTest : public QObject {
         if (d.labels[i] == label) rows.push_back(static_cast<Eigen::Index>(i));
       const Batch class_points = d.points(rows, Eigen::all);
       QCOMPARE(points.reverseRun()->energy_distance, EnergyDistance(points.reverseRun()->sample, class_points));
-      QVERIFY2(points.reverseRun()->energy_distance < 0.05, qPrintable(QString::number(points.reverseRun()->energy_distance)));
+      QVERIFY2(points.reverseRun()->energy_distance < 0.05,
+               qPrintable(QString::number(points.reverseRun()->energy_distance)));
     }
     QVERIFY2(mean_y[0] > 0.5 && mean_y[2] < -0.5,
              qPrintable(QStringLiteral("mean y: red %1, green %2").arg(mean_y[0]).arg(mean_y[2])));

@@ -1,10 +1,10 @@
 // The images workspace's panels at one size that fills the space: the arrangement that makes the images
 // largest, cells that hold exactly the image and its title, hidden panels giving their place to the others; and
 // the learned photo model is the document's default for photographs.
+#include "ui/widgets/panel_grid.h"
 #include "core/models/registry.h"
 #include "ui/state/document.h"
 #include "ui/widgets/frame_view.h"
-#include "ui/widgets/panel_grid.h"
 
 #include <QTest>
 

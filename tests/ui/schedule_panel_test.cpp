@@ -1,7 +1,7 @@
 // The schedule panel: the cursor follows the document's t, a click on a plot moves t, curves are the core's
 // schedule, warnings appear for schedules that end far from N(0, I), and a slider drag is one undo step.
-#include "ui/state/document.h"
 #include "ui/widgets/schedule_panel.h"
+#include "ui/state/document.h"
 
 #include <QLineSeries>
 #include <QSlider>

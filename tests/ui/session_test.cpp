@@ -1,7 +1,7 @@
 // Sessions: save and open give back the same state; malformed files are errors that say what is wrong.
+#include "ui/state/session.h"
 #include "ui/state/document.h"
 #include "ui/state/image_input.h"
-#include "ui/state/session.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -135,7 +135,8 @@ class SessionTest : public QObject {
     QTest::newRow("bad seed") << QByteArray(good).replace("\"3\"", "\"-x\"") << "'seed'";
     QTest::newRow("bad points") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"points\":{\"xy\":[[1,2],[3]]}")
                                 << "'points.xy' row 2";
-    QTest::newRow("bad sampler") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"sampler\":{\"kind\":\"ddim\",\"eta\":-1}")
+    QTest::newRow("bad sampler") << QByteArray(good).replace("\"t\":5",
+                                                             "\"t\":5,\"sampler\":{\"kind\":\"ddim\",\"eta\":-1}")
                                  << "'sampler'";
     QTest::newRow("bad path") << QByteArray(good).replace("\"t\":5", "\"t\":5,\"forward_path\":\"sideways\"")
                               << "'forward_path'";
@@ -163,7 +164,8 @@ class SessionTest : public QObject {
   void theWellFormedSampleLoads() {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("ok.json"));
-    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
+    Write(path,
+          R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
     const Session session = LoadSession(path);
     QCOMPARE(session.schedule.num_steps, 100);
     QCOMPARE(session.seed, uint64_t{3});
@@ -187,7 +189,8 @@ class SessionTest : public QObject {
     document.undoStack()->undo();
     QVERIFY(document.pointsOverlays() == PointsOverlays{});
 
-    Write(path, R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
+    Write(path,
+          R"({"format":"diffuscope-session","version":1,"schedule":{"kind":"linear","steps":100},"seed":"3","t":5})");
     const Session old = LoadSession(path);
     QVERIFY(!old.overlays.has_value());
     PointsOverlays shown;

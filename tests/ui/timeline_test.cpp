@@ -92,7 +92,7 @@ class TimelineTest : public QObject {
     model_->advance(0.1);
     QCOMPARE(model_->t(), 75);
     // Fractions of a step carry over between ticks.
-    model_->setSpeed(0.1);  // 25 steps per second
+    model_->setSpeed(0.1);                               // 25 steps per second
     for (int i = 0; i < 10; ++i) model_->advance(0.01);  // 2.5 steps
     QCOMPARE(model_->t(), 77);
   }

@@ -110,7 +110,12 @@ class UserCoordinatesTest : public QObject {
     QVERIFY2(std::abs(exact.x - data.x) < 0.5 && std::abs(exact.y - data.y) < 0.5 &&
                  std::abs(exact.spread - data.spread) < 0.5,
              qPrintable(QStringLiteral("%1 %2 %3 vs %4 %5 %6")
-                            .arg(exact.x).arg(exact.y).arg(exact.spread).arg(data.x).arg(data.y).arg(data.spread)));
+                            .arg(exact.x)
+                            .arg(exact.y)
+                            .arg(exact.spread)
+                            .arg(data.x)
+                            .arg(data.y)
+                            .arg(data.spread)));
     // x_T of the run is N(0, I) in the normalised space: centred on the data, at its spread.
     const Moments start = MomentsOf(run->x_t.front());
     QVERIFY(std::abs(start.x - data.x) < 0.5 && std::abs(start.y - data.y) < 0.5);
@@ -131,7 +136,10 @@ class UserCoordinatesTest : public QObject {
     QVERIFY2(std::abs(Median(learned, 0) - Median(x, 0)) < 0.3 * data.spread &&
                  std::abs(Median(learned, 1) - Median(x, 1)) < 0.3 * data.spread,
              qPrintable(QStringLiteral("median %1 %2 vs %3 %4")
-                            .arg(Median(learned, 0)).arg(Median(learned, 1)).arg(Median(x, 0)).arg(Median(x, 1))));
+                            .arg(Median(learned, 0))
+                            .arg(Median(learned, 1))
+                            .arg(Median(x, 0))
+                            .arg(Median(x, 1))));
   }
 };
 

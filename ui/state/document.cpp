@@ -21,8 +21,7 @@ QString ParamName(Document::Param param) {
   return {};
 }
 
-Document::Document(QObject* parent)
-    : QObject(parent), schedule_(std::make_shared<NoiseSchedule>(schedule_options_)) {
+Document::Document(QObject* parent) : QObject(parent), schedule_(std::make_shared<NoiseSchedule>(schedule_options_)) {
   sampler_options_.num_steps = 100;
   sampler_options_.kind = SamplerKind::kDdim;
   sampler_options_.eta = 1.0;
@@ -161,7 +160,8 @@ RunSpec Document::run(int workspace) const {
   run.seed = seed_;
   run.forward_path = forward_path_;
   // Before the first run from the noised data, the run would start at the current t.
-  if (model_.from_current_t) run.start_t = std::min(reverse_start_t_ > 0 ? reverse_start_t_ : t_, schedule_->num_steps());
+  if (model_.from_current_t)
+    run.start_t = std::min(reverse_start_t_ > 0 ? reverse_start_t_ : t_, schedule_->num_steps());
   if (workspace == 1) {
     // The points themselves are the input; `data` says where they came from ("dataset:dino" -> "dino").
     const qsizetype colon = points_.source.indexOf(QLatin1Char(':'));

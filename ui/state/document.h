@@ -47,8 +47,8 @@ struct ImageData {
 };
 
 struct PointsData {
-  QString source;  // "dataset:<name>", "csv:<path>", "image:<path>", "drawn"
-  Batch points;    // n x 2
+  QString source;           // "dataset:<name>", "csv:<path>", "image:<path>", "drawn"
+  Batch points;             // n x 2
   std::vector<int> labels;  // each point's class when the source is a built-in set with classes (else empty)
   bool empty() const { return points.rows() == 0; }
 };
@@ -63,7 +63,7 @@ struct ModelChoice {
   // 2D class-conditional runs (RunSpec::label, guidance): the class guided towards (-1: unconditional) and w.
   int label = -1;
   double guidance = 0.0;
-  int num_particles = 2000;     // 2D reverse runs
+  int num_particles = 2000;  // 2D reverse runs
   // Digits models (see RunSpec::digits): SR3's truth, held-out digit `digit` or the image; the DDPM's sample count.
   int digit = 0;
   bool digit_from_image = false;

@@ -44,7 +44,9 @@ class Reader {
     if (value.isUndefined()) Fail(key, "is missing");
     return value;
   }
-  bool Has(const char* key) const { return json_.contains(QLatin1String(key)) && !json_.value(QLatin1String(key)).isNull(); }
+  bool Has(const char* key) const {
+    return json_.contains(QLatin1String(key)) && !json_.value(QLatin1String(key)).isNull();
+  }
   double Number(const char* key) const {
     const QJsonValue value = Need(key);
     if (!value.isDouble() || !std::isfinite(value.toDouble())) Fail(key, "must be a number");
@@ -185,7 +187,8 @@ Session SessionFromJson(const QJsonObject& json) {
   }
   Session s;
   const QString workspace = r.String("workspace", QStringLiteral("images"));
-  if (workspace != QLatin1String("images") && workspace != QLatin1String("2d")) r.Fail("workspace", "must be \"images\" or \"2d\"");
+  if (workspace != QLatin1String("images") && workspace != QLatin1String("2d"))
+    r.Fail("workspace", "must be \"images\" or \"2d\"");
   s.workspace = workspace == QLatin1String("2d") ? 1 : 0;
   s.direction = r.String("direction", QStringLiteral("forward"));
   if (s.direction != QLatin1String("forward") && s.direction != QLatin1String("reverse")) {

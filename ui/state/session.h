@@ -22,10 +22,10 @@ inline constexpr const char* kSessionFormat = "diffuscope-session";
 inline constexpr int kSessionVersion = 1;
 
 struct Session {
-  int workspace = 0;                 // 0 images, 1 2D
+  int workspace = 0;                              // 0 images, 1 2D
   QString direction = QStringLiteral("forward");  // "forward" | "reverse"
-  QString image_path;                // absolute; empty when none
-  PointsData points;                 // stored inline
+  QString image_path;                             // absolute; empty when none
+  PointsData points;                              // stored inline
   ScheduleOptions schedule;
   std::optional<ScheduleOptions> compare;
   SamplerOptions sampler;

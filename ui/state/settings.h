@@ -41,9 +41,9 @@ void SetPointsViewOptions(const PointsView& view);
 /// initial spec's value.
 struct ExportChoices {
   std::optional<double> fps;
-  std::optional<int> crf;     // -1 = the codec's default
+  std::optional<int> crf;  // -1 = the codec's default
   std::optional<int> frames;
-  QString layout;             // a LayoutName; "" = none saved
+  QString layout;                          // a LayoutName; "" = none saved
   QString format = QStringLiteral("gif");  // an ExportFormatName
   QString folder = QDir::homePath();       // where the last export went (home when that folder is gone)
 };

@@ -14,13 +14,13 @@
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QProgressBar>
-#include <QSignalBlocker>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QTableWidget>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +28,9 @@
 namespace diffuscope::ui {
 namespace {
 
-QString Figure(double v, int digits = 4) { return std::isnan(v) ? QStringLiteral("-") : QString::number(v, 'g', digits); }
+QString Figure(double v, int digits = 4) {
+  return std::isnan(v) ? QStringLiteral("-") : QString::number(v, 'g', digits);
+}
 
 QString Name(SamplerKind kind) {
   const std::string_view name = SamplerKindName(kind);
@@ -93,17 +95,18 @@ CompareDialog::CompareDialog(WorkspaceModel model, QWidget* parent)
   auto* ode_form = new QFormLayout(ode_page);
   ode_form->setContentsMargins(0, 0, 0, 0);
   const int T = model_.schedule ? model_.schedule->num_steps() : 1000;
-  ode_form->addRow(tr("Model"), new QLabel(model_.name.isEmpty() ? tr("(no points in the 2D workspace)")
-                                                                   : tr("%1, on the workspace's schedule (T = %2)")
-                                                                         .arg(model_.label)
-                                                                         .arg(T),
-                                           ode_page));
+  ode_form->addRow(
+      tr("Model"),
+      new QLabel(model_.name.isEmpty() ? tr("(no points in the 2D workspace)")
+                                       : tr("%1, on the workspace's schedule (T = %2)").arg(model_.label).arg(T),
+                 ode_page));
   steps_ = new QSpinBox(ode_page);
   steps_->setRange(0, 100000);
   steps_->setSpecialValueText(tr("every step"));
   steps_->setValue(0);
-  steps_->setToolTip(tr("Steps K of both runs (0 = every step of the schedule). Euler-Maruyama needs small steps: "
-                        "few large ones make the SDE overshoot"));
+  steps_->setToolTip(
+      tr("Steps K of both runs (0 = every step of the schedule). Euler-Maruyama needs small steps: "
+         "few large ones make the SDE overshoot"));
   ode_form->addRow(tr("Steps"), steps_);
   particles_ = new QSpinBox(ode_page);
   particles_->setRange(2, 100000);
@@ -119,8 +122,9 @@ CompareDialog::CompareDialog(WorkspaceModel model, QWidget* parent)
   for (const std::string& name : DatasetNames()) flow_data_->addItem(QString::fromStdString(name));
   const std::string own = model_.BuiltInData();
   flow_data_->setCurrentText(QString::fromStdString(own.empty() ? "8gaussians" : own));
-  flow_data_->setToolTip(tr("Both models train on 20,000 draws of this set; their samples are compared with fresh "
-                            "draws (on 8gaussians also the exact field's rows)"));
+  flow_data_->setToolTip(
+      tr("Both models train on 20,000 draws of this set; their samples are compared with fresh "
+         "draws (on 8gaussians also the exact field's rows)"));
   flow_form->addRow(tr("Data"), flow_data_);
   iterations_ = new QSpinBox(flow_page);
   iterations_->setRange(1, 10'000'000);
@@ -338,18 +342,21 @@ void CompareDialog::showOdeSde() {
   right_->setTrajectories(ToPolylines(c.sde.paths));
   left_->setParticles(c.ode.paths.empty() ? Batch() : c.ode.paths.back());
   right_->setParticles(c.sde.paths.empty() ? Batch() : c.sde.paths.back());
-  left_title_->setText(tr("Probability-flow ODE (%1): %2 paths").arg(Name(c.ode.sampler)).arg(c.ode.paths.empty() ? 0 : c.ode.paths.front().rows()));
+  left_title_->setText(tr("Probability-flow ODE (%1): %2 paths")
+                           .arg(Name(c.ode.sampler))
+                           .arg(c.ode.paths.empty() ? 0 : c.ode.paths.front().rows()));
   right_title_->setText(tr("Reverse SDE (%1): the same x_T").arg(Name(c.sde.sampler)));
   FitView(model_.data ? model_.data->points : Batch(), {&c.ode.paths, &c.sde.paths}, left_, right_);
 
   // Table: the two runs and the fitted Gaussian.
   table_->setRowCount(3);
-  const QStringList ode = {tr("probability-flow ODE"), Name(c.ode.sampler), QString::number(c.ode.steps),
+  const QStringList ode = {tr("probability-flow ODE"), Name(c.ode.sampler),           QString::number(c.ode.steps),
                            QString::number(c.ode.nfe), Figure(c.ode.energy_distance), Figure(c.ode.straightness)};
-  const QStringList sde = {tr("reverse SDE"), Name(c.sde.sampler), QString::number(c.sde.steps),
+  const QStringList sde = {tr("reverse SDE"),          Name(c.sde.sampler),           QString::number(c.sde.steps),
                            QString::number(c.sde.nfe), Figure(c.sde.energy_distance), Figure(c.sde.straightness)};
-  const QStringList gauss = {tr("Gaussian fitted to the data"), QStringLiteral("-"), QStringLiteral("-"),
-                             QStringLiteral("-"), Figure(c.gaussian_baseline), QStringLiteral("-")};
+  const QStringList gauss = {
+      tr("Gaussian fitted to the data"), QStringLiteral("-"), QStringLiteral("-"), QStringLiteral("-"),
+      Figure(c.gaussian_baseline),       QStringLiteral("-")};
   for (int r = 0; r < 3; ++r) {
     const QStringList& cells = r == 0 ? ode : r == 1 ? sde : gauss;
     for (int col = 0; col < cells.size(); ++col) table_->setItem(r, col, new QTableWidgetItem(cells[col]));
@@ -401,9 +408,12 @@ void CompareDialog::showFlow() {
   table_->setRowCount(static_cast<int>(s.rows.size()));
   for (int r = 0; r < static_cast<int>(s.rows.size()); ++r) {
     const FlowComparisonRow& row = s.rows[r];
-    const QStringList cells = {QString::fromStdString(row.model), QString::fromStdString(row.sampler),
-                               QString::number(row.steps), QString::number(row.evaluations),
-                               QString::number(row.energy_distance, 'f', 5), QString::number(row.straightness, 'f', 4)};
+    const QStringList cells = {QString::fromStdString(row.model),
+                               QString::fromStdString(row.sampler),
+                               QString::number(row.steps),
+                               QString::number(row.evaluations),
+                               QString::number(row.energy_distance, 'f', 5),
+                               QString::number(row.straightness, 'f', 4)};
     for (int col = 0; col < cells.size(); ++col) table_->setItem(r, col, new QTableWidgetItem(cells[col]));
   }
   {
@@ -497,10 +507,9 @@ void CompareDialog::showFlowPaths() {
   right_->setTrajectories(ddpm ? ToPolylines(ddpm->paths) : std::vector<std::vector<QPointF>>{});
   left_->setParticles(flow && !flow->paths.empty() ? flow->paths.back() : Batch());
   right_->setParticles(ddpm && !ddpm->paths.empty() ? ddpm->paths.back() : Batch());
-  left_title_->setText(flow ? tr("Flow matching, Euler, %1 steps: path length / chord %2")
-                                  .arg(K)
-                                  .arg(Figure(flow->straightness, 3))
-                            : tr("Flow matching"));
+  left_title_->setText(
+      flow ? tr("Flow matching, Euler, %1 steps: path length / chord %2").arg(K).arg(Figure(flow->straightness, 3))
+           : tr("Flow matching"));
   right_title_->setText(ddpm ? tr("DDPM, DDIM (eta 0), %1 steps: path length / chord %2")
                                    .arg(ddpm->steps)
                                    .arg(Figure(ddpm->straightness, 3))

@@ -2,13 +2,13 @@
 
 #include "core/models/ddpm2d.h"
 #include "core/models/registry.h"
+#include "core/render/layouts.h"
 #include "core/run/run.h"
 #include "core/train/model_file.h"
-#include "core/render/layouts.h"
 #include "ui/state/document.h"
-#include "ui/widgets/frame_view.h"
 #include "ui/state/jobs.h"
 #include "ui/state/settings.h"
+#include "ui/widgets/frame_view.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -144,9 +144,7 @@ AnimationSpec SpecFromDocument(const Document& document, Direction direction) {
 }
 
 ExportDialog::ExportDialog(const AnimationSpec& initial, QWidget* parent)
-    : QDialog(parent),
-      initial_(initial),
-      preview_generation_(std::make_shared<std::atomic<quint64>>(0)) {
+    : QDialog(parent), initial_(initial), preview_generation_(std::make_shared<std::atomic<quint64>>(0)) {
   setWindowTitle(tr("Export animation"));
   setObjectName(QStringLiteral("exportDialog"));
   preview_jobs_ = new LatestJob(this);
@@ -204,7 +202,8 @@ void ExportDialog::buildWidgets() {
   input_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   QString input;
   if (!initial_.image.empty()) input = tr("image %1").arg(QFileInfo(QString::fromStdString(initial_.image)).fileName());
-  else if (!initial_.data.empty()) input = tr("2D data %1").arg(QFileInfo(QString::fromStdString(initial_.data)).fileName());
+  else if (!initial_.data.empty())
+    input = tr("2D data %1").arg(QFileInfo(QString::fromStdString(initial_.data)).fileName());
   else input = tr("No input file (open an image or a 2D data set first)");
   input_label_->setText(tr("<b>Input:</b> %1   <b>Schedule:</b> %2, T = %3   <b>Seed:</b> %4")
                             .arg(input.toHtmlEscaped(), Qs(ScheduleKindName(initial_.schedule.kind)))
@@ -218,8 +217,9 @@ void ExportDialog::buildWidgets() {
   auto* output_form = new QFormLayout(output_box);
   output_ = new QLineEdit(output_box);
   output_->setObjectName(QStringLiteral("output"));
-  output_->setToolTip(tr("The file to write: .gif, .mp4 or .webm, or a folder (ending in /) for numbered PNG "
-                         "frames. A bundle JSON that remakes the export bit for bit is written beside it"));
+  output_->setToolTip(
+      tr("The file to write: .gif, .mp4 or .webm, or a folder (ending in /) for numbered PNG "
+         "frames. A bundle JSON that remakes the export bit for bit is written beside it"));
   output_->setMinimumWidth(320);
   browse_ = new QPushButton(tr("Browse..."), output_box);
   browse_->setObjectName(QStringLiteral("browse"));
@@ -234,8 +234,9 @@ void ExportDialog::buildWidgets() {
   format_->addItem(tr("MP4 video, H.264 (.mp4)"), static_cast<int>(ExportFormat::kMp4));
   format_->addItem(tr("WebM video, VP9 (.webm)"), static_cast<int>(ExportFormat::kWebm));
   format_->addItem(tr("PNG frames (a folder)"), static_cast<int>(ExportFormat::kPngFrames));
-  format_->setToolTip(tr("GIF: plays everywhere, exact greys, at most 50 fps. MP4 / WebM: small files for slides "
-                         "and the web. PNG frames: lossless, numbered frame_0000.png ... (changes the extension)"));
+  format_->setToolTip(
+      tr("GIF: plays everywhere, exact greys, at most 50 fps. MP4 / WebM: small files for slides "
+         "and the web. PNG frames: lossless, numbered frame_0000.png ... (changes the extension)"));
   output_form->addRow(tr("Format"), format_);
   fps_ = new QDoubleSpinBox(output_box);
   fps_->setObjectName(QStringLiteral("fps"));
@@ -260,8 +261,9 @@ void ExportDialog::buildWidgets() {
   output_form->addRow(tr("Speed"), timing_row);
   dither_ = new QCheckBox(tr("Dither GIF colours"), output_box);
   dither_->setObjectName(QStringLiteral("dither"));
-  dither_->setToolTip(tr("Floyd-Steinberg error diffusion when colour frames are reduced to a 256-colour palette "
-                         "(grey frames are always exact)"));
+  dither_->setToolTip(
+      tr("Floyd-Steinberg error diffusion when colour frames are reduced to a 256-colour palette "
+         "(grey frames are always exact)"));
   output_form->addRow(QString(), dither_);
   crf_ = new QSpinBox(output_box);
   crf_->setObjectName(QStringLiteral("crf"));
@@ -284,17 +286,21 @@ void ExportDialog::buildWidgets() {
   direction_->setObjectName(QStringLiteral("direction"));
   direction_->addItem(tr("Forward: noising q(x_t | x_0)"), static_cast<int>(Direction::kForward));
   direction_->addItem(tr("Reverse: denoising p(x_{t-1} | x_t)"), static_cast<int>(Direction::kReverse));
-  direction_->setToolTip(tr("Forward: the data dissolving into noise. Reverse: a sampler run from noise back to "
-                            "data with the chosen model and the document's sampler"));
+  direction_->setToolTip(
+      tr("Forward: the data dissolving into noise. Reverse: a sampler run from noise back to "
+         "data with the chosen model and the document's sampler"));
   run_form->addRow(tr("Direction"), direction_);
   path_ = new QComboBox(run_box);
   path_->setObjectName(QStringLiteral("path"));
   path_->addItem(tr("Closed form (one fixed noise)"), static_cast<int>(ForwardPath::kClosed));
   path_->addItem(tr("Markov chain (step by step)"), static_cast<int>(ForwardPath::kMarkov));
   path_->addItem(tr("Fresh noise every frame"), static_cast<int>(ForwardPath::kFreshNoise));
-  path_->setToolTip(tr("The path of the forward run, and of a reverse run's start from the noised input. Closed form: x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps with "
-                       "one eps, smooth. Markov chain: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps_t, one path. Fresh noise: a new eps "
-                       "every frame"));
+  path_->setToolTip(
+      tr("The path of the forward run, and of a reverse run's start from the noised input. Closed form: x_t = "
+         "sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps with "
+         "one eps, smooth. Markov chain: x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps_t, one path. Fresh noise: a "
+         "new eps "
+         "every frame"));
   run_form->addRow(tr("Forward path"), path_);
   model_ = new QComboBox(run_box);
   model_->setObjectName(QStringLiteral("model"));
@@ -302,17 +308,19 @@ void ExportDialog::buildWidgets() {
   model_->setInsertPolicy(QComboBox::NoInsert);
   for (const auto& name : BuiltinModelNames()) model_->addItem(QString::fromStdString(name));
   for (const auto& name : ShippedModelNames()) model_->addItem(QString::fromStdString(name));
-  model_->setToolTip(tr("The denoiser of reverse runs and of the predictions layout: oracle (knows x_0), "
-                        "empirical (the exact denoiser of a data set), exact, mixture, patch, a shipped model, or "
-                        "the path of a model file"));
+  model_->setToolTip(
+      tr("The denoiser of reverse runs and of the predictions layout: oracle (knows x_0), "
+         "empirical (the exact denoiser of a data set), exact, mixture, patch, a shipped model, or "
+         "the path of a model file"));
   run_form->addRow(tr("Model"), model_);
   from_t_ = new QSpinBox(run_box);
   from_t_->setObjectName(QStringLiteral("fromT"));
   from_t_->setRange(-1, T);
   from_t_->setSpecialValueText(tr("auto"));
   from_t_->setKeyboardTracking(false);
-  from_t_->setToolTip(tr("The first frame's t; auto = 0 forward, T reverse. A reverse run from t < T starts from "
-                         "the input noised to t (SDEdit)"));
+  from_t_->setToolTip(
+      tr("The first frame's t; auto = 0 forward, T reverse. A reverse run from t < T starts from "
+         "the input noised to t (SDEdit)"));
   to_t_ = new QSpinBox(run_box);
   to_t_->setObjectName(QStringLiteral("toT"));
   to_t_->setRange(-1, T);
@@ -334,8 +342,9 @@ void ExportDialog::buildWidgets() {
   spacing_->setObjectName(QStringLiteral("spacing"));
   spacing_->addItem(tr("evenly in t"), static_cast<int>(FrameSpacing::kTime));
   spacing_->addItem(tr("evenly in log-SNR"), static_cast<int>(FrameSpacing::kLogSnr));
-  spacing_->setToolTip(tr("Frames evenly spaced in t, or in log-SNR = log(alpha_bar / (1 - alpha_bar)), which "
-                          "spends more frames where the image is still recognisable"));
+  spacing_->setToolTip(
+      tr("Frames evenly spaced in t, or in log-SNR = log(alpha_bar / (1 - alpha_bar)), which "
+         "spends more frames where the image is still recognisable"));
   auto* frames_row = new QHBoxLayout;
   frames_row->addWidget(frames_);
   frames_row->addWidget(spacing_, 1);
@@ -472,7 +481,7 @@ void ExportDialog::buildWidgets() {
   crf_->setValue(std::clamp(initial_.output.video_crf, -1, 63));
   layout_->setCurrentIndex(layout_->findData(static_cast<int>(initial_.render.layout)));
   size_->setValue(initial_.render.layout == Layout::kScatter ? initial_.render.scatter.width
-                                                            : std::clamp(initial_.render.min_cell, 16, 4096));
+                                                             : std::clamp(initial_.render.min_cell, 16, 4096));
   caption_->setChecked(initial_.render.caption);
   field_->setCurrentIndex(std::max(0, field_->findData(static_cast<int>(initial_.field.kind))));
   contours_->setChecked(initial_.contours);
@@ -487,8 +496,10 @@ void ExportDialog::buildWidgets() {
   connect(model_, &QComboBox::currentTextChanged, this, &ExportDialog::optionsChanged);
   for (QSpinBox* box : {from_t_, to_t_, frames_, size_, crf_})
     connect(box, &QSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
-  for (QDoubleSpinBox* box : {fps_, hold_}) connect(box, &QDoubleSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
-  for (QCheckBox* box : {caption_, dither_, contours_, trajectories_, data_set_}) connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
+  for (QDoubleSpinBox* box : {fps_, hold_})
+    connect(box, &QDoubleSpinBox::valueChanged, this, &ExportDialog::optionsChanged);
+  for (QCheckBox* box : {caption_, dither_, contours_, trajectories_, data_set_})
+    connect(box, &QCheckBox::toggled, this, &ExportDialog::optionsChanged);
   connect(export_, &QPushButton::clicked, this, &ExportDialog::startExport);
   connect(cancel_, &QPushButton::clicked, this, &ExportDialog::cancelExport);
   connect(buttons_, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
@@ -605,9 +616,9 @@ void ExportDialog::browse() {
     chosen = QFileDialog::getSaveFileName(this, tr("Folder for the PNG frames"), start, tr("Folder (*)"), nullptr,
                                           QFileDialog::ShowDirsOnly | QFileDialog::DontConfirmOverwrite);
   } else {
-    const QString filter = f == ExportFormat::kGif    ? tr("GIF animation (*.gif)")
-                           : f == ExportFormat::kMp4  ? tr("MP4 video (*.mp4)")
-                                                      : tr("WebM video (*.webm)");
+    const QString filter = f == ExportFormat::kGif   ? tr("GIF animation (*.gif)")
+                           : f == ExportFormat::kMp4 ? tr("MP4 video (*.mp4)")
+                                                     : tr("WebM video (*.webm)");
     chosen = QFileDialog::getSaveFileName(this, tr("Export animation"), start, filter);
   }
   if (chosen.isEmpty()) return;
@@ -646,7 +657,8 @@ void ExportDialog::optionsChanged() {
   if (problem.isEmpty() && s.direction == Direction::kForward && s.from_t >= 0 && s.to_t >= 0 && from > to)
     problem = tr("a forward run goes from a smaller t to a larger one: the range must start below its end");
   if (problem.isEmpty() && s.model.empty() &&
-      (s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions || s.field.kind != FieldKind::kNone))
+      (s.direction == Direction::kReverse || s.render.layout == Layout::kPredictions ||
+       s.field.kind != FieldKind::kNone))
     problem = tr("choose a model for the reverse run / the predictions / the field");
   problem_ = problem;
   problem_label_->setText(problem.isEmpty() ? QString() : tr("Cannot export: %1").arg(problem));
@@ -676,7 +688,8 @@ void ExportDialog::updateEnabled() {
   crf_->setMaximum(format() == ExportFormat::kMp4 ? 51 : 63);  // H.264's CRF stops at 51, VP9's at 63
   spacing_->setEnabled(s.frames > 2);
   const bool scatter = s.render.layout == Layout::kScatter;
-  for (QWidget* overlay : std::initializer_list<QWidget*>{field_, contours_, trajectories_, data_set_}) overlay->setEnabled(scatter);
+  for (QWidget* overlay : std::initializer_list<QWidget*>{field_, contours_, trajectories_, data_set_})
+    overlay->setEnabled(scatter);
   size_->setToolTip(scatter ? tr("Width and height of the scatter plot in pixels")
                             : tr("Smallest image cell in pixels: each image pixel becomes an integer block, the "
                                  "smallest making a cell at least this large (sharp pixels, no smoothing)"));

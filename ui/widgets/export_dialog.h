@@ -138,7 +138,7 @@ class ExportDialog : public QDialog {
   QSpinBox* size_;
   QComboBox* layout_;
   QCheckBox* caption_;
-  QComboBox* field_;        // 2D overlays, as the view draws them
+  QComboBox* field_;  // 2D overlays, as the view draws them
   QCheckBox* contours_;
   QCheckBox* trajectories_;
   QCheckBox* data_set_;

@@ -107,8 +107,9 @@ Histogram MakeHistogram(const float* values, long long count, int bins, double l
 
 HistogramView::HistogramView(QWidget* parent) : QWidget(parent) {
   setMinimumHeight(140);
-  setToolTip(tr("Histogram of the pixel values of x_t (bars) against the standard normal density (curve): "
-                "at t = T they should agree"));
+  setToolTip(
+      tr("Histogram of the pixel values of x_t (bars) against the standard normal density (curve): "
+         "at t = T they should agree"));
 }
 
 void HistogramView::setHistogram(Histogram histogram, const QString& caption) {
@@ -137,7 +138,9 @@ void HistogramView::paintEvent(QPaintEvent*) {
     peak = std::max(peak, density[i]);
   }
   peak *= 1.05;
-  auto x_of = [&](double v) { return plot.left() + (v - histogram_.lo) / (histogram_.hi - histogram_.lo) * plot.width(); };
+  auto x_of = [&](double v) {
+    return plot.left() + (v - histogram_.lo) / (histogram_.hi - histogram_.lo) * plot.width();
+  };
   auto y_of = [&](double d) { return plot.bottom() - d / peak * plot.height(); };
   QColor bar = palette().highlight().color();
   bar.setAlpha(150);

@@ -10,14 +10,14 @@
 #include "core/models/exact.h"
 #include "core/models/photo_eval.h"
 #include "core/models/registry.h"
-#include "core/run/run.h"
 #include "core/models/sr3.h"
 #include "core/render/frame.h"
+#include "core/run/run.h"
 #include "core/sampling/sampler.h"
 #include "ui/state/resources_dir.h"
+#include "ui/state/settings.h"
 #include "ui/widgets/panel_grid.h"
 #include "ui/widgets/sampler_controls.h"
-#include "ui/state/settings.h"
 
 #include <QAbstractItemView>
 #include <QCheckBox>
@@ -29,13 +29,12 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
-#include <QSpinBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
-
 
 #include <opencv2/imgproc.hpp>
 
@@ -121,7 +120,7 @@ struct ImageFrame {
   Histogram histogram;
   bool has_histogram = false;
   double predict_seconds = 0.0, predict_pixels = 0.0;  // the model's prediction: what it cost (0: none made)
-  std::shared_ptr<const PhotoSrView> photo_sr;           // a super-resolution input's panels
+  std::shared_ptr<const PhotoSrView> photo_sr;         // a super-resolution input's panels
 };
 
 struct FrameRequest {
@@ -177,7 +176,7 @@ struct ImageSource {
     std::lock_guard lock(mutex);
     const ImageData& image = *r.image;
     const std::array<int, 7> key = {r.run.max_image_side, r.run.super_resolution, r.run.simulate_low_resolution,
-                                    r.run.region_x,       r.run.region_y,           r.run.region_width,
+                                    r.run.region_x,       r.run.region_y,         r.run.region_width,
                                     r.run.region_height};
     if (!input || input_image != &image || input_key != key) {
       input = std::make_shared<const RunInput>(WorkingInput(r.run, image));
@@ -260,8 +259,9 @@ struct ImageSource {
 class Sr3ComparisonView : public QWidget {
  public:
   explicit Sr3ComparisonView(QWidget* parent = nullptr) : QWidget(parent) {
-    setToolTip(QObject::tr("The low-resolution input, its bicubic upsample, SR3's refinement and the truth. PSNR in dB "
-                           "(pixels in [-1, 1]) and SSIM against the truth."));
+    setToolTip(
+        QObject::tr("The low-resolution input, its bicubic upsample, SR3's refinement and the truth. PSNR in dB "
+                    "(pixels in [-1, 1]) and SSIM against the truth."));
   }
   void setComparison(const std::optional<Sr3Comparison>& comparison) {
     comparison_ = comparison;
@@ -284,9 +284,8 @@ class Sr3ComparisonView : public QWidget {
     int x = std::max(gap, (width() - total) / 2);
     const int y = gap;
     const std::array<QImage, 4> images = {c.low, c.bicubic, c.sr3, c.truth};
-    const std::array<QString, 4> titles = {
-        QObject::tr("low-res %1x%1").arg(c.low_side), QObject::tr("bicubic"), QObject::tr("SR3"),
-        QObject::tr("truth")};
+    const std::array<QString, 4> titles = {QObject::tr("low-res %1x%1").arg(c.low_side), QObject::tr("bicubic"),
+                                           QObject::tr("SR3"), QObject::tr("truth")};
     const std::array<QString, 4> figures = {
         QString(), QObject::tr("%1 dB, SSIM %2").arg(c.psnr_bicubic, 0, 'f', 2).arg(c.ssim_bicubic, 0, 'f', 3),
         QObject::tr("%1 dB, SSIM %2").arg(c.psnr_sr3, 0, 'f', 2).arg(c.ssim_sr3, 0, 'f', 3), c.truth_caption};
@@ -333,8 +332,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   show_predictions_ = new QCheckBox(tr("x0_hat and eps_hat"));
   show_predictions_->setToolTip(tr("The model's predictions at t: the clean image x0_hat and the noise eps_hat"));
   show_noise_ = new QCheckBox(tr("Noise actually added"));
-  show_noise_->setToolTip(tr("The noise in x_t: (x_t - sqrt(alpha_bar_t) x_0) / sqrt(1 - alpha_bar_t), from the "
-                             "posterior oracle"));
+  show_noise_->setToolTip(
+      tr("The noise in x_t: (x_t - sqrt(alpha_bar_t) x_0) / sqrt(1 - alpha_bar_t), from the "
+         "posterior oracle"));
   show_histogram_ = new QCheckBox(tr("Histogram of x_t"));
   show_histogram_->setToolTip(tr("Pixel values of x_t against the N(0, 1) density"));
   show_layout->addWidget(show_predictions_);
@@ -355,15 +355,16 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   for (const char* name : {"oracle", "empirical", "patch"}) {
     model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
-  model_box_->setToolTip(tr("DDPM photo: a U-Net trained on photographs; it denoises any photo from the current t. "
-                            "From pure noise it makes textures, not photographs (it learned local image statistics).\n"
-                            "Oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0): the ideal "
-                            "a learned model approaches.\n"
-                            "Memorisation: the optimal denoiser of the sample photos (empirical); from pure noise it "
-                            "lands on one of them.\nPatch mosaic: the same, patch by patch (Kamb & Ganguli 2024); "
-                            "it makes new images from plausible patches. Slow on large images.\n"
-                            "SR3 photo x4: super-resolves the photo (or, simulated, its 4x downscaled view) by "
-                            "iterative refinement from pure noise, beside bicubic (Saharia et al. 2021)."));
+  model_box_->setToolTip(
+      tr("DDPM photo: a U-Net trained on photographs; it denoises any photo from the current t. "
+         "From pure noise it makes textures, not photographs (it learned local image statistics).\n"
+         "Oracle: knows x_0, so each step is the true posterior q(x_{t-1} | x_t, x_0): the ideal "
+         "a learned model approaches.\n"
+         "Memorisation: the optimal denoiser of the sample photos (empirical); from pure noise it "
+         "lands on one of them.\nPatch mosaic: the same, patch by patch (Kamb & Ganguli 2024); "
+         "it makes new images from plausible patches. Slow on large images.\n"
+         "SR3 photo x4: super-resolves the photo (or, simulated, its 4x downscaled view) by "
+         "iterative refinement from pure noise, beside bicubic (Saharia et al. 2021)."));
   for (const char* name : {"sr3-digits", "sr3-digits-5x5", "ddpm-digits", "ddpm-digits-mlp"}) {
     if (ShippedModelPath(name)) model_box_->addItem(ModelLabel(QString::fromLatin1(name)), QString::fromLatin1(name));
   }
@@ -373,12 +374,14 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
                             "pure noise (Ho et al. 2020)."));
   model_form->addRow(tr("Denoiser"), model_box_);
   working_box_ = new QComboBox;
-  working_box_->setToolTip(tr("The longest side the learned model computes at: the photo is shrunk by area to it "
-                              "(a U-Net's time grows with the pixels). Exports of the run use the same size."));
+  working_box_->setToolTip(
+      tr("The longest side the learned model computes at: the photo is shrunk by area to it "
+         "(a U-Net's time grows with the pixels). Exports of the run use the same size."));
   estimate_label_ = new QLabel;
   estimate_label_->setWordWrap(true);
-  estimate_label_->setToolTip(tr("The expected time of a reverse run: steps x pixels x the measured cost of one "
-                                 "network evaluation per pixel on this computer"));
+  estimate_label_->setToolTip(
+      tr("The expected time of a reverse run: steps x pixels x the measured cost of one "
+         "network evaluation per pixel on this computer"));
   working_label_ = new QLabel(tr("Working size"));
   model_form->addRow(working_label_, working_box_);
   model_form->addRow(estimate_label_);
@@ -387,15 +390,17 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   sr_group_ = new QGroupBox(tr("Super-resolution x4"));
   auto* sr_layout = new QVBoxLayout(sr_group_);
   simulate_box_ = new QCheckBox(tr("Simulate low resolution"));
-  simulate_box_->setToolTip(tr("Downscale the photo 4x first (area average), super-resolve that, and compare with "
-                               "the original: PSNR and SSIM of SR3 and of bicubic against the truth"));
+  simulate_box_->setToolTip(
+      tr("Downscale the photo 4x first (area average), super-resolve that, and compare with "
+         "the original: PSNR and SSIM of SR3 and of bicubic against the truth"));
   sr_samples_box_ = new QSpinBox;
   sr_samples_box_->setObjectName(QStringLiteral("srSamples"));
   sr_samples_box_->setRange(1, 16);
-  sr_samples_box_->setToolTip(tr("Average this many SR3 runs from independent noise: the posterior mean. One sample "
-                                 "invents plausible detail that is not the photo's; the mean keeps what the chains "
-                                 "agree on (higher PSNR and SSIM, less texture). The run shows the first chain's x_t "
-                                 "and the mean x0_hat, and takes this many times as long."));
+  sr_samples_box_->setToolTip(
+      tr("Average this many SR3 runs from independent noise: the posterior mean. One sample "
+         "invents plausible detail that is not the photo's; the mean keeps what the chains "
+         "agree on (higher PSNR and SSIM, less texture). The run shows the first chain's x_t "
+         "and the mean x0_hat, and takes this many times as long."));
   auto* samples_row = new QHBoxLayout;
   samples_row->addWidget(new QLabel(tr("Samples averaged")));
   samples_row->addWidget(sr_samples_box_);
@@ -422,8 +427,9 @@ ImageWorkspace::ImageWorkspace(Document* document, TimelineModel* timeline, QWid
   sr3_input_ = new QComboBox;
   sr3_input_->addItem(tr("A held-out digit"));
   sr3_input_->addItem(tr("The open image (grey, 20x20)"));
-  sr3_input_->setToolTip(tr("The high-resolution truth whose low-resolution view SR3 refines: one of the 500 digits "
-                            "never trained on, or the open image made grey and area-resized to 20x20"));
+  sr3_input_->setToolTip(
+      tr("The high-resolution truth whose low-resolution view SR3 refines: one of the 500 digits "
+         "never trained on, or the open image made grey and area-resized to 20x20"));
   digit_index_ = new QSpinBox;
   digit_index_->setRange(0, 10 * 50 - 1);
   digit_index_->setToolTip(tr("Which held-out digit (0..499; 50 of each class, in class order)"));
@@ -654,19 +660,21 @@ void ImageWorkspace::updateModelPanel() {
   digit_index_->setEnabled(sr3 && sr3_input_->currentIndex() == 0);
   digit_samples_->setEnabled(kind == ImageModelKind::kDigitsDdpm);
   if (sr3) {
-    digits_note_->setText(tr("Denoise makes the low-resolution view (area average), then refines pure noise into a "
-                             "20x20 image conditioned on its bicubic upsample. Runs on the timeline's schedule."));
+    digits_note_->setText(
+        tr("Denoise makes the low-resolution view (area average), then refines pure noise into a "
+           "20x20 image conditioned on its bicubic upsample. Runs on the timeline's schedule."));
   } else if (kind == ImageModelKind::kDigitsDdpm) {
-    digits_note_->setText(tr("Denoise samples the digits from pure noise on the timeline's schedule; the open image "
-                             "is not used."));
+    digits_note_->setText(
+        tr("Denoise samples the digits from pure noise on the timeline's schedule; the open image "
+           "is not used."));
   }
   updateWorkingSize();
   // Where it matters: a learned (or patch) model of photos started from pure noise.
   const QString name = document_->model().image_model;
   texture_note_->setVisible(kind == ImageModelKind::kImage && !document_->model().from_current_t &&
                             (IsLearnedImageModel(name) || name.startsWith(QLatin1String("patch"))));
-  denoise_button_->setText(photo_sr ? tr("Super-resolve x4")
-                           : sr3    ? tr("Super-resolve")
+  denoise_button_->setText(photo_sr                              ? tr("Super-resolve x4")
+                           : sr3                                 ? tr("Super-resolve")
                            : kind == ImageModelKind::kDigitsDdpm ? tr("Sample digits")
                                                                  : tr("Denoise"));
 }
@@ -799,11 +807,8 @@ void ImageWorkspace::updateEstimate() {
                          : 1;
   const QString runs = chains > 1 ? tr("%1 runs of %2 steps take").arg(chains).arg(reverseSteps())
                                   : tr("a run of %1 steps takes").arg(reverseSteps());
-  estimate_label_->setText(tr("%1 x %2: %3 about %4")
-                               .arg(size.width())
-                               .arg(size.height())
-                               .arg(runs)
-                               .arg(DurationText(expectedSeconds())));
+  estimate_label_->setText(
+      tr("%1 x %2: %3 about %4").arg(size.width()).arg(size.height()).arg(runs).arg(DurationText(expectedSeconds())));
 }
 
 QString ImageWorkspace::estimateText() const { return estimate_label_->text(); }
@@ -815,10 +820,10 @@ void ImageWorkspace::showPhotoSr(const PhotoSrView* view) {
   if (view == nullptr) return;
   low_view_->setTitle(tr("low-res input, %1 x %2").arg(view->low.width()).arg(view->low.height()));
   low_view_->setImage(view->low);
-  bicubic_view_->setTitle(view->simulated ? tr("bicubic: %1 dB, SSIM %2")
-                                                .arg(view->psnr_bicubic, 0, 'f', 2)
-                                                .arg(view->ssim_bicubic, 0, 'f', 3)
-                                          : tr("bicubic x4"));
+  bicubic_view_->setTitle(
+      view->simulated
+          ? tr("bicubic: %1 dB, SSIM %2").arg(view->psnr_bicubic, 0, 'f', 2).arg(view->ssim_bicubic, 0, 'f', 3)
+          : tr("bicubic x4"));
   bicubic_view_->setImage(view->bicubic);
   truth_view_->setTitle(tr("truth (the original)"));
   truth_view_->setImage(view->truth);
@@ -1034,8 +1039,8 @@ void ImageWorkspace::startReverse() {
         StartReverseRun(spec, *schedule, *model, input, {}, condition.size() > 0 ? &condition : nullptr);
     const int total = sampler.steps_total();
     const size_t frame_bytes = static_cast<size_t>(shape.height) * shape.width * 3 * 3;  // x_t, x0_hat, eps_hat
-    const int keep_every = static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) /
-                                                                    kReverseFrameBudget));
+    const int keep_every =
+        static_cast<int>(std::max<size_t>(1, (frame_bytes * total + kReverseFrameBudget - 1) / kReverseFrameBudget));
     {
       std::lock_guard lock(stream->mutex);
       stream->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
@@ -1075,16 +1080,16 @@ void ImageWorkspace::startReverse() {
                     .arg(bicubic.psnr_bicubic, 0, 'f', 2)
                     .arg(bicubic.ssim_bicubic, 0, 'f', 3);
     }
-    run->description = QObject::tr("%1, %2 from %3 at %4 x %5%8, %6 s%7")
-                           .arg(ModelLabel(model_name))
-                           .arg(QString::fromStdString(DescribeSamplerRun(options.kind, total)))
-                           .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
-                           .arg(shape.width)
-                           .arg(shape.height)
-                           .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
-                           .arg(figures)
-                           .arg(sampler.chains() > 1 ? QObject::tr(", the mean of %1 samples").arg(sampler.chains())
-                                                     : QString());
+    run->description =
+        QObject::tr("%1, %2 from %3 at %4 x %5%8, %6 s%7")
+            .arg(ModelLabel(model_name))
+            .arg(QString::fromStdString(DescribeSamplerRun(options.kind, total)))
+            .arg(t > 0 ? QObject::tr("t = %1").arg(t) : QObject::tr("pure noise"))
+            .arg(shape.width)
+            .arg(shape.height)
+            .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
+            .arg(figures)
+            .arg(sampler.chains() > 1 ? QObject::tr(", the mean of %1 samples").arg(sampler.chains()) : QString());
     return std::any(run);
   });
 }
@@ -1286,8 +1291,7 @@ void ImageWorkspace::onReverseFinished(const std::any& result) {
   } else {
     run_ = std::make_unique<ImageReverseRun>(std::move(*result_run));
   }
-  if (streamed && last_step_seconds_ > 0 && !run_->x_t.empty() &&
-      IsLearnedImageModel(document_->model().image_model)) {
+  if (streamed && last_step_seconds_ > 0 && !run_->x_t.empty() && IsLearnedImageModel(document_->model().image_model)) {
     const QImage& frame = run_->x_t.front();
     recordCost(last_step_seconds_ / (double(frame.width()) * frame.height()));
   }

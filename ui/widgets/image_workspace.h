@@ -41,7 +41,7 @@ struct ReverseStream;  // a reverse run's frames on their way from the worker
 struct Sr3Comparison {
   QImage low, bicubic, sr3, truth;  // grey; low is low_side x low_side, the others 20 x 20
   int low_side = 0;
-  QString truth_caption;            // "held-out digit 17 (a 3)" or the file name
+  QString truth_caption;  // "held-out digit 17 (a 3)" or the file name
   double psnr_sr3 = 0, ssim_sr3 = 0, psnr_bicubic = 0, ssim_bicubic = 0;
 };
 
@@ -55,13 +55,13 @@ struct PhotoSrView {
 
 /// A reverse run kept for scrubbing: display frames of (a thinned subset of) the steps.
 struct ImageReverseRun {
-  int start_t = 0;                // t of x_start
-  std::vector<int> t;             // t of each kept step's x_t, descending
+  int start_t = 0;     // t of x_start
+  std::vector<int> t;  // t of each kept step's x_t, descending
   std::vector<QImage> x_t, x0_hat, eps_hat;
   std::vector<Histogram> histogram;
-  QImage sample;                  // the final x_0
+  QImage sample;  // the final x_0
   Histogram sample_histogram;
-  QString description;            // "posterior oracle, DDIM 100 steps, 3.2 s"
+  QString description;  // "posterior oracle, DDIM 100 steps, 3.2 s"
   ImageModelKind kind = ImageModelKind::kImage;
   std::optional<Sr3Comparison> sr3;  // SR3 runs: the side-by-side view
   int samples = 1;                   // digits DDPM: how many digits are in the grid
@@ -154,7 +154,6 @@ class ImageWorkspace : public QWidget {
   QString estimateText() const;
 
  private:
-
   Document* document_;
   TimelineModel* timeline_;
   std::shared_ptr<ImageSource> source_;

@@ -12,8 +12,8 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -52,14 +52,14 @@ LikelihoodDialog::LikelihoodDialog(WorkspaceModel model, QWidget* parent)
   intro->setWordWrap(true);
   layout->addWidget(intro);
   auto* form = new QFormLayout;
-  form->addRow(tr("Model"), new QLabel(model_.name.isEmpty() ? tr("(no points in the 2D workspace)") : model_.label,
-                                       this));
+  form->addRow(tr("Model"),
+               new QLabel(model_.name.isEmpty() ? tr("(no points in the 2D workspace)") : model_.label, this));
   const std::string data_set = model_.BuiltInData();
-  form->addRow(tr("Data"), new QLabel(data_set.empty()
-                                          ? tr("the workspace's own points (drawn or from a file: no fresh draws)")
-                                          : tr("fresh draws of %1 (never the training draw)")
-                                                .arg(QString::fromStdString(data_set)),
-                                      this));
+  form->addRow(tr("Data"),
+               new QLabel(data_set.empty()
+                              ? tr("the workspace's own points (drawn or from a file: no fresh draws)")
+                              : tr("fresh draws of %1 (never the training draw)").arg(QString::fromStdString(data_set)),
+                          this));
   points_ = new QSpinBox(this);
   points_->setRange(2, 100000);
   points_->setValue(1000);
@@ -151,10 +151,10 @@ void LikelihoodDialog::showResult() {
   table_->setRowCount(static_cast<int>(r.lines.size()));
   for (int i = 0; i < static_cast<int>(r.lines.size()); ++i) {
     const LikelihoodLine& line = r.lines[i];
-    const QStringList cells = {QString::fromStdString(line.method), QString::number(line.nll, 'f', 4),
-                               line.standard_error >= 0 ? QString::number(line.standard_error, 'f', 4)
-                                                        : QStringLiteral("-"),
-                               line.nfe >= 0 ? QString::number(line.nfe) : QStringLiteral("-")};
+    const QStringList cells = {
+        QString::fromStdString(line.method), QString::number(line.nll, 'f', 4),
+        line.standard_error >= 0 ? QString::number(line.standard_error, 'f', 4) : QStringLiteral("-"),
+        line.nfe >= 0 ? QString::number(line.nfe) : QStringLiteral("-")};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
   }
   // log p per point, the points sorted by the reference (the exact density when known, else the ODE's, else the
@@ -171,16 +171,15 @@ void LikelihoodDialog::showResult() {
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](int a, int b) { return (*order_by)(a) < (*order_by)(b); });
   auto* x_axis = new QValueAxis;
-  x_axis->setTitleText(tr("held-out points, sorted by %1").arg(r.exact_log_p.size() > 0 ? tr("their exact log p")
-                                                                                       : tr("log p")));
+  x_axis->setTitleText(
+      tr("held-out points, sorted by %1").arg(r.exact_log_p.size() > 0 ? tr("their exact log p") : tr("log p")));
   x_axis->setLabelFormat(QStringLiteral("%d"));
   auto* y_axis = new QValueAxis;
   y_axis->setTitleText(tr("log p (nats)"));
   chart_->addAxis(x_axis, Qt::AlignBottom);
   chart_->addAxis(y_axis, Qt::AlignLeft);
   double lo = INFINITY, hi = -INFINITY;
-  auto add = [&](const Eigen::VectorXd& v, const QString& name, const QColor& colour, qreal width,
-                 Qt::PenStyle style) {
+  auto add = [&](const Eigen::VectorXd& v, const QString& name, const QColor& colour, qreal width, Qt::PenStyle style) {
     if (v.size() == 0) return;
     auto* line = new QLineSeries;
     line->setName(name);
@@ -205,8 +204,11 @@ void LikelihoodDialog::showResult() {
     y_axis->setRange(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
     y_axis->applyNiceNumbers();
   }
-  QString text = tr("%1 held-out points%2.").arg(order.size()).arg(fresh_ ? QString() : tr(" (the workspace's own "
-                                                                                           "points: no fresh draws)"));
+  QString text = tr("%1 held-out points%2.")
+                     .arg(order.size())
+                     .arg(fresh_ ? QString()
+                                 : tr(" (the workspace's own "
+                                      "points: no fresh draws)"));
   if (r.ode)
     text += tr(" ODE: sigma 0 -> %1, %2 Dormand-Prince steps (%3 rejected), %4 network evaluations per point.")
                 .arg(r.ode->sigma_T, 0, 'g', 4)

@@ -1,18 +1,18 @@
 #include "ui/widgets/main_window.h"
 
 #include "core/data/image_io.h"
+#include "ui/state/resources_dir.h"
+#include "ui/state/session.h"
+#include "ui/state/settings.h"
 #include "ui/widgets/compare_dialog.h"
 #include "ui/widgets/export_dialog.h"
 #include "ui/widgets/image_workspace.h"
 #include "ui/widgets/likelihood_dialog.h"
 #include "ui/widgets/memorisation_dialog.h"
 #include "ui/widgets/points_workspace.h"
-#include "ui/state/resources_dir.h"
-#include "ui/widgets/ui_resources.h"
 #include "ui/widgets/schedule_panel.h"
-#include "ui/state/session.h"
-#include "ui/state/settings.h"
 #include "ui/widgets/training_panel.h"
+#include "ui/widgets/ui_resources.h"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -27,9 +27,9 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QScreen>
 #include <QSpinBox>
 #include <QStatusBar>
-#include <QScreen>
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
@@ -173,7 +173,8 @@ void MainWindow::createActions() {
   auto make = [this](const QString& text, const QKeySequence& key, const QString& tip, const QIcon& icon = {}) {
     auto* action = new QAction(icon, text, this);
     if (!key.isEmpty()) action->setShortcut(key);
-    action->setToolTip(key.isEmpty() ? tip : QStringLiteral("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText)));
+    action->setToolTip(key.isEmpty() ? tip
+                                     : QStringLiteral("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText)));
     action->setStatusTip(tip);
     return action;
   };
@@ -187,8 +188,8 @@ void MainWindow::createActions() {
   recent_menu_ = file->addMenu(tr("Open &Recent"));
   recent_menu_->setToolTipsVisible(true);
   updateRecentMenu();
-  auto* open_points = make(tr("Open &Points (CSV)..."), QKeySequence(Qt::CTRL | Qt::Key_P),
-                           tr("Open x,y points for the 2D workspace"));
+  auto* open_points =
+      make(tr("Open &Points (CSV)..."), QKeySequence(Qt::CTRL | Qt::Key_P), tr("Open x,y points for the 2D workspace"));
   connect(open_points, &QAction::triggered, this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open points"), Settings::LastFolder("points"),
                                                       tr("Point files (*.csv *.tsv *.txt);;All files (*)"));
@@ -218,9 +219,10 @@ void MainWindow::createActions() {
   connect(save_as, &QAction::triggered, this, &MainWindow::saveSessionDialog);
   file->addAction(save_as);
   file->addSeparator();
-  auto* export_animation = make(tr("&Export Animation..."), QKeySequence(Qt::CTRL | Qt::Key_E),
-                                tr("Export the current run as GIF, MP4, WebM or PNG frames, with a bundle to remake it"),
-                                s->standardIcon(QStyle::SP_DialogSaveButton));
+  auto* export_animation =
+      make(tr("&Export Animation..."), QKeySequence(Qt::CTRL | Qt::Key_E),
+           tr("Export the current run as GIF, MP4, WebM or PNG frames, with a bundle to remake it"),
+           s->standardIcon(QStyle::SP_DialogSaveButton));
   connect(export_animation, &QAction::triggered, this, [this] {
     const Direction direction =
         timeline_.direction() == TimelineModel::Direction::kReverse ? Direction::kReverse : Direction::kForward;
@@ -245,8 +247,8 @@ void MainWindow::createActions() {
   edit->addAction(undo);
   edit->addAction(redo);
   edit->addSeparator();
-  auto* new_noise = make(tr("&New Noise"), QKeySequence(Qt::CTRL | Qt::Key_N),
-                         tr("Draw new noise: the next seed"), s->standardIcon(QStyle::SP_BrowserReload));
+  auto* new_noise = make(tr("&New Noise"), QKeySequence(Qt::CTRL | Qt::Key_N), tr("Draw new noise: the next seed"),
+                         s->standardIcon(QStyle::SP_BrowserReload));
   connect(new_noise, &QAction::triggered, this, [this] { document_.setSeed(document_.seed() + 1); });
   edit->addAction(new_noise);
 
@@ -267,9 +269,9 @@ void MainWindow::createActions() {
     addAction(action);
   }
   playback->addSeparator();
-  auto* run = make(tr("&Run Reverse"), QKeySequence(Qt::CTRL | Qt::Key_R),
-                   tr("Denoise the image / sample the particles in the background"),
-                   ThemedIcon(QStyle::SP_MediaPlay, this));
+  auto* run =
+      make(tr("&Run Reverse"), QKeySequence(Qt::CTRL | Qt::Key_R),
+           tr("Denoise the image / sample the particles in the background"), ThemedIcon(QStyle::SP_MediaPlay, this));
   connect(run, &QAction::triggered, this, [this] {
     if (tabs_->currentIndex() == 0) image_workspace_->startReverse();
     else points_workspace_->startReverse();
@@ -281,8 +283,8 @@ void MainWindow::createActions() {
     points_workspace_->cancelReverse();
     points_workspace_->trainingPanel()->cancelTraining();
   });
-  auto* train = make(tr("&Train Model"), QKeySequence(Qt::CTRL | Qt::Key_T),
-                     tr("Train a DDPM on the current 2D points"));
+  auto* train =
+      make(tr("&Train Model"), QKeySequence(Qt::CTRL | Qt::Key_T), tr("Train a DDPM on the current 2D points"));
   connect(train, &QAction::triggered, this, [this] {
     tabs_->setCurrentIndex(1);
     points_workspace_->trainingPanel()->startTraining();
@@ -329,7 +331,8 @@ void MainWindow::createActions() {
   seed_box_->setValue(static_cast<int>(std::min<quint64>(document_.seed(), 2147483647)));
   seed_box_->setKeyboardTracking(false);
   seed_box_->setToolTip(tr("Seed of every random draw: the same seed gives the same noise, bit for bit"));
-  connect(seed_box_, &QSpinBox::valueChanged, this, [this](int seed) { document_.setSeed(static_cast<uint64_t>(seed)); });
+  connect(seed_box_, &QSpinBox::valueChanged, this,
+          [this](int seed) { document_.setSeed(static_cast<uint64_t>(seed)); });
   bar->addWidget(seed_box_);
   bar->addAction(new_noise);
   bar->addSeparator();
@@ -338,7 +341,8 @@ void MainWindow::createActions() {
   path_box_->addItem(tr("Closed form"));
   path_box_->addItem(tr("Markov chain"));
   path_box_->addItem(tr("Fresh noise"));
-  path_box_->setItemData(0, tr("x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps with one fixed eps"), Qt::ToolTipRole);
+  path_box_->setItemData(0, tr("x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps with one fixed eps"),
+                         Qt::ToolTipRole);
   path_box_->setItemData(1, tr("The step-by-step chain's x_t on one fixed path"), Qt::ToolTipRole);
   path_box_->setItemData(2, tr("Closed form with new noise every frame"), Qt::ToolTipRole);
   path_box_->setToolTip(tr("How x_t of the forward process is drawn"));
@@ -455,8 +459,8 @@ bool MainWindow::openSession(const QString& path, bool quiet) {
 
 bool MainWindow::saveSession(const QString& path, bool quiet) {
   try {
-    const QString direction =
-        timeline_.direction() == TimelineModel::Direction::kReverse ? QStringLiteral("reverse") : QStringLiteral("forward");
+    const QString direction = timeline_.direction() == TimelineModel::Direction::kReverse ? QStringLiteral("reverse")
+                                                                                          : QStringLiteral("forward");
     SaveSession(path, CaptureSession(document_, direction));
     session_path_ = path;
     setWindowTitle(tr("%1 - Diffuscope").arg(QFileInfo(path).fileName()));
@@ -486,21 +490,20 @@ void MainWindow::saveSessionDialog() {
 }
 
 void MainWindow::showAbout() {
-  QMessageBox::about(
-      this, tr("About Diffuscope"),
-      tr("<h3>Diffuscope %1</h3>"
-         "<p>Watch diffusion models work, step by step: the forward process q(x_t | x_0), the reverse "
-         "process p(x_{t-1} | x_t), their schedules, and models trained in the app.</p>"
-         "<p>Built with Qt %2, Eigen and OpenCV.</p>"
-         "<h4>Bundled data</h4>"
-         "<ul>"
-         "<li>Sample photographs (chicky_512, butterfly, baboon, fruits): OpenCV samples, "
-         "Apache-2.0 / BSD-3-Clause.</li>"
-         "<li>The Datasaurus Dozen (dino and friends): Matejka and Fitzmaurice, \"Same Stats, Different "
-         "Graphs\" (2017), free to use.</li>"
-         "<li>The application icon: drawn for Diffuscope.</li>"
-         "</ul>")
-          .arg(QStringLiteral(DIFFUSCOPE_VERSION), QString::fromLatin1(qVersion())));
+  QMessageBox::about(this, tr("About Diffuscope"),
+                     tr("<h3>Diffuscope %1</h3>"
+                        "<p>Watch diffusion models work, step by step: the forward process q(x_t | x_0), the reverse "
+                        "process p(x_{t-1} | x_t), their schedules, and models trained in the app.</p>"
+                        "<p>Built with Qt %2, Eigen and OpenCV.</p>"
+                        "<h4>Bundled data</h4>"
+                        "<ul>"
+                        "<li>Sample photographs (chicky_512, butterfly, baboon, fruits): OpenCV samples, "
+                        "Apache-2.0 / BSD-3-Clause.</li>"
+                        "<li>The Datasaurus Dozen (dino and friends): Matejka and Fitzmaurice, \"Same Stats, Different "
+                        "Graphs\" (2017), free to use.</li>"
+                        "<li>The application icon: drawn for Diffuscope.</li>"
+                        "</ul>")
+                         .arg(QStringLiteral(DIFFUSCOPE_VERSION), QString::fromLatin1(qVersion())));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

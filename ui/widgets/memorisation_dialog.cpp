@@ -61,9 +61,10 @@ MemorisationDialog::MemorisationDialog(QWidget* parent) : QDialog(parent), task_
   layout->addLayout(form);
 
   // Distances in the table: the median over samples of the distance to the nearest training point.
-  const StudyWidgets w = AddStudyWidgets(this, layout, tr("Distance to the nearest training point against the training-set size"), Qt::AlignBottom,
-                                         {tr("N"), tr("DDPM median"), tr("DDPM copies"), tr("Empirical median"), tr("Empirical copies"),
-                                          tr("Held-out median"), tr("Held-out copies")});
+  const StudyWidgets w = AddStudyWidgets(
+      this, layout, tr("Distance to the nearest training point against the training-set size"), Qt::AlignBottom,
+      {tr("N"), tr("DDPM median"), tr("DDPM copies"), tr("Empirical median"), tr("Empirical copies"),
+       tr("Held-out median"), tr("Held-out copies")});
   measure_ = w.measure;
   cancel_ = w.cancel;
   progress_ = w.progress;
@@ -149,9 +150,12 @@ void MemorisationDialog::showReport() {
   table_->setRowCount(static_cast<int>(r.rows.size()));
   for (int i = 0; i < static_cast<int>(r.rows.size()); ++i) {
     const MemorisationRow& row = r.rows[i];
-    const QStringList cells = {QString::number(row.size),           Figure(row.ddpm_nearest_median),
-                               Figure(row.ddpm_copy_fraction, 3),   Figure(row.empirical_nearest_median),
-                               Figure(row.empirical_copy_fraction, 3), Figure(row.held_out_nearest_median),
+    const QStringList cells = {QString::number(row.size),
+                               Figure(row.ddpm_nearest_median),
+                               Figure(row.ddpm_copy_fraction, 3),
+                               Figure(row.empirical_nearest_median),
+                               Figure(row.empirical_copy_fraction, 3),
+                               Figure(row.held_out_nearest_median),
                                Figure(row.held_out_copy_fraction, 3)};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
   }
@@ -183,11 +187,11 @@ void MemorisationDialog::showReport() {
     QColor color;
     double MemorisationRow::*value;
   };
-  const Curve curves[] = {{tr("DDPM samples"), QColor("#d62728"), &MemorisationRow::ddpm_nearest_median},
-                          {tr("held-out points (fresh data)"), QColor("#1f77b4"),
-                           &MemorisationRow::held_out_nearest_median},
-                          {tr("empirical denoiser samples (the exact memoriser)"), QColor("#7f7f7f"),
-                           &MemorisationRow::empirical_nearest_median}};
+  const Curve curves[] = {
+      {tr("DDPM samples"), QColor("#d62728"), &MemorisationRow::ddpm_nearest_median},
+      {tr("held-out points (fresh data)"), QColor("#1f77b4"), &MemorisationRow::held_out_nearest_median},
+      {tr("empirical denoiser samples (the exact memoriser)"), QColor("#7f7f7f"),
+       &MemorisationRow::empirical_nearest_median}};
   double lo = INFINITY, hi = 0;
   for (const Curve& curve : curves) {
     auto* line = new QLineSeries;

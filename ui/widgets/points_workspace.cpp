@@ -4,15 +4,15 @@
 #include "core/forward/forward.h"
 #include "core/metrics/distance2d.h"
 #include "core/models/ddpm2d.h"
+#include "core/models/exact.h"
 #include "core/models/guidance.h"
 #include "core/models/learned_model.h"
-#include "core/models/exact.h"
 #include "core/models/registry.h"
 #include "core/run/overlays.h"
 #include "core/run/run.h"
 #include "core/sampling/sampler.h"
-#include "ui/widgets/sampler_controls.h"
 #include "ui/state/settings.h"
+#include "ui/widgets/sampler_controls.h"
 #include "ui/widgets/training_panel.h"
 
 #include <QCheckBox>
@@ -30,10 +30,10 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSlider>
-#include <QTimer>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -45,7 +45,7 @@ namespace diffuscope::ui {
 namespace {
 
 constexpr size_t kRunBudget = 128u << 20;
-constexpr uint64_t kDataSeed = 1;        // data sets do not change with the noise seed
+constexpr uint64_t kDataSeed = 1;  // data sets do not change with the noise seed
 
 // The shipped model of Sohl-Dickstein et al. 2015 (learned reverse mean and variance, T = 40, swiss roll).
 constexpr const char* kSohlDicksteinName = "sohl-dickstein-swissroll";
@@ -122,7 +122,7 @@ struct FrameRequest {
   FieldOptions field;  // the view's field (kind none: no arrows)
   int field_t = 0;     // the t the field is drawn at: the frame's, or the reverse run's state shown
   QString model;
-  RunSpec run;    // the document's run (its model for the field)
+  RunSpec run;  // the document's run (its model for the field)
 };
 
 }  // namespace
@@ -209,8 +209,7 @@ PointsData LoadPoints(const QString& source, int n, uint64_t seed) {
     Dataset2DOptions options;
     if (DatasetClassCount(name) > 0)  // the same points, with the class of each (conditional models train on them)
       data.points = GenerateLabeledDataset(name, n, seed, &data.labels, options);
-    else
-      data.points = GenerateDataset(name, n, seed, options);
+    else data.points = GenerateDataset(name, n, seed, options);
     data.source = QStringLiteral("dataset:") + QString::fromStdString(name);
   }
   return data;
@@ -260,8 +259,9 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
     swatch.fill(PaintColour(k));
     paint_box_->addItem(QIcon(swatch), tr("class %1 (%2)").arg(k).arg(PaintColourName(k)), k);
   }
-  paint_box_->setToolTip(tr("The paint colour of the next strokes while drawing: colour k becomes class k, which a "
-                            "conditional DDPM learns, so guidance works on drawn data (one colour: no classes)"));
+  paint_box_->setToolTip(
+      tr("The paint colour of the next strokes while drawing: colour k becomes class k, which a "
+         "conditional DDPM learns, so guidance works on drawn data (one colour: no classes)"));
   file_row->addWidget(csv_button);
   file_row->addWidget(image_button);
   file_row->addWidget(draw_button_);
@@ -283,12 +283,14 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   field_box_->addItem(tr("No field"));
   field_box_->addItem(tr("Score direction (-eps_hat)"));
   field_box_->addItem(tr("Reverse drift (mu - x_t)"));
-  field_box_->setToolTip(tr("Arrows of the model at t: the predicted score direction, or the mean move of one "
-                            "reverse step"));
+  field_box_->setToolTip(
+      tr("Arrows of the model at t: the predicted score direction, or the mean move of one "
+         "reverse step"));
   show_form->addRow(show_data_);
   show_contours_ = new QCheckBox(tr("Density contours"));
-  show_contours_->setToolTip(tr("Iso-lines of a kernel density estimate of the particles at t (10, 30, 50, 70 and "
-                                "90 % of its peak)"));
+  show_contours_->setToolTip(
+      tr("Iso-lines of a kernel density estimate of the particles at t (10, 30, 50, 70 and "
+         "90 % of its peak)"));
   show_form->addRow(show_trajectories_);
   show_form->addRow(show_contours_);
   show_form->addRow(tr("Field"), field_box_);
@@ -308,9 +310,10 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
                                "its schedule and DDPM steps of 1."),
                             Qt::ToolTipRole);
   }
-  model_box_->setToolTip(tr("Exact empirical: the optimal denoiser of the data points (it reproduces them).\n"
-                            "Exact Gaussian mixture: the analytic target of the 8gaussians set.\n"
-                            "Learned: the DDPM trained in the panel on the right (or loaded)."));
+  model_box_->setToolTip(
+      tr("Exact empirical: the optimal denoiser of the data points (it reproduces them).\n"
+         "Exact Gaussian mixture: the analytic target of the 8gaussians set.\n"
+         "Learned: the DDPM trained in the panel on the right (or loaded)."));
   model_form->addRow(tr("Denoiser"), model_box_);
   particles_box_ = new QSpinBox;
   particles_box_->setRange(10, 100000);
@@ -318,17 +321,19 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   particles_box_->setToolTip(tr("Particles of a reverse run from pure noise"));
   model_form->addRow(tr("Particles"), particles_box_);
   class_box_ = new QComboBox;
-  class_box_->setToolTip(tr("Classifier-free guidance (Ho and Salimans 2022): sample the class chosen here with a "
-                            "class-conditional model (the exact Gaussian mixture's components, or a conditional DDPM "
-                            "trained on the labels of 8gaussians, moons, circles or spiral)"));
+  class_box_->setToolTip(
+      tr("Classifier-free guidance (Ho and Salimans 2022): sample the class chosen here with a "
+         "class-conditional model (the exact Gaussian mixture's components, or a conditional DDPM "
+         "trained on the labels of 8gaussians, moons, circles or spiral)"));
   model_form->addRow(tr("Class"), class_box_);
   auto* guidance_row = new QHBoxLayout;
   guidance_slider_ = new QSlider(Qt::Horizontal);
   guidance_slider_->setRange(0, 100);  // w = value / 10
   guidance_slider_->setSingleStep(1);
   guidance_slider_->setPageStep(10);
-  guidance_slider_->setToolTip(tr("Guidance weight w of eps = (1 + w) eps(x, class) - w eps(x, null): 0 is the "
-                                  "conditional model itself; larger w sharpens the class, then distorts it"));
+  guidance_slider_->setToolTip(
+      tr("Guidance weight w of eps = (1 + w) eps(x, class) - w eps(x, null): 0 is the "
+         "conditional model itself; larger w sharpens the class, then distorts it"));
   guidance_label_ = new QLabel(QStringLiteral("w = 0.0"));
   guidance_label_->setMinimumWidth(guidance_label_->fontMetrics().horizontalAdvance(QStringLiteral("w = 10.0")));
   guidance_row->addWidget(guidance_slider_, 1);
@@ -453,8 +458,9 @@ PointsWorkspace::PointsWorkspace(Document* document, TimelineModel* timeline, QW
   connect(timeline_, &TimelineModel::directionChanged, this, &PointsWorkspace::refresh);
 
   connect(&frames_, &LatestJob::ready, this, &PointsWorkspace::onFrame);
-  connect(&frames_, &LatestJob::failed, this,
-          [this](quint64, const QString& message) { emit statusMessage(tr("Could not compute x_t: %1").arg(message)); });
+  connect(&frames_, &LatestJob::failed, this, [this](quint64, const QString& message) {
+    emit statusMessage(tr("Could not compute x_t: %1").arg(message));
+  });
   connect(&reverse_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
     progress_->setRange(0, static_cast<int>(total));
     progress_->setValue(static_cast<int>(done));
@@ -549,9 +555,9 @@ void PointsWorkspace::openCsv() {
 }
 
 void PointsWorkspace::openSilhouette() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Points from a silhouette"),
-                                                    Settings::LastFolder("silhouettes"),
-                                                    tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"));
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Points from a silhouette"), Settings::LastFolder("silhouettes"),
+                                   tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"));
   if (path.isEmpty()) return;
   Settings::SetLastFolder("silhouettes", QFileInfo(path).absolutePath());
   try {
@@ -805,8 +811,7 @@ void PointsWorkspace::showReverseFrame() {
     // The run's states up to the one shown (the core's StateTrajectories, as the export draws them).
     std::vector<Batch> states(run.x_t.begin(), run.x_t.begin() + (at_end ? run.x_t.size() : index + 1));
     if (at_end) states.push_back(run.sample);
-    shown_overlays_.trajectories =
-        StateTrajectories(states, TrajectoryRows(particles.rows(), kDefaultTrajectories));
+    shown_overlays_.trajectories = StateTrajectories(states, TrajectoryRows(particles.rows(), kDefaultTrajectories));
   }
   view_->setTrajectories(ToPaths(shown_overlays_.trajectories));
   view_->setParticles(particles);
@@ -874,8 +879,7 @@ void PointsWorkspace::startReverse() {
     Sampler sampler = StartReverse(spec, *schedule, *model.denoiser, input, normalization);
     const int total = sampler.steps_total();
     const size_t step_bytes = static_cast<size_t>(sampler.x().size()) * sizeof(float);
-    const int keep_every =
-        static_cast<int>(std::max<size_t>(1, (step_bytes * total + kRunBudget - 1) / kRunBudget));
+    const int keep_every = static_cast<int>(std::max<size_t>(1, (step_bytes * total + kRunBudget - 1) / kRunBudget));
     auto run = std::make_shared<PointsReverseRun>();
     run->start_t = sampler.timesteps().empty() ? t : sampler.timesteps().front();
     for (int i = 0; !sampler.done(); ++i) {
@@ -901,8 +905,9 @@ void PointsWorkspace::startReverse() {
     run->gaussian_baseline =
         EnergyDistance(FitGaussian(reference, static_cast<int>(run->sample.rows()), seed), reference, stop);
     progress(total + 1, total + 1, "done");
-    const QString guided = spec.label >= 0 ? QObject::tr(", class %1, guidance w = %2 (energy distance to that "
-                                                         "class's points)")
+    const QString guided = spec.label >= 0 ? QObject::tr(
+                                                 ", class %1, guidance w = %2 (energy distance to that "
+                                                 "class's points)")
                                                  .arg(spec.label)
                                                  .arg(spec.guidance, 0, 'f', 1)
                                            : QString();

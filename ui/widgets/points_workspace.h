@@ -41,11 +41,11 @@ struct PointsSource;
 /// A 2D reverse run kept for scrubbing.
 struct PointsReverseRun {
   int start_t = 0;
-  std::vector<int> t;        // t of each kept step's x_t, descending
-  std::vector<Batch> x_t;    // particles at each kept step (data units, as sample)
-  Batch sample;              // the final x_0
-  double energy_distance = -1;   // sample vs data
-  double gaussian_baseline = -1; // a Gaussian fitted to the data vs data
+  std::vector<int> t;             // t of each kept step's x_t, descending
+  std::vector<Batch> x_t;         // particles at each kept step (data units, as sample)
+  Batch sample;                   // the final x_0
+  double energy_distance = -1;    // sample vs data
+  double gaussian_baseline = -1;  // a Gaussian fitted to the data vs data
   QString description;
 };
 
@@ -70,7 +70,7 @@ struct WorkspaceModel {
 
   struct Made {
     std::unique_ptr<Denoiser> denoiser;
-    PointNormalization space;                   // the normalised space it runs in
+    PointNormalization space;                     // the normalised space it runs in
     std::optional<ScheduleOptions> own_schedule;  // a learned model's own schedule
   };
   /// A fresh instance (Predict keeps scratch) and its space; guided towards run.label when guided. Throws Error.

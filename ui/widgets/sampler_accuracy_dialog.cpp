@@ -17,8 +17,8 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -75,10 +75,11 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
                          .arg(document.alpha_bar(document.num_steps()), 0, 'g', 3),
                      0);
   schedule_->addItem(tr("Karras et al. (EDM) noise levels: sigma 0.002 .. 80, T = %1").arg(kKarrasSteps), 1);
-  schedule_->setToolTip(tr("On the DDPM schedules the last step to the data starts at sigma(T/K), which dominates "
-                           "the 2nd-order solvers' error; on Karras's levels it starts at sigma = 0.002"));
+  schedule_->setToolTip(
+      tr("On the DDPM schedules the last step to the data starts at sigma(T/K), which dominates "
+         "the 2nd-order solvers' error; on Karras's levels it starts at sigma = 0.002"));
   if (document.alpha_bar(document.num_steps()) <= 0.0) {
-    schedule_->setCurrentIndex(1);  // zero terminal SNR: the ODE has no finite start on it
+    schedule_->setCurrentIndex(1);                   // zero terminal SNR: the ODE has no finite start on it
     schedule_->setItemData(0, 0, Qt::UserRole - 1);  // disabled
   }
   form->addRow(tr("Schedule"), schedule_);
@@ -93,14 +94,15 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   quantity_ = new QComboBox(this);
   quantity_->addItem(tr("Endpoint error (RMS vs the exact ODE solve)"));
   quantity_->addItem(tr("Energy distance to the law"));
-  quantity_->setToolTip(tr("The energy distance is unbiased, so at the noise floor it can be <= 0: such points have "
-                           "no place on a log axis and are left out of the chart (the table has them)"));
+  quantity_->setToolTip(
+      tr("The energy distance is unbiased, so at the noise floor it can be <= 0: such points have "
+         "no place on a log axis and are left out of the chart (the table has them)"));
   form->addRow(tr("Show"), quantity_);
   layout->addLayout(form);
 
-  const StudyWidgets w = AddStudyWidgets(this, layout, tr("Error against network evaluations"), Qt::AlignRight,
-                                         {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error (RMS)"),
-                                          tr("Median error"), tr("Energy distance")});
+  const StudyWidgets w = AddStudyWidgets(
+      this, layout, tr("Error against network evaluations"), Qt::AlignRight,
+      {tr("Sampler"), tr("Steps"), tr("NFE"), tr("Endpoint error (RMS)"), tr("Median error"), tr("Energy distance")});
   measure_ = w.measure;
   cancel_ = w.cancel;
   progress_ = w.progress;
@@ -182,7 +184,9 @@ void SamplerAccuracyDialog::showReport() {
   table_->setRowCount(static_cast<int>(r.rows.size()));
   for (int i = 0; i < static_cast<int>(r.rows.size()); ++i) {
     const SamplerErrorRow& row = r.rows[i];
-    const QStringList cells = {SamplerLabel(row.sampler), QString::number(row.steps), QString::number(row.nfe),
+    const QStringList cells = {SamplerLabel(row.sampler),
+                               QString::number(row.steps),
+                               QString::number(row.nfe),
                                row.stochastic ? tr("(stochastic)") : Figure(row.endpoint_rms),
                                row.stochastic ? QStringLiteral("-") : Figure(row.endpoint_median),
                                Figure(row.energy_distance)};

@@ -27,15 +27,16 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
   kind_->addItem(tr("DPM-Solver++ (2M)"), static_cast<int>(SamplerKind::kDpmSolverPP));
   kind_->addItem(tr("Flow time, Euler"), static_cast<int>(SamplerKind::kFlowEuler));
   kind_->addItem(tr("Flow time, Heun"), static_cast<int>(SamplerKind::kFlowHeun));
-  kind_->setToolTip(tr("DDPM: p(x_{t-1} | x_t) with fresh noise each step. DDIM: eta = 0 is deterministic, "
-                       "eta = 1 matches DDPM's variance.\n"
-                       "Probability-flow ODE and reverse SDE (Song et al. 2021): the same marginals from the same x_T, "
-                       "on different paths.\n"
-                       "Heun (Karras et al. 2022): 2nd order on sigma steps with rho = 7, 2 network evaluations a "
-                       "step.\n"
-                       "DPM-Solver++(2M) (Lu et al. 2022): 2nd order, multistep, 1 evaluation a step.\n"
-                       "Flow time (flow matching, rectified flow): Euler or Heun on uniform steps of the straight "
-                       "path x_s = (1 - s) x_0 + s eps; exact for any model, since a noise level is a flow time."));
+  kind_->setToolTip(
+      tr("DDPM: p(x_{t-1} | x_t) with fresh noise each step. DDIM: eta = 0 is deterministic, "
+         "eta = 1 matches DDPM's variance.\n"
+         "Probability-flow ODE and reverse SDE (Song et al. 2021): the same marginals from the same x_T, "
+         "on different paths.\n"
+         "Heun (Karras et al. 2022): 2nd order on sigma steps with rho = 7, 2 network evaluations a "
+         "step.\n"
+         "DPM-Solver++(2M) (Lu et al. 2022): 2nd order, multistep, 1 evaluation a step.\n"
+         "Flow time (flow matching, rectified flow): Euler or Heun on uniform steps of the straight "
+         "path x_s = (1 - s) x_0 + s eps; exact for any model, since a noise level is a flow time."));
   form->addRow(tr("Kind"), kind_);
   steps_ = new QSpinBox(this);
   steps_->setRange(0, 100000);
@@ -62,12 +63,14 @@ SamplerControls::SamplerControls(Document* document, bool show_clip, QWidget* pa
   start_ = new QComboBox(this);
   start_->addItem(tr("Pure noise x_T ~ N(0, I)"), false);
   start_->addItem(tr("Noised data at the current t"), true);
-  start_->setToolTip(tr("Start the reverse run from pure noise, or noise the data to the current t and "
-                        "denoise from there (SDEdit)"));
+  start_->setToolTip(
+      tr("Start the reverse run from pure noise, or noise the data to the current t and "
+         "denoise from there (SDEdit)"));
   form->addRow(tr("Start"), start_);
   accuracy_ = new QPushButton(tr("Sampler accuracy..."), this);
-  accuracy_->setToolTip(tr("Every sampler's error against the exact probability-flow solve of a Gaussian mixture, "
-                           "against NFE (a log-log chart)"));
+  accuracy_->setToolTip(
+      tr("Every sampler's error against the exact probability-flow solve of a Gaussian mixture, "
+         "against NFE (a log-log chart)"));
   form->addRow(QString(), accuracy_);
   connect(accuracy_, &QPushButton::clicked, this, [this] {
     auto* dialog = new SamplerAccuracyDialog(document_->scheduleOptions(), window());

@@ -1,7 +1,7 @@
 // The reverse-run controls shared by both workspaces: sampler (every SamplerKind: DDPM, DDIM, probability-flow ODE,
-// reverse SDE, Heun on Karras steps, DPM-Solver++(2M), Euler and Heun in flow time), steps with the run's network evaluations (NFE), eta, x0 clipping, where the run
-// starts (pure noise, or the noised data at the current t), and the sampler-accuracy chart. Bound to the Document
-// both ways.
+// reverse SDE, Heun on Karras steps, DPM-Solver++(2M), Euler and Heun in flow time), steps with the run's network
+// evaluations (NFE), eta, x0 clipping, where the run starts (pure noise, or the noised data at the current t), and the
+// sampler-accuracy chart. Bound to the Document both ways.
 #pragma once
 
 #include "ui/state/document.h"

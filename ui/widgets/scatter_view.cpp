@@ -30,7 +30,7 @@ constexpr const char* kPaintHex[kPaintColours] = {"#d62728", "#1f77b4", "#2ca02c
 QColor PaintColour(int k) { return QColor(kPaintHex[((k % kPaintColours) + kPaintColours) % kPaintColours]); }
 
 QString PaintColourName(int k) {
-  static const char* const names[kPaintColours] = {QT_TR_NOOP("red"),    QT_TR_NOOP("blue"),  QT_TR_NOOP("green"),
+  static const char* const names[kPaintColours] = {QT_TR_NOOP("red"),    QT_TR_NOOP("blue"),   QT_TR_NOOP("green"),
                                                    QT_TR_NOOP("purple"), QT_TR_NOOP("orange"), QT_TR_NOOP("brown"),
                                                    QT_TR_NOOP("pink"),   QT_TR_NOOP("cyan")};
   return QObject::tr(names[((k % kPaintColours) + kPaintColours) % kPaintColours]);

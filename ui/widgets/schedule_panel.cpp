@@ -37,7 +37,7 @@ QLineSeries* MakeSeries(QChart* chart, const QString& name, const QColor& color,
 
 // Built-in kinds offered in the menus (the custom kinds come from a file).
 std::vector<ScheduleKind> MenuKinds() {
-  return {ScheduleKind::kLinear, ScheduleKind::kScaledLinear, ScheduleKind::kCosine, ScheduleKind::kSigmoid,
+  return {ScheduleKind::kLinear, ScheduleKind::kScaledLinear, ScheduleKind::kCosine,       ScheduleKind::kSigmoid,
           ScheduleKind::kJsd,    ScheduleKind::kConst,        ScheduleKind::kSohlDickstein};
 }
 
@@ -55,17 +55,19 @@ QStringList ScheduleWarnings(const NoiseSchedule& schedule) {
   const int T = schedule.num_steps();
   const double abar_T = schedule.alpha_bar(T);
   if (abar_T > kTerminalAlphaBarLimit) {
-    warnings << QObject::tr("x_T is far from N(0, I): alpha_bar_T = %1, so %2 of the data's amplitude "
-                            "survives at t = T. Sampling from pure noise starts from the wrong law; use more "
-                            "steps, the cosine schedule, or zero terminal SNR.")
+    warnings << QObject::tr(
+                    "x_T is far from N(0, I): alpha_bar_T = %1, so %2 of the data's amplitude "
+                    "survives at t = T. Sampling from pure noise starts from the wrong law; use more "
+                    "steps, the cosine schedule, or zero terminal SNR.")
                     .arg(abar_T, 0, 'g', 3)
                     .arg(schedule.sqrt_alpha_bar(T), 0, 'g', 3);
   }
   const double first_noise = schedule.sqrt_one_minus_alpha_bar(1);
   if (first_noise > kFirstStepNoiseLimit) {
-    warnings << QObject::tr("The first step is coarse: x_1 already carries noise of standard deviation %1 "
-                            "(more than %2% of the pixel range), so fine detail is lost at t = 1. Use a "
-                            "smaller beta_start or more steps.")
+    warnings << QObject::tr(
+                    "The first step is coarse: x_1 already carries noise of standard deviation %1 "
+                    "(more than %2% of the pixel range), so fine detail is lost at t = 1. Use a "
+                    "smaller beta_start or more steps.")
                     .arg(first_noise, 0, 'g', 3)
                     .arg(kFirstStepNoiseLimit * 50, 0, 'g', 3);
   }
@@ -183,9 +185,10 @@ SchedulePanel::SchedulePanel(Document* document, QWidget* parent) : QWidget(pare
 
   warning_ = new QLabel(this);
   warning_->setWordWrap(true);
-  warning_->setStyleSheet(QStringLiteral("QLabel { color: palette(window-text); background: rgba(255, 170, 0, 60);"
-                                         " border: 1px solid rgba(255, 140, 0, 160); border-radius: 4px;"
-                                         " padding: 4px; }"));
+  warning_->setStyleSheet(
+      QStringLiteral("QLabel { color: palette(window-text); background: rgba(255, 170, 0, 60);"
+                     " border: 1px solid rgba(255, 140, 0, 160); border-radius: 4px;"
+                     " padding: 4px; }"));
   warning_->setVisible(false);
   layout->addWidget(warning_);
   error_ = new QLabel(this);
@@ -204,7 +207,7 @@ SchedulePanel::SchedulePanel(Document* document, QWidget* parent) : QWidget(pare
     charts_[i]->legend()->setAlignment(Qt::AlignBottom);
     charts_[i]->legend()->setFont(QFont(font().family(), std::max(7, font().pointSize() - 1)));
     charts_[i]->setTheme(palette().window().color().lightness() < 128 ? QChart::ChartThemeDark
-                                                                       : QChart::ChartThemeLight);
+                                                                      : QChart::ChartThemeLight);
   }
   const QColor c_abar(0x1f, 0x77, 0xb4), c_sqrt(0x2c, 0xa0, 0x2c), c_noise(0xd6, 0x27, 0x28), c_beta(0x94, 0x67, 0xbd),
       c_snr(0xff, 0x7f, 0x0e);
@@ -352,8 +355,9 @@ void SchedulePanel::applyCompare() {
 }
 
 void SchedulePanel::loadCustom() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Load a custom schedule"), Settings::LastFolder("schedule"),
-                                                    tr("Schedules (*.txt *.csv *.dat);;All files (*)"));
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Load a custom schedule"), Settings::LastFolder("schedule"),
+                                   tr("Schedules (*.txt *.csv *.dat);;All files (*)"));
   if (path.isEmpty()) return;
   Settings::SetLastFolder("schedule", QFileInfo(path).absolutePath());
   try {
@@ -477,8 +481,9 @@ void SchedulePanel::rebuildCompare() {
       y_max_[i] = y_axes_[i]->max();
     }
   }
-  cmp_alpha_bar_->setName(options ? tr("%1 (dashed)").arg(QString::fromUtf8(ScheduleKindName(options->kind).data(),
-                                                                            ScheduleKindName(options->kind).size()))
+  cmp_alpha_bar_->setName(options ? tr("%1 (dashed)")
+                                        .arg(QString::fromUtf8(ScheduleKindName(options->kind).data(),
+                                                               ScheduleKindName(options->kind).size()))
                                   : QString());
   for (QLegendMarker* marker : charts_[0]->legend()->markers()) {
     marker->setVisible(!marker->series()->name().isEmpty());

@@ -12,8 +12,8 @@
 
 namespace diffuscope::ui {
 
-StudyWidgets AddStudyWidgets(QWidget* parent, QVBoxLayout* layout, const QString& chart_title,
-                             Qt::Alignment legend, const QStringList& headers) {
+StudyWidgets AddStudyWidgets(QWidget* parent, QVBoxLayout* layout, const QString& chart_title, Qt::Alignment legend,
+                             const QStringList& headers) {
   StudyWidgets w;
   auto* buttons = new QHBoxLayout;
   w.measure = new QPushButton(QObject::tr("Measure"), parent);

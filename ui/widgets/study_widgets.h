@@ -25,7 +25,7 @@ struct StudyWidgets {
   QTableWidget* table = nullptr;  // one column per header, stretched
 };
 
-StudyWidgets AddStudyWidgets(QWidget* parent, QVBoxLayout* layout, const QString& chart_title,
-                             Qt::Alignment legend, const QStringList& headers);
+StudyWidgets AddStudyWidgets(QWidget* parent, QVBoxLayout* layout, const QString& chart_title, Qt::Alignment legend,
+                             const QStringList& headers);
 
 }  // namespace diffuscope::ui

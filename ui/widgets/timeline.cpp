@@ -4,12 +4,12 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QSignalBlocker>
 #include <QPainter>
+#include <QSignalBlocker>
 #include <QSlider>
-#include <QStyleOptionSlider>
 #include <QSpinBox>
 #include <QStyle>
+#include <QStyleOptionSlider>
 #include <QToolButton>
 
 #include <algorithm>
@@ -59,7 +59,8 @@ TimelineModel::TimelineModel(QObject* parent) : QObject(parent) {
 
 void TimelineModel::setT(int t) {
   t = std::clamp(t, 0, num_steps_);
-  if (hasAvailableRange()) t = std::clamp(t, std::min(available_low_, num_steps_), std::min(available_high_, num_steps_));
+  if (hasAvailableRange())
+    t = std::clamp(t, std::min(available_low_, num_steps_), std::min(available_high_, num_steps_));
   if (t == t_) return;
   t_ = t;
   emit tChanged(t_);
@@ -179,18 +180,17 @@ TimelineWidget::TimelineWidget(TimelineModel* model, QWidget* parent) : QWidget(
   };
   play_ = make(ThemedIcon(QStyle::SP_MediaPlay, this), tr("Play"), QKeySequence(Qt::Key_Space),
                tr("Play or pause the trajectory"));
-  step_back_ = make(ThemedIcon(QStyle::SP_MediaSeekBackward, this), tr("Step back"), QKeySequence(Qt::Key_Left),
-                    tr("t - 1"));
-  step_forward_ = make(ThemedIcon(QStyle::SP_MediaSeekForward, this), tr("Step forward"),
-                       QKeySequence(Qt::Key_Right), tr("t + 1"));
+  step_back_ =
+      make(ThemedIcon(QStyle::SP_MediaSeekBackward, this), tr("Step back"), QKeySequence(Qt::Key_Left), tr("t - 1"));
+  step_forward_ =
+      make(ThemedIcon(QStyle::SP_MediaSeekForward, this), tr("Step forward"), QKeySequence(Qt::Key_Right), tr("t + 1"));
   back10_ = make(QIcon(), tr("Back 10 steps"), QKeySequence(Qt::SHIFT | Qt::Key_Left), tr("t - 10"));
   forward10_ = make(QIcon(), tr("Forward 10 steps"), QKeySequence(Qt::SHIFT | Qt::Key_Right), tr("t + 10"));
   home_ = make(ThemedIcon(QStyle::SP_MediaSkipBackward, this), tr("Go to t = 0"), QKeySequence(Qt::Key_Home),
                tr("Jump to t = 0 (the data)"));
   end_ = make(ThemedIcon(QStyle::SP_MediaSkipForward, this), tr("Go to t = T"), QKeySequence(Qt::Key_End),
               tr("Jump to t = T (pure noise)"));
-  loop_ = make(s->standardIcon(QStyle::SP_BrowserReload), tr("Loop"), QKeySequence(Qt::Key_L),
-               tr("Loop playback"));
+  loop_ = make(s->standardIcon(QStyle::SP_BrowserReload), tr("Loop"), QKeySequence(Qt::Key_L), tr("Loop playback"));
   loop_->setCheckable(true);
 
   connect(play_, &QAction::triggered, model_, &TimelineModel::togglePlay);
@@ -215,8 +215,9 @@ TimelineWidget::TimelineWidget(TimelineModel* model, QWidget* parent) : QWidget(
   direction_box_ = new QComboBox(this);
   direction_box_->addItem(tr("Forward q (noising)"), QVariant::fromValue(TimelineModel::Direction::kForward));
   direction_box_->addItem(tr("Reverse p (denoising)"), QVariant::fromValue(TimelineModel::Direction::kReverse));
-  direction_box_->setToolTip(tr("Play direction: forward q(x_t | x_0) adds noise as t rises; reverse "
-                                "p(x_{t-1} | x_t) removes it as t falls and shows the last reverse run"));
+  direction_box_->setToolTip(
+      tr("Play direction: forward q(x_t | x_0) adds noise as t rises; reverse "
+         "p(x_{t-1} | x_t) removes it as t falls and shows the last reverse run"));
   direction_box_->setFocusPolicy(Qt::ClickFocus);
   layout->addWidget(direction_box_);
 

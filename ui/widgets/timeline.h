@@ -98,7 +98,7 @@ class TimelineModel : public QObject {
   bool loop_ = false;
   double speed_ = 1.0;
   Direction direction_ = Direction::kForward;
-  double fraction_ = 0.0;  // sub-step progress carried between ticks
+  double fraction_ = 0.0;                         // sub-step progress carried between ticks
   int available_low_ = -1, available_high_ = -1;  // -1: no range
   bool clock_enabled_ = true;
   QTimer timer_;

@@ -5,10 +5,11 @@
 #include "core/models/flow2d.h"
 #include "core/models/registry.h"
 #include "core/sampling/sampler.h"
+#include "ui/state/settings.h"
 #include "ui/widgets/points_workspace.h"
 #include "ui/widgets/scatter_view.h"
-#include "ui/state/settings.h"
 
+#include <QApplication>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -16,7 +17,6 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QApplication>
 #include <QLabel>
 #include <QPointer>
 #include <QProgressBar>
@@ -58,11 +58,12 @@ TrainingPanel::TrainingPanel(Document* document, QWidget* parent) : QWidget(pare
   kind_->addItem(tr("DDPM (predicts eps)"));
   kind_->addItem(tr("Flow matching (predicts the velocity)"));
   kind_->addItem(tr("Conditional DDPM (classes, guidance)"));
-  kind_->setToolTip(tr("DDPM: the noise eps of x_t (Ho et al. 2020).\nFlow matching: the velocity eps - x_0 of the "
-                       "straight path x_s = (1 - s) x_0 + s eps (Lipman et al. 2023; Liu et al. 2023).\nConditional "
-                       "DDPM: eps given the point's class, the label dropped 10% of the time so it also learns the "
-                       "unconditional eps, for classifier-free guidance (needs a set with classes: 8gaussians, moons, "
-                       "circles, spiral).\nAll three: the same network, data and budget."));
+  kind_->setToolTip(
+      tr("DDPM: the noise eps of x_t (Ho et al. 2020).\nFlow matching: the velocity eps - x_0 of the "
+         "straight path x_s = (1 - s) x_0 + s eps (Lipman et al. 2023; Liu et al. 2023).\nConditional "
+         "DDPM: eps given the point's class, the label dropped 10% of the time so it also learns the "
+         "unconditional eps, for classifier-free guidance (needs a set with classes: 8gaussians, moons, "
+         "circles, spiral).\nAll three: the same network, data and budget."));
   form->addRow(tr("Model"), kind_);
   iterations_ = new QSpinBox;
   iterations_->setRange(100, 1000000);
@@ -289,8 +290,9 @@ void TrainingPanel::startTraining() {
       QMetaObject::invokeMethod(
           qApp,
           [self, p] {
-            if (self) self->onProgress(static_cast<double>(p.step), p.loss_ema, p.steps_per_second,
-                                       static_cast<double>(p.total));
+            if (self)
+              self->onProgress(static_cast<double>(p.step), p.loss_ema, p.steps_per_second,
+                               static_cast<double>(p.total));
           },
           Qt::QueuedConnection);
     };
@@ -300,8 +302,7 @@ void TrainingPanel::startTraining() {
     else if (kind == 2)
       trained->report = TrainConditionalDdpm2d(static_cast<ConditionalDdpm2dModel&>(*model), points, labels, options,
                                                report, stop, checkpoint);
-    else
-      trained->report = TrainDdpm2d(static_cast<Ddpm2dModel&>(*model), points, options, report, stop, checkpoint);
+    else trained->report = TrainDdpm2d(static_cast<Ddpm2dModel&>(*model), points, options, report, stop, checkpoint);
     trained->model = model;
     return std::any(trained);
   });
@@ -358,10 +359,11 @@ void TrainingPanel::setModel(std::shared_ptr<const LearnedModel> model, const QS
   if (model_) {
     const auto& info = model_->info();
     const auto data_info = info.find("data");
-    model_label_->setText(tr("Learned model: %1, %2 (%3 steps)")
-                              .arg(QString::fromStdString(model_->name()))
-                              .arg(data_info != info.end() ? QString::fromStdString(data_info->second) : tr("unknown data"))
-                              .arg(model_->trained_steps()));
+    model_label_->setText(
+        tr("Learned model: %1, %2 (%3 steps)")
+            .arg(QString::fromStdString(model_->name()))
+            .arg(data_info != info.end() ? QString::fromStdString(data_info->second) : tr("unknown data"))
+            .arg(model_->trained_steps()));
     stats_->setText(how);
     emit statusMessage(tr("Model ready: %1").arg(how));
     emit modelReady(model_);

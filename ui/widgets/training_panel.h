@@ -1,8 +1,8 @@
 // The training panel of the 2D workspace: trains one of the core's 2D models on tiny-diffusion's MLP (the DDPM,
 // flow matching, or the class-conditional DDPM for classifier-free guidance, on the points' class labels), with the
 // same data and budget, on the current points in the background, with a live loss curve, updates per second, Pause
-// and Cancel; loads and saves model files (.dfm). While training, samples of the model so far (its EMA weights, read from a checkpoint file the
-// trainer writes) are drawn every few seconds in a small preview.
+// and Cancel; loads and saves model files (.dfm). While training, samples of the model so far (its EMA weights, read
+// from a checkpoint file the trainer writes) are drawn every few seconds in a small preview.
 //
 //   TrainingPanel panel(&document);
 //   connect(&panel, &TrainingPanel::modelReady, ...);   // a trained or loaded model, ready to sample
@@ -13,8 +13,8 @@
 
 #include <QChartView>
 #include <QDateTime>
-#include <QTimer>
 #include <QLineSeries>
+#include <QTimer>
 #include <QValueAxis>
 #include <QWidget>
 
