@@ -340,7 +340,11 @@ int main(int argc, char** argv) {
         args.eta = eta;
         args.sampler.clear();  // --eta alone means DDIM
       }
-      if (parser.isSet(o.sampler)) args.sampler = parser.value(o.sampler).toStdString();
+      if (parser.isSet(o.sampler)) {
+        args.sampler = parser.value(o.sampler).toStdString();
+        // One grammar: --sampler ddim means eta 0 here as in diffuscope-cli, not the window's last eta.
+        if (!parser.isSet(o.eta)) args.eta.reset();
+      }
       if (parser.isSet(o.sampling_steps) && !number(o.sampling_steps, &args.sampling_steps))
         return bad_number(o.sampling_steps);
       if (parser.isSet(o.spacing)) args.spacing = parser.value(o.spacing).toStdString();
