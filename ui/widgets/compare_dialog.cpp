@@ -176,17 +176,8 @@ CompareDialog::CompareDialog(WorkspaceModel model, QWidget* parent)
   connect(path_steps_, &QComboBox::currentIndexChanged, this, &CompareDialog::showFlowPaths);
   connect(measure_, &QPushButton::clicked, this, &CompareDialog::measure);
   connect(cancel_, &QPushButton::clicked, this, &CompareDialog::cancel);
-  connect(task_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
-    progress_->setRange(0, static_cast<int>(std::min<qint64>(total, 1 << 30)));
-    progress_->setValue(static_cast<int>(std::min<qint64>(done, 1 << 30)));
-    status_->setText(tr("Measuring: %1").arg(what));
-  });
-  connect(task_, &BackgroundTask::runningChanged, this, [this](bool running) {
-    measure_->setEnabled(!running);
-    cancel_->setEnabled(running);
-    mode_->setEnabled(!running);
-  });
-  connect(task_, &BackgroundTask::finished, this, [this](std::any result) {
+  connect(task_, &BackgroundTask::runningChanged, this, [this](bool running) { mode_->setEnabled(!running); });
+  ConnectStudyTask(this, task_, w, [this](std::any result) {
     if (auto* c = std::any_cast<OdeSdeComparison>(&result)) {
       ode_sde_ = std::move(*c);
       showOdeSde();
@@ -194,11 +185,6 @@ CompareDialog::CompareDialog(WorkspaceModel model, QWidget* parent)
       flow_ = std::move(*f);
       showFlow();
     }
-  });
-  connect(task_, &BackgroundTask::failed, this, [this](const QString& message) { status_->setText(message); });
-  connect(task_, &BackgroundTask::cancelled, this, [this] {
-    progress_->setValue(0);
-    status_->setText(tr("Cancelled."));
   });
   onModeChanged();
   resize(900, 1000);

@@ -88,23 +88,9 @@ LikelihoodDialog::LikelihoodDialog(WorkspaceModel model, QWidget* parent)
 
   connect(measure_, &QPushButton::clicked, this, &LikelihoodDialog::measure);
   connect(cancel_, &QPushButton::clicked, this, &LikelihoodDialog::cancel);
-  connect(task_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
-    progress_->setRange(0, static_cast<int>(total));
-    progress_->setValue(static_cast<int>(done));
-    status_->setText(tr("Measuring: %1").arg(what));
-  });
-  connect(task_, &BackgroundTask::runningChanged, this, [this](bool running) {
-    measure_->setEnabled(!running);
-    cancel_->setEnabled(running);
-  });
-  connect(task_, &BackgroundTask::finished, this, [this](std::any result) {
+  ConnectStudyTask(this, task_, w, [this](std::any result) {
     result_ = std::any_cast<ModelLikelihood>(std::move(result));
     showResult();
-  });
-  connect(task_, &BackgroundTask::failed, this, [this](const QString& message) { status_->setText(message); });
-  connect(task_, &BackgroundTask::cancelled, this, [this] {
-    progress_->setValue(0);
-    status_->setText(tr("Cancelled."));
   });
   resize(820, 760);
 }

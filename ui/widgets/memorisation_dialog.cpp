@@ -77,24 +77,9 @@ MemorisationDialog::MemorisationDialog(QWidget* parent) : QDialog(parent), task_
 
   connect(measure_, &QPushButton::clicked, this, &MemorisationDialog::measure);
   connect(cancel_, &QPushButton::clicked, this, &MemorisationDialog::cancel);
-  connect(task_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
-    // The bar counts in thousandths: the total (updates of every size) may pass an int's range.
-    progress_->setRange(0, 1000);
-    progress_->setValue(total > 0 ? static_cast<int>(1000 * done / total) : 0);
-    status_->setText(tr("Measuring: %1").arg(what));
-  });
-  connect(task_, &BackgroundTask::runningChanged, this, [this](bool running) {
-    measure_->setEnabled(!running);
-    cancel_->setEnabled(running);
-  });
-  connect(task_, &BackgroundTask::finished, this, [this](std::any result) {
+  ConnectStudyTask(this, task_, w, [this](std::any result) {
     report_ = std::any_cast<MemorisationReport>(std::move(result));
     showReport();
-  });
-  connect(task_, &BackgroundTask::failed, this, [this](const QString& message) { status_->setText(message); });
-  connect(task_, &BackgroundTask::cancelled, this, [this] {
-    progress_->setValue(0);
-    status_->setText(tr("Cancelled."));
   });
   resize(860, 860);
 }

@@ -116,23 +116,9 @@ SamplerAccuracyDialog::SamplerAccuracyDialog(const ScheduleOptions& schedule, QW
   connect(measure_, &QPushButton::clicked, this, &SamplerAccuracyDialog::measure);
   connect(cancel_, &QPushButton::clicked, this, &SamplerAccuracyDialog::cancel);
   connect(quantity_, &QComboBox::currentIndexChanged, this, &SamplerAccuracyDialog::plot);
-  connect(task_, &BackgroundTask::progress, this, [this](qint64 done, qint64 total, const QString& what) {
-    progress_->setRange(0, static_cast<int>(total));
-    progress_->setValue(static_cast<int>(done));
-    status_->setText(tr("Measuring: %1").arg(what));
-  });
-  connect(task_, &BackgroundTask::runningChanged, this, [this](bool running) {
-    measure_->setEnabled(!running);
-    cancel_->setEnabled(running);
-  });
-  connect(task_, &BackgroundTask::finished, this, [this](std::any result) {
+  ConnectStudyTask(this, task_, w, [this](std::any result) {
     report_ = std::any_cast<SamplerErrorReport>(std::move(result));
     showReport();
-  });
-  connect(task_, &BackgroundTask::failed, this, [this](const QString& message) { status_->setText(message); });
-  connect(task_, &BackgroundTask::cancelled, this, [this] {
-    progress_->setValue(0);
-    status_->setText(tr("Cancelled."));
   });
   resize(820, 820);
 }
@@ -170,7 +156,7 @@ void SamplerAccuracyDialog::measure() {
     return;
   }
   samplers_ = o.samplers;
-  progress_->setRange(0, static_cast<int>(o.samplers.size() * o.nfe.size() + 2));
+  progress_->setRange(0, 1000);  // thousandths, as ConnectStudyTask reports
   progress_->setValue(0);
   status_->setText(tr("Measuring..."));
   task_->start([o](const ProgressFn& progress, const StopFn& stop) -> std::any {

@@ -1,5 +1,7 @@
 #include "ui/widgets/study_widgets.h"
 
+#include "ui/state/jobs.h"
+
 #include <QChart>
 #include <QChartView>
 #include <QHBoxLayout>
@@ -43,6 +45,31 @@ StudyWidgets AddStudyWidgets(QWidget* parent, QVBoxLayout* layout, const QString
   w.table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   w.table->verticalHeader()->setVisible(false);
   return w;
+}
+
+void ConnectStudyTask(QObject* context, BackgroundTask* task, const StudyWidgets& w,
+                      std::function<void(std::any)> on_result) {
+  QProgressBar* progress = w.progress;
+  QLabel* status = w.status;
+  QPushButton* measure = w.measure;
+  QPushButton* cancel = w.cancel;
+  QObject::connect(task, &BackgroundTask::progress, context,
+                   [progress, status](qint64 done, qint64 total, const QString& what) {
+                     progress->setRange(0, 1000);
+                     progress->setValue(total > 0 ? static_cast<int>(1000 * done / total) : 0);
+                     status->setText(QObject::tr("Measuring: %1").arg(what));
+                   });
+  QObject::connect(task, &BackgroundTask::runningChanged, context, [measure, cancel](bool running) {
+    measure->setEnabled(!running);
+    cancel->setEnabled(running);
+  });
+  QObject::connect(task, &BackgroundTask::finished, context, std::move(on_result));
+  QObject::connect(task, &BackgroundTask::failed, context,
+                   [status](const QString& message) { status->setText(message); });
+  QObject::connect(task, &BackgroundTask::cancelled, context, [progress, status] {
+    progress->setValue(0);
+    status->setText(QObject::tr("Cancelled."));
+  });
 }
 
 }  // namespace diffuscope::ui
